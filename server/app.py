@@ -1,0 +1,86 @@
+"""Application factory: ``create_app(settings)`` wires DB, hub, queue, routes and the tick loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from server import __version__
+from server.api import ws
+from server.api.routes import admin, auth, health, services, sessions
+from server.api.ws_handler import ServerHandler
+from server.db.models import Staff, Ticket
+from server.db.session import make_engine, make_sessionmaker
+from server.metrics import Metrics
+from server.migrate import upgrade_async
+from server.queue.context import QueueContext
+from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
+from server.settings import Settings, get_settings
+from signaling.hub import Hub
+
+log = logging.getLogger("madoguchi.server")
+TICK_S = 0.5
+
+
+async def _tick(ctx: QueueContext) -> None:
+    """Timers that must hold across nodes live in the database; this loop applies them."""
+    while True:
+        await asyncio.sleep(TICK_S)
+        try:
+            await expire_offers(ctx)
+            await abandon_lost_kiosks(ctx)
+            await route(ctx)  # the shared-pool tier opens with time
+        except Exception:
+            log.exception("queue tick failed")
+
+
+async def _recover_after_restart(ctx: QueueContext) -> None:
+    """Single node: nobody is connected yet. Outstanding offers go back; queued kiosks get their grace."""
+    async with ctx.maker() as db, db.begin():
+        now = ctx.now()
+        await db.execute(update(Ticket).where(Ticket.state == "offered").values(
+            state="waiting", offered_to_id=None, offered_at=None, offer_expires_at=None))
+        await db.execute(update(Ticket).where(Ticket.state.in_(("waiting",)), Ticket.disconnected_at.is_(None))
+                         .values(disconnected_at=now))
+        await db.execute(update(Staff).where(Staff.status.in_(("available", "away", "offered")))
+                         .values(status="offline", status_reason=""))
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings.database_url)
+        engine = make_engine(settings.database_url)
+        metrics = Metrics()
+        ctx = QueueContext(maker=make_sessionmaker(engine), settings=settings, hub=None, metrics=metrics)  # type: ignore[arg-type]
+        handler = ServerHandler(ctx)
+        hub = Hub(handler, rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst)
+        hub.on_message_counted = metrics.count_message
+        ctx.hub = hub
+        app.state.ctx, app.state.hub, app.state.settings = ctx, hub, settings
+        if not settings.redis_url:
+            await _recover_after_restart(ctx)
+        ticker = asyncio.create_task(_tick(ctx))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            for peer in list(hub.connections):
+                await hub.disconnect(peer, 1001, "server shutting down")
+            await engine.dispose()
+
+    app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan)
+    for r in (auth.router, services.router, sessions.router, admin.router, health.router, ws.router):
+        app.include_router(r)
+    return app

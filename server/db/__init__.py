@@ -1,0 +1,1 @@
+"""Database layer: one model module, one engine factory, one Alembic history."""

@@ -1,0 +1,227 @@
+"""The domain (DESIGN §3): one module, one metadata, one Alembic history.
+
+Times are stored as UTC. ``Note`` holds sensitive consultation content
+(要配慮個人情報): only routes that check roles may load it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from server.db.base import Base, utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Municipality(Base):
+    __tablename__ = "municipality"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    branches: Mapped[list[Branch]] = relationship(back_populates="municipality")
+
+
+class Branch(Base):
+    __tablename__ = "branch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    distance_km: Mapped[float] = mapped_column(Float, default=0.0)  # one way, to Kitami city hall
+    municipality: Mapped[Municipality] = relationship(back_populates="branches", lazy="joined")
+
+
+class Kiosk(Base):
+    __tablename__ = "kiosk"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    credential_hash: Mapped[str | None] = mapped_column(String(256))
+    enroll_code_hash: Mapped[str | None] = mapped_column(String(256))
+    enroll_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    app_version: Mapped[str] = mapped_column(String(64), default="")
+    screen: Mapped[str] = mapped_column(String(16), default="idle")
+    branch: Mapped[Branch] = relationship(lazy="joined")
+
+
+class Service(Base):
+    __tablename__ = "service"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    description_ja: Mapped[str] = mapped_column(String(256), default="")
+    description_en: Mapped[str] = mapped_column(String(256), default="")
+    hours_ja: Mapped[str] = mapped_column(String(128), default="")
+    hours_en: Mapped[str] = mapped_column(String(128), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=True)  # in the wide-area pool
+    is_general: Mapped[bool] = mapped_column(Boolean, default=False)  # "not sure" lands here
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StaffSkill(Base):
+    __tablename__ = "staff_skill"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # specialist|supervisor|it_monitor|admin
+    password_hash: Mapped[str] = mapped_column(String(256))
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)  # needs they can serve
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["ja"])
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # live routing state, in the database so that several nodes agree
+    status: Mapped[str] = mapped_column(String(16), default="offline")
+    status_reason: Mapped[str] = mapped_column(String(64), default="")
+    idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skills: Mapped[list[Service]] = relationship(secondary="staff_skill", lazy="selectin")
+    municipality: Mapped[Municipality] = relationship(lazy="joined")
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="ja")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="waiting")
+    arrival_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # kept across transfers
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    offered_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    target_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # named transfer
+    declined_by: Mapped[list[int]] = mapped_column(JSON, default=list)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    service: Mapped[Service] = relationship(lazy="joined")
+    branch: Mapped[Branch] = relationship(lazy="joined")
+
+
+class CallSession(Base):
+    """One call (a 'session' in the domain; named to avoid clashing with ORM sessions)."""
+
+    __tablename__ = "call_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    ticket_created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    media_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    wrapup_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    setup_ms: Mapped[float | None] = mapped_column(Float)
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("call_session.id"))
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # summary per side
+    participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # join/leave log
+    service: Mapped[Service] = relationship(lazy="joined")
+    branch: Mapped[Branch] = relationship(lazy="joined")
+    staff: Mapped[Staff] = relationship(lazy="joined")
+
+
+class Note(Base):
+    """Consultation record. Sensitive: belongs to the resident's municipality."""
+
+    __tablename__ = "note"
+    __table_args__ = (UniqueConstraint("session_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("call_session.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    follow_up_by: Mapped[str] = mapped_column(String(128), default="")
+    referral_org: Mapped[str] = mapped_column(String(128), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # readable by other municipalities
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("call_session.id"), unique=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"))
+    rating: Mapped[int] = mapped_column(Integer)
+    saved_trip: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only: the ORM refuses updates and deletes (see the listener below)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "staff:3", "kiosk:2", "system"
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_audit(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")

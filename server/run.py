@@ -1,0 +1,76 @@
+"""Run uvicorn with the edge limits of DESIGN §5 (websockets sansio, 64 KiB frames, no deflate, ping 10 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import Settings
+from signaling.protocol.version import MAX_FRAME_BYTES, PING_INTERVAL_S
+
+
+def uvicorn_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port if port is None else port,
+        ws="websockets-sansio",  # never wsproto: it has no frame size limit
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,
+        ws_ping_interval=PING_INTERVAL_S,
+        ws_ping_timeout=PING_INTERVAL_S * 2,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def serve(settings: Settings) -> None:
+    uvicorn.Server(uvicorn_config(settings)).run()
+
+
+@dataclass
+class RunningServer:
+    server: uvicorn.Server
+    port: int
+    task: asyncio.Task[None]
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self.task, 15)
+
+
+async def start_server(settings: Settings, port: int = 0) -> RunningServer:
+    """Start a real uvicorn server in this event loop (port 0: an ephemeral one)."""
+    server = uvicorn.Server(uvicorn_config(settings, port=port))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server exited during start-up")
+        await asyncio.sleep(0.02)
+    sock = server.servers[0].sockets[0]
+    return RunningServer(server=server, port=int(sock.getsockname()[1]), task=task)
+
+
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings, port: int = 0) -> AsyncIterator[RunningServer]:
+    srv = await start_server(settings, port)
+    try:
+        yield srv
+    finally:
+        await srv.stop()

@@ -1,0 +1,54 @@
+"""Server settings: environment variables with the ``MADOGUCHI_`` prefix (see .env.example)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from signaling.protocol.models import IceServer
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/madoguchi.db"
+    redis_url: str = ""  # set when several server nodes run
+    host: str = "127.0.0.1"
+    port: int = 8400
+    secret_key: str = Field(default="dev-secret-change-me-0123456789abcdef", min_length=32)
+    access_token_ttl_s: int = 3600
+    kiosk_token_ttl_s: int = 900
+    allowed_origins: list[str] = Field(default_factory=list)  # empty: non-browser clients only + same origin
+    ice_servers: list[IceServer] = Field(default_factory=list)  # empty: host candidates only
+    turn_secret: str = ""  # TURN REST shared secret (coturn use-auth-secret); creds valid turn_ttl_s
+    turn_ttl_s: int = 3600
+
+    offer_timeout_s: float = 20.0
+    kiosk_grace_s: float = 60.0  # a disconnected kiosk keeps its ticket this long
+    shared_pool_after_s: float = 300.0  # wait before a ticket is offered to other municipalities
+    media_grace_s: float = 30.0
+    ws_rate_per_s: float = 50.0
+    ws_burst: int = 200
+    default_handle_time_s: float = 900.0  # wait estimate before any history exists
+
+    # monitor / report (issue 5)
+    kiosk_offline_alert_s: float = 60.0
+    wait_alert_s: float = 600.0
+    quality_alert_loss_pct: float = 5.0
+    quality_alert_rtt_ms: float = 400.0
+    report_speed_kmh: float = 40.0
+    report_co2_kg_per_km: float = 0.13
+
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

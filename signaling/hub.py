@@ -1,0 +1,318 @@
+"""Server-side signaling hub: connections, authentication handshake, rooms, relay.
+
+It knows the wire protocol and nothing of FastAPI or the database: the server
+plugs in a :class:`Handler` that authenticates and acts on requests. The hub
+enforces the edge rules of DESIGN §5 that belong to the protocol: auth first
+within ``AUTH_TIMEOUT_S``, one reply per request, rate limit, and relay of SDP
+only between members of the same call room.
+
+Exceptions::
+
+    HubError(code, message)     raised by handlers; becomes an ``error`` frame
+     └── AuthRejected           first frame did not authenticate; closes 1008
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from signaling.protocol.codec import ProtocolError, dump, parse_client
+from signaling.protocol.errors import CloseCode, ErrorCode
+from signaling.protocol.messages import (
+    KIOSK_ONLY,
+    STAFF_ONLY,
+    Ack,
+    Auth,
+    ClientMessage,
+    Error,
+    Ping,
+    Pong,
+    RtcAnswer,
+    RtcAnswerRelay,
+    RtcOffer,
+    RtcOfferRelay,
+    Welcome,
+)
+from signaling.protocol.version import AUTH_TIMEOUT_S
+
+log = logging.getLogger("madoguchi.hub")
+SEND_TIMEOUT_S = 5.0
+
+
+class HubError(Exception):
+    def __init__(self, code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class AuthRejected(HubError):
+    pass
+
+
+class Transport(Protocol):
+    async def send_text(self, data: str) -> None: ...
+    async def receive_text(self) -> str: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+@dataclass
+class Principal:
+    kind: str  # "kiosk" | "staff"
+    principal_id: int
+    role: str
+    display_name: str = ""
+    municipality_id: int | None = None
+
+    @property
+    def peer(self) -> str:
+        return f"{self.kind}:{self.principal_id}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    burst: float
+    tokens: float = 0.0
+    stamp: float = field(default_factory=time.monotonic)
+    strikes: int = 0
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.strikes += 1
+        return False
+
+
+class Connection:
+    def __init__(self, transport: Transport, principal: Principal, rate: float, burst: int) -> None:
+        self.transport = transport
+        self.principal = principal
+        self.bucket = TokenBucket(rate, burst)
+        self.connected_at = time.monotonic()
+        self._send_lock = asyncio.Lock()
+        self.closed = False
+
+    @property
+    def peer(self) -> str:
+        return self.principal.peer
+
+    async def send(self, msg: BaseModel) -> bool:
+        if self.closed:
+            return False
+        try:
+            async with self._send_lock:
+                await asyncio.wait_for(self.transport.send_text(dump(msg)), SEND_TIMEOUT_S)
+            return True
+        except Exception:  # a dead or stuck socket: drop it, never crash the sender
+            self.closed = True
+            with contextlib.suppress(Exception):
+                await self.transport.close(CloseCode.GOING_AWAY, "send failed")
+            return False
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.transport.close(code, reason)
+
+
+class Handler(Protocol):
+    async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]: ...
+    async def on_connect(self, conn: Connection, resumed: bool) -> None: ...
+    async def on_message(self, conn: Connection, msg: ClientMessage) -> dict[str, Any] | None: ...
+    async def on_disconnect(self, conn: Connection) -> None: ...
+
+
+class Hub:
+    """Local registry of connections and call rooms, and the per-socket loop."""
+
+    def __init__(self, handler: Handler, *, rate_per_s: float = 50.0, burst: int = 200) -> None:
+        self.handler = handler
+        self.rate = rate_per_s
+        self.burst = burst
+        self.connections: dict[str, Connection] = {}
+        self.rooms: dict[int, set[str]] = {}
+        self.on_message_counted: Callable[[str, str | None], None] | None = None  # (type, error code)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------ delivery
+    async def send(self, peer: str, msg: BaseModel) -> bool:
+        conn = self.connections.get(peer)
+        if conn is None:
+            return False
+        return await conn.send(msg)
+
+    def is_connected(self, peer: str) -> bool:
+        return peer in self.connections
+
+    def peers(self, kind: str | None = None) -> list[str]:
+        return [p for p in self.connections if kind is None or p.startswith(kind + ":")]
+
+    def join_room(self, session_id: int, peer: str) -> None:
+        self.rooms.setdefault(session_id, set()).add(peer)
+
+    def leave_room(self, session_id: int, peer: str) -> None:
+        members = self.rooms.get(session_id)
+        if members is not None:
+            members.discard(peer)
+            if not members:
+                del self.rooms[session_id]
+
+    def close_room(self, session_id: int) -> None:
+        self.rooms.pop(session_id, None)
+
+    def room_of(self, peer: str) -> list[int]:
+        return [sid for sid, members in self.rooms.items() if peer in members]
+
+    async def disconnect(self, peer: str, code: int, reason: str) -> None:
+        conn = self.connections.get(peer)
+        if conn is not None:
+            await conn.close(code, reason)
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ lifecycle
+    async def serve(self, transport: Transport) -> None:
+        conn = await self._handshake(transport)
+        if conn is None:
+            return
+        try:
+            await self._loop(conn)
+        finally:
+            if self.connections.get(conn.peer) is conn:
+                del self.connections[conn.peer]
+                try:
+                    await self.handler.on_disconnect(conn)
+                except Exception:
+                    log.exception("on_disconnect failed for %s", conn.peer)
+
+    async def _handshake(self, transport: Transport) -> Connection | None:
+        try:
+            text = await asyncio.wait_for(transport.receive_text(), AUTH_TIMEOUT_S)
+        except TimeoutError:
+            await self._reject(transport, None, ErrorCode.NOT_AUTHENTICATED, "no auth within 5 s")
+            return None
+        except Exception:
+            return None
+        try:
+            msg = parse_client(text)
+        except ProtocolError as exc:
+            await self._reject(transport, exc.ref, exc.code, exc.message)
+            return None
+        if not isinstance(msg, Auth):
+            await self._reject(transport, msg.id, ErrorCode.NOT_AUTHENTICATED, "first frame must be auth")
+            return None
+        try:
+            principal, welcome = await self.handler.authenticate(msg)
+        except HubError as exc:
+            await self._reject(transport, msg.id, exc.code, exc.message)
+            return None
+        conn = Connection(transport, principal, self.rate, self.burst)
+        old = self.connections.get(conn.peer)
+        self.connections[conn.peer] = conn
+        if old is not None:
+            await old.close(CloseCode.REPLACED, "connected again elsewhere")
+        await conn.send(welcome)
+        try:
+            await self.handler.on_connect(conn, resumed=old is not None or bool(msg.resume_token))
+        except Exception:
+            log.exception("on_connect failed for %s", conn.peer)
+        return conn
+
+    async def _reject(self, transport: Transport, ref: str | None, code: ErrorCode, message: str) -> None:
+        self._count("auth", code)
+        with contextlib.suppress(Exception):
+            await transport.send_text(dump(Error(ref=ref, code=code, message=message)))
+        with contextlib.suppress(Exception):
+            await transport.close(CloseCode.POLICY_VIOLATION, message[:120])
+
+    async def _loop(self, conn: Connection) -> None:
+        while not conn.closed:
+            try:
+                text = await conn.transport.receive_text()
+            except Exception:
+                return
+            if not conn.bucket.take():
+                self._count("rate", ErrorCode.RATE_LIMITED)
+                if conn.bucket.strikes > self.burst:
+                    await conn.close(CloseCode.POLICY_VIOLATION, "message flood")
+                    return
+                await conn.send(Error(code=ErrorCode.RATE_LIMITED, message="too many messages; slow down"))
+                continue
+            await self._dispatch(conn, text)
+
+    async def _dispatch(self, conn: Connection, text: str) -> None:
+        try:
+            msg = parse_client(text)
+        except ProtocolError as exc:
+            self._count("invalid", exc.code)
+            await conn.send(Error(ref=exc.ref, code=exc.code, message=exc.message))
+            return
+        try:
+            self._authorise(conn, msg)
+            if isinstance(msg, Ping):
+                await conn.send(Pong(ref=msg.id))
+                self._count(msg.type, None)
+                return
+            if isinstance(msg, (RtcOffer, RtcAnswer)):
+                await self._relay(conn, msg)
+                data = None
+            else:
+                data = await self.handler.on_message(conn, msg)
+            await conn.send(Ack(ref=msg.id, data=data or {}))
+            self._count(msg.type, None)
+        except HubError as exc:
+            self._count(msg.type, exc.code)
+            await conn.send(Error(ref=msg.id, code=exc.code, message=exc.message, details=exc.details))
+        except Exception:
+            log.exception("handler failed on %s from %s", msg.type, conn.peer)
+            self._count(msg.type, ErrorCode.INTERNAL)
+            await conn.send(Error(ref=msg.id, code=ErrorCode.INTERNAL, message="internal error"))
+
+    def _authorise(self, conn: Connection, msg: ClientMessage) -> None:
+        if isinstance(msg, Auth):
+            raise HubError(ErrorCode.CONFLICT, "already authenticated")
+        if msg.type in STAFF_ONLY and not conn.principal.is_staff:
+            raise HubError(ErrorCode.FORBIDDEN, f"{msg.type} is for staff only")
+        if msg.type in KIOSK_ONLY and conn.principal.kind != "kiosk":
+            raise HubError(ErrorCode.FORBIDDEN, f"{msg.type} is for kiosks only")
+        if conn.principal.is_staff and conn.principal.role == "it_monitor" and msg.type not in ("ping",):
+            raise HubError(ErrorCode.FORBIDDEN, "the IT monitor role cannot take part in calls")
+
+    async def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
+        members = self.rooms.get(msg.session_id, set())
+        if conn.peer not in members:
+            raise HubError(ErrorCode.NOT_FOUND, "you are not in this session")
+        if msg.to not in members:
+            raise HubError(ErrorCode.NOT_FOUND, f"{msg.to} is not in this session")
+        relay_cls = RtcOfferRelay if isinstance(msg, RtcOffer) else RtcAnswerRelay
+        out = relay_cls(session_id=msg.session_id, sender=conn.peer, sdp=msg.sdp, purpose=msg.purpose)
+        if not await self.send(msg.to, out):
+            raise HubError(ErrorCode.CONFLICT, f"{msg.to} is not connected")
+
+    def _count(self, typ: str, code: str | None) -> None:
+        if self.on_message_counted is not None:
+            self.on_message_counted(typ, code)

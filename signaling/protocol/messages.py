@@ -1,0 +1,361 @@
+"""Every message on ``/ws``, one pydantic model per ``type``.
+
+``ClientMessage`` is what kiosks and consoles send; ``ServerMessage`` is what
+the hub sends. Both are discriminated unions on the ``type`` field. Every
+client request carries an ``id``; the server answers with ``ack`` or
+``error`` whose ``ref`` names it. Pushes from the server carry their own id.
+
+Peers in a call are named ``"kiosk:<id>"`` or ``"staff:<id>"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from signaling.protocol.models import (
+    CallStats,
+    EndReason,
+    IceServer,
+    Need,
+    Participant,
+    QueueItem,
+    Role,
+    ServiceInfo,
+    StaffState,
+    StaffStatus,
+    Strict,
+    TicketState,
+)
+from signaling.protocol.version import PROTOCOL_VERSION
+
+_ids = itertools.count(1)
+MsgId = Annotated[str, Field(min_length=1, max_length=64)]
+Sdp = Annotated[str, Field(min_length=1, max_length=60_000)]
+KioskScreen = Literal["idle", "choosing", "needs", "waiting", "in_call", "feedback", "offline", "selfcheck"]
+
+
+def new_id(prefix: str = "m") -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+class Msg(Strict):
+    id: MsgId = Field(default_factory=new_id)
+
+
+# ---------------------------------------------------------------- client -> server
+class Auth(Msg):
+    type: Literal["auth"] = "auth"
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    resume_token: Annotated[str, Field(max_length=256)] | None = None
+    app_version: Annotated[str, Field(max_length=64)] = ""
+
+
+class Ping(Msg):
+    type: Literal["ping"] = "ping"
+
+
+class TicketCreate(Msg):
+    """Kiosk: a resident asks for a service."""
+
+    type: Literal["ticket.create"] = "ticket.create"
+    service_code: Annotated[str, Field(min_length=1, max_length=64)]
+    needs: list[Need] = Field(default_factory=list, max_length=8)
+    language: Literal["ja", "en"] = "ja"
+
+
+class TicketCancel(Msg):
+    type: Literal["ticket.cancel"] = "ticket.cancel"
+    ticket_id: int
+
+
+class KioskState(Msg):
+    """Kiosk: which screen it shows (metadata for the IT monitor)."""
+
+    type: Literal["kiosk.state"] = "kiosk.state"
+    screen: KioskScreen
+
+
+class FeedbackSubmit(Msg):
+    type: Literal["feedback.submit"] = "feedback.submit"
+    session_id: int
+    rating: Annotated[int, Field(ge=1, le=5)]
+    saved_trip: bool | None = None
+
+
+class StatusSet(Msg):
+    """Staff: go available or away."""
+
+    type: Literal["status.set"] = "status.set"
+    status: Literal["available", "away"]
+    reason: Annotated[str, Field(max_length=64)] = ""
+
+
+class OfferAccept(Msg):
+    type: Literal["offer.accept"] = "offer.accept"
+    ticket_id: int
+
+
+class OfferDecline(Msg):
+    type: Literal["offer.decline"] = "offer.decline"
+    ticket_id: int
+
+
+class SessionEnd(Msg):
+    """Either side hangs up. Staff then enter wrap-up."""
+
+    type: Literal["session.end"] = "session.end"
+    session_id: int
+
+
+class WrapupDone(Msg):
+    """Staff: wrap-up finished (needs a saved note with a category)."""
+
+    type: Literal["wrapup.done"] = "wrapup.done"
+    session_id: int
+
+
+class TransferRequest(Msg):
+    """Staff: hand the resident to another service or a named specialist."""
+
+    type: Literal["transfer.request"] = "transfer.request"
+    session_id: int
+    service_code: Annotated[str, Field(max_length=64)] | None = None
+    staff_id: int | None = None
+
+
+class InviteRequest(Msg):
+    """Staff: bring a third party into the call."""
+
+    type: Literal["invite.request"] = "invite.request"
+    session_id: int
+    staff_id: int
+
+
+class InviteAnswer(Msg):
+    type: Literal["invite.answer"] = "invite.answer"
+    session_id: int
+    accept: bool
+
+
+class SessionJoin(Msg):
+    """Supervisor: join a live call silently (listen only) for coaching."""
+
+    type: Literal["session.join"] = "session.join"
+    session_id: int
+    mode: Literal["listen"] = "listen"
+
+
+class SessionLeave(Msg):
+    """Third party or supervisor: leave the call; it goes on."""
+
+    type: Literal["session.leave"] = "session.leave"
+    session_id: int
+
+
+class RtcOffer(Msg):
+    type: Literal["rtc.offer"] = "rtc.offer"
+    session_id: int
+    to: Annotated[str, Field(max_length=64)]
+    sdp: Sdp
+    purpose: Literal["call", "whisper"] = "call"
+
+
+class RtcAnswer(Msg):
+    type: Literal["rtc.answer"] = "rtc.answer"
+    session_id: int
+    to: Annotated[str, Field(max_length=64)]
+    sdp: Sdp
+    purpose: Literal["call", "whisper"] = "call"
+
+
+class CallMedia(Msg):
+    """Either side: the media state of its peer connection."""
+
+    type: Literal["call.media"] = "call.media"
+    session_id: int
+    state: Literal["connected", "reconnecting", "failed"]
+    setup_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+
+
+class CallStatsReport(Msg):
+    type: Literal["call.stats"] = "call.stats"
+    session_id: int
+    stats: CallStats
+
+
+ClientMessage = Annotated[
+    Auth | Ping | TicketCreate | TicketCancel | KioskState | FeedbackSubmit | StatusSet
+    | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
+    | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport,
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------- server -> client
+class Welcome(Msg):
+    type: Literal["welcome"] = "welcome"
+    ref: str
+    protocol_version: str = PROTOCOL_VERSION
+    role: Role
+    principal_id: int
+    peer: str
+    display_name: str
+    municipality: str = ""
+    branch: str = ""
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    resume_token: str
+    services: list[ServiceInfo] = Field(default_factory=list)
+    heartbeat_s: float = 10.0
+
+
+class Ack(Msg):
+    type: Literal["ack"] = "ack"
+    ref: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Error(Msg):
+    type: Literal["error"] = "error"
+    ref: str | None = None
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Pong(Msg):
+    type: Literal["pong"] = "pong"
+    ref: str
+
+
+class TicketUpdate(Msg):
+    """Kiosk: its ticket moved (position, wait estimate, state)."""
+
+    type: Literal["ticket.update"] = "ticket.update"
+    ticket_id: int
+    state: TicketState
+    service_code: str
+    position: int | None = None
+    estimated_wait_s: float | None = None
+    reason: str = ""
+
+
+class Offer(Msg):
+    """Staff: a ticket is offered to you; accept before ``expires_in_s``."""
+
+    type: Literal["offer"] = "offer"
+    ticket_id: int
+    service_code: str
+    branch: str
+    municipality: str
+    needs: list[Need] = Field(default_factory=list)
+    waited_s: float
+    expires_in_s: float
+    transferred: bool = False
+
+
+class OfferRevoked(Msg):
+    type: Literal["offer.revoked"] = "offer.revoked"
+    ticket_id: int
+    reason: Literal["timeout", "taken", "cancelled", "abandoned", "declined"]
+
+
+class QueueSnapshot(Msg):
+    """Staff: the waiting tickets they may serve; supervisors also get every specialist."""
+
+    type: Literal["queue.snapshot"] = "queue.snapshot"
+    items: list[QueueItem]
+    staff: list[StaffState] = Field(default_factory=list)
+
+
+class StatusUpdate(Msg):
+    type: Literal["status"] = "status"
+    status: StaffStatus
+    reason: str = ""
+
+
+class SessionStart(Msg):
+    """Both: a call begins. ``offer_to`` lists peers this client must send rtc.offer to."""
+
+    type: Literal["session.start"] = "session.start"
+    session_id: int
+    ticket_id: int
+    service_code: str
+    you: str
+    participants: list[Participant]
+    offer_to: list[str] = Field(default_factory=list)
+    receive_only: bool = False
+    branch: str = ""
+    municipality: str = ""
+    needs: list[Need] = Field(default_factory=list)
+
+
+class ParticipantJoined(Msg):
+    type: Literal["participant.joined"] = "participant.joined"
+    session_id: int
+    participant: Participant
+
+
+class ParticipantLeft(Msg):
+    type: Literal["participant.left"] = "participant.left"
+    session_id: int
+    peer: str
+
+
+class InviteIncoming(Msg):
+    type: Literal["invite"] = "invite"
+    session_id: int
+    from_name: str
+    service_code: str
+
+
+class RtcOfferRelay(Msg):
+    type: Literal["rtc.offer"] = "rtc.offer"
+    session_id: int
+    sender: str
+    sdp: Sdp
+    purpose: Literal["call", "whisper"] = "call"
+
+
+class RtcAnswerRelay(Msg):
+    type: Literal["rtc.answer"] = "rtc.answer"
+    session_id: int
+    sender: str
+    sdp: Sdp
+    purpose: Literal["call", "whisper"] = "call"
+
+
+class SessionEnded(Msg):
+    type: Literal["session.ended"] = "session.ended"
+    session_id: int
+    reason: EndReason
+    wrap_up: bool = False
+
+
+ServerMessage = Annotated[
+    Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
+    | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
+    | RtcAnswerRelay | SessionEnded,
+    Field(discriminator="type"),
+]
+
+client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+STAFF_ONLY = frozenset({
+    "status.set", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
+    "invite.request", "invite.answer", "session.join", "session.leave",
+})
+KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "feedback.submit"})
+
+__all__ = [
+    "KIOSK_ONLY", "STAFF_ONLY", "Ack", "Auth", "CallMedia", "CallStatsReport", "ClientMessage", "Error",
+    "FeedbackSubmit", "InviteAnswer", "InviteIncoming", "InviteRequest", "KioskState", "Offer",
+    "OfferAccept", "OfferDecline", "OfferRevoked", "ParticipantJoined", "ParticipantLeft", "Ping",
+    "Pong", "QueueSnapshot", "RtcAnswer", "RtcAnswerRelay", "RtcOffer", "RtcOfferRelay", "ServerMessage",
+    "SessionEnd", "SessionEnded", "SessionJoin", "SessionLeave", "SessionStart", "StatusSet",
+    "StatusUpdate", "TicketCancel", "TicketCreate", "TicketUpdate", "TransferRequest", "Welcome",
+    "WrapupDone", "client_adapter", "new_id", "server_adapter",
+]

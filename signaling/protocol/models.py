@@ -1,0 +1,72 @@
+"""Value types used inside messages (no ``type`` tag)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["kiosk", "specialist", "supervisor", "it_monitor", "admin"]
+StaffStatus = Literal["offline", "available", "away", "offered", "in_call", "wrap_up"]
+TicketState = Literal[
+    "waiting", "offered", "in_call", "wrap_up", "done", "cancelled", "abandoned", "no_specialist"
+]
+Need = Literal["sign_language", "written", "large_text", "supporter", "interpreter"]
+EndReason = Literal[
+    "resident_hangup", "staff_hangup", "media_failed", "kiosk_lost", "transferred", "server_shutdown"
+]
+ParticipantRole = Literal["resident", "specialist", "third_party", "supervisor"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IceServer(Strict):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class ServiceInfo(Strict):
+    code: str
+    name_ja: str
+    name_en: str
+    description_ja: str = ""
+    description_en: str = ""
+    on_duty: bool = True
+    hours: str = ""
+
+
+class QueueItem(Strict):
+    """A waiting ticket as a specialist sees it (no resident identity)."""
+
+    ticket_id: int
+    service_code: str
+    branch: str
+    municipality: str
+    needs: list[Need] = Field(default_factory=list)
+    priority: int = 0
+    waited_s: float
+    state: TicketState
+    tier: Literal["own", "shared"] = "own"
+
+
+class StaffState(Strict):
+    staff_id: int
+    name: str
+    status: StaffStatus
+    reason: str = ""
+
+
+class Participant(Strict):
+    peer: str                   # "kiosk:<id>" or "staff:<id>"
+    role: ParticipantRole
+    display_name: str = ""
+
+
+class CallStats(Strict):
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    loss_pct: float | None = Field(default=None, ge=0, le=100)
+    bitrate_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    fps: float | None = Field(default=None, ge=0, le=240)
+    frames_received: int | None = Field(default=None, ge=0)
+    audio_frames_received: int | None = Field(default=None, ge=0)

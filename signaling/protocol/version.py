@@ -1,0 +1,7 @@
+"""Protocol version: bump MAJOR (and the subprotocol) on any incompatible change."""
+
+PROTOCOL_VERSION = "1.0"
+SUBPROTOCOL = "madoguchi.v1"
+MAX_FRAME_BYTES = 64 * 1024
+AUTH_TIMEOUT_S = 5.0
+PING_INTERVAL_S = 10.0

@@ -1,0 +1,32 @@
+"""Shared fixtures. Database tests run on SQLite always and on PostgreSQL when MADOGUCHI_TEST_PG_URL is set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import Env, make_settings, server_env
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+BACKENDS = ["sqlite"] + (["pg"] if os.environ.get("MADOGUCHI_TEST_PG_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def env(tmp_path: Path, backend: str) -> AsyncIterator[Env]:
+    async with server_env(make_settings(tmp_path, backend)) as e:
+        yield e
+
+
+@pytest.fixture
+async def sqlite_env(tmp_path: Path) -> AsyncIterator[Env]:
+    async with server_env(make_settings(tmp_path, "sqlite")) as e:
+        yield e

@@ -1,0 +1,152 @@
+"""Test helpers: a real server with a real database, staff logins and enrolled kiosks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from server.admin_ops import create_enrollment
+from server.db.seed import DEMO_PASSWORD, seed_demo
+from server.queue.context import QueueContext
+from server.run import RunningServer, start_server
+from server.settings import Settings
+from signaling.client import SignalingClient
+from signaling.protocol.messages import ServerMessage
+
+
+async def reset_pg(url: str) -> None:
+    import asyncpg  # only with PostgreSQL
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+def make_settings(tmp: Path, backend: str = "sqlite", **overrides: Any) -> Settings:
+    if backend == "pg":
+        url = os.environ["MADOGUCHI_TEST_PG_URL"]
+    else:
+        url = f"sqlite+aiosqlite:///{tmp / 'madoguchi.db'}"
+    base: dict[str, Any] = dict(database_url=url, port=0, secret_key="test-secret-0123456789abcdef0123456789",
+                                offer_timeout_s=5.0, kiosk_grace_s=3.0, log_json=False)
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class Env:
+    server: RunningServer
+    settings: Settings
+    app: Any
+    clients: list[SignalingClient] = field(default_factory=list)
+
+    @property
+    def ctx(self) -> QueueContext:
+        return self.app.state.ctx  # type: ignore[no-any-return]
+
+    @property
+    def url(self) -> str:
+        return self.server.http_url
+
+    async def staff_token(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            r = await http.post("/api/auth/login", json={"username": username, "password": password})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
+        async with self.ctx.maker() as db, db.begin():
+            kid, code = await create_enrollment(db, branch, "", "test")
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            r = await http.post("/api/kiosk/enroll", json={"kiosk_id": kid, "code": code})
+            r.raise_for_status()
+            return kid, str(r.json()["secret"])
+
+    async def kiosk_token(self, kiosk_id: int, secret: str) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            r = await http.post("/api/kiosk/token", json={"kiosk_id": kiosk_id, "secret": secret})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    async def client(self, token_fn: Any, inbox: asyncio.Queue[ServerMessage] | None = None) -> SignalingClient:
+        async def on_message(msg: ServerMessage) -> None:
+            if inbox is not None:
+                inbox.put_nowait(msg)
+
+        c = SignalingClient(self.server.ws_url, token_fn, on_message=on_message, backoff_max_s=1.0)
+        await c.start()
+        await c.wait_online(10)
+        self.clients.append(c)
+        return c
+
+    async def staff_client(self, username: str) -> tuple[SignalingClient, Inbox]:
+        inbox = Inbox()
+
+        async def tok() -> str:
+            return await self.staff_token(username)
+
+        return await self.client(tok, inbox.queue), inbox
+
+    async def kiosk_client(self, branch: str = "bihoro") -> tuple[SignalingClient, Inbox]:
+        kid, secret = await self.enroll_kiosk(branch)
+        inbox = Inbox()
+
+        async def tok() -> str:
+            return await self.kiosk_token(kid, secret)
+
+        return await self.client(tok, inbox.queue), inbox
+
+
+class Inbox:
+    """Messages pushed by the server, with 'wait for the next one of this type'."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[ServerMessage] = asyncio.Queue()
+        self.seen: list[ServerMessage] = []
+
+    async def next(self, typ: str, timeout: float = 10.0, **match: Any) -> Any:
+        async def find() -> ServerMessage:
+            while True:
+                msg = await self.queue.get()
+                self.seen.append(msg)
+                if msg.type == typ and all(getattr(msg, k, None) == v for k, v in match.items()):
+                    return msg
+
+        return await asyncio.wait_for(find(), timeout)
+
+    def drain(self) -> list[ServerMessage]:
+        out = []
+        while not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        self.seen.extend(out)
+        return out
+
+
+@asynccontextmanager
+async def server_env(settings: Settings, seed: bool = True) -> AsyncIterator[Env]:
+    if settings.database_url.startswith("postgresql"):
+        await reset_pg(settings.database_url)
+    srv = await start_server(settings)
+    app = srv.server.config.loaded_app
+    while hasattr(app, "app"):  # unwrap uvicorn's middleware wrappers
+        app = app.app
+    env = Env(server=srv, settings=settings, app=app)
+    if seed:
+        async with env.ctx.maker() as db, db.begin():
+            await seed_demo(db)
+    try:
+        yield env
+    finally:
+        for c in env.clients:
+            await c.close()
+        await srv.stop()
