@@ -28,6 +28,9 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import Participant
 
+# FOR UPDATE OF call_session only: PostgreSQL refuses to lock the nullable side of the eager outer joins
+_LOCK = {"of": CallSession}
+
 
 def _member(sess: CallSession | None, peer: str) -> CallSession:
     if sess is None or not any(p["peer"] == peer and "left_at" not in p for p in sess.participants):
@@ -41,7 +44,7 @@ def _side(peer: str) -> str:
 
 async def media_state(ctx: QueueContext, who: Principal, msg: CallMedia) -> dict[str, Any]:
     async with ctx.maker() as db, db.begin():
-        sess = _member(await db.get(CallSession, msg.session_id, with_for_update=True), who.peer)
+        sess = _member(await db.get(CallSession, msg.session_id, with_for_update=_LOCK), who.peer)
         if msg.state == "connected" and sess.media_connected_at is None:
             sess.media_connected_at = ctx.now()
             sess.setup_ms = msg.setup_ms if msg.setup_ms is not None else (
@@ -54,7 +57,7 @@ async def media_state(ctx: QueueContext, who: Principal, msg: CallMedia) -> dict
 async def record_stats(ctx: QueueContext, who: Principal, msg: CallStatsReport) -> dict[str, Any]:
     stats = msg.stats.model_dump(exclude_none=True)
     async with ctx.maker() as db, db.begin():
-        sess = _member(await db.get(CallSession, msg.session_id, with_for_update=True), who.peer)
+        sess = _member(await db.get(CallSession, msg.session_id, with_for_update=_LOCK), who.peer)
         side = _side(who.peer)
         q = dict(sess.quality or {})
         cur = dict(q.get(side, {"samples": 0}))
@@ -76,7 +79,7 @@ async def record_stats(ctx: QueueContext, who: Principal, msg: CallStatsReport) 
 
 async def end_session(ctx: QueueContext, who: Principal, session_id: int, reason: str | None = None) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        sess = _member(await db.get(CallSession, session_id, with_for_update=True), who.peer)
+        sess = _member(await db.get(CallSession, session_id, with_for_update=_LOCK), who.peer)
         if who.is_staff and who.principal_id != sess.staff_id:
             raise HubError(ErrorCode.FORBIDDEN, "only the specialist or the resident ends the call; use session.leave")
         if sess.ended_at is not None:
@@ -97,11 +100,11 @@ async def _close_session(ctx: QueueContext, db: Any, sess: CallSession, reason: 
     for p in parts:
         p.setdefault("left_at", now.isoformat())
     sess.participants = parts
-    t = await db.get(Ticket, sess.ticket_id, with_for_update=True)
+    t = await db.get(Ticket, sess.ticket_id, with_for_update={"of": Ticket})
     if reason != "transferred":
         states.check(t.state, "wrap_up")
         t.state = "wrap_up"
-    s = await db.get(Staff, sess.staff_id, with_for_update=True)
+    s = await db.get(Staff, sess.staff_id, with_for_update={"of": Staff})
     s.status, s.status_reason = "wrap_up", ""
     peers = sorted(ctx.hub.rooms.get(sess.id, set()))
     ctx.hub.close_room(sess.id)
@@ -119,7 +122,7 @@ async def _notify_ended(ctx: QueueContext, sess: CallSession, peers: list[str], 
 
 async def wrapup_done(ctx: QueueContext, staff: Principal, session_id: int) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        sess = await db.get(CallSession, session_id, with_for_update=True)
+        sess = await db.get(CallSession, session_id, with_for_update=_LOCK)
         if sess is None or sess.staff_id != staff.principal_id:
             raise HubError(ErrorCode.NOT_FOUND, "no such session of yours")
         if sess.ended_at is None:
@@ -131,10 +134,10 @@ async def wrapup_done(ctx: QueueContext, staff: Principal, session_id: int) -> d
             raise HubError(ErrorCode.CONFLICT, "save a note with at least a category first",
                            {"missing": "note.category"})
         sess.wrapup_done_at = ctx.now()
-        t = await db.get(Ticket, sess.ticket_id, with_for_update=True)
+        t = await db.get(Ticket, sess.ticket_id, with_for_update={"of": Ticket})
         if t is not None and t.state == "wrap_up":
             t.state, t.ended_at = "done", ctx.now()
-        s = await db.get(Staff, staff.principal_id, with_for_update=True)
+        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         assert s is not None
         s.status, s.idle_since = "available", ctx.now()
         audit(db, staff.peer, "session.wrapup_done", f"session:{sess.id}")
@@ -149,10 +152,10 @@ async def transfer(ctx: QueueContext, staff: Principal, msg: TransferRequest) ->
     if (msg.service_code is None) == (msg.staff_id is None):
         raise HubError(ErrorCode.INVALID_MESSAGE, "give exactly one of service_code or staff_id")
     async with ctx.lock, ctx.maker() as db, db.begin():
-        sess = await db.get(CallSession, msg.session_id, with_for_update=True)
+        sess = await db.get(CallSession, msg.session_id, with_for_update=_LOCK)
         if sess is None or sess.staff_id != staff.principal_id or sess.ended_at is not None:
             raise HubError(ErrorCode.NOT_FOUND, "no live session of yours")
-        t = await db.get(Ticket, sess.ticket_id, with_for_update=True)
+        t = await db.get(Ticket, sess.ticket_id, with_for_update={"of": Ticket})
         assert t is not None
         if msg.service_code is not None:
             svc = (await db.execute(select(Service).where(Service.code == msg.service_code))).scalar_one_or_none()
@@ -220,7 +223,7 @@ async def invite(ctx: QueueContext, staff: Principal, session_id: int, invitee_i
 async def join(ctx: QueueContext, staff: Principal, session_id: int, role: str) -> dict[str, Any]:
     """Third party (after an invite) or supervisor (listen only). Announced to everyone, audited."""
     async with ctx.lock, ctx.maker() as db, db.begin():
-        sess = await db.get(CallSession, session_id, with_for_update=True)
+        sess = await db.get(CallSession, session_id, with_for_update=_LOCK)
         if sess is None or sess.ended_at is not None:
             raise HubError(ErrorCode.NOT_FOUND, "no live session")
         if role == "supervisor" and staff.role != "supervisor":
@@ -252,7 +255,7 @@ async def join(ctx: QueueContext, staff: Principal, session_id: int, role: str) 
 
 async def leave(ctx: QueueContext, staff: Principal, session_id: int) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        sess = _member(await db.get(CallSession, session_id, with_for_update=True), staff.peer)
+        sess = _member(await db.get(CallSession, session_id, with_for_update=_LOCK), staff.peer)
         if sess.staff_id == staff.principal_id:
             raise HubError(ErrorCode.CONFLICT, "the specialist ends the call with session.end")
         parts = [dict(p) for p in sess.participants]

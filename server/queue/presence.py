@@ -25,7 +25,7 @@ async def push_status(ctx: QueueContext, staff_id: int) -> None:
 
 async def set_status(ctx: QueueContext, staff: Principal, status: str, reason: str) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update=True)
+        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         assert s is not None
         if s.role not in ("specialist", "supervisor"):
             raise HubError(ErrorCode.FORBIDDEN, "only specialists and supervisors take calls")
@@ -87,7 +87,7 @@ async def kiosk_disconnected(ctx: QueueContext, kiosk: Principal) -> None:
 
 async def staff_connected(ctx: QueueContext, staff: Principal) -> None:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update=True)
+        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         assert s is not None
         if s.status == "offline":
             s.status, s.status_reason = "away", "signed_in"
@@ -114,11 +114,11 @@ async def staff_disconnected(ctx: QueueContext, staff: Principal) -> None:
     """An available specialist who vanishes gets no more offers; a call keeps its media."""
     revoked: int | None = None
     async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update=True)
+        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         if s is not None and s.status in ("available", "away", "offered"):
             if s.status == "offered":
                 t = (await db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
-                                      .with_for_update())).scalar_one_or_none()
+                                      .with_for_update(of=Ticket))).scalar_one_or_none()
                 if t is not None:
                     _back_to_waiting(t, s.id)
                     revoked = t.id

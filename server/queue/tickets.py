@@ -82,7 +82,7 @@ async def create_ticket(ctx: QueueContext, kiosk: Principal, msg: TicketCreate) 
 async def cancel_ticket(ctx: QueueContext, kiosk: Principal, ticket_id: int) -> dict[str, Any]:
     revoke: int | None = None
     async with ctx.lock, ctx.maker() as db, db.begin():
-        t = await db.get(Ticket, ticket_id, with_for_update=True)
+        t = await db.get(Ticket, ticket_id, with_for_update={"of": Ticket})
         if t is None or t.kiosk_id != kiosk.principal_id:
             raise HubError(ErrorCode.NOT_FOUND, "no such ticket for this kiosk")
         if t.state not in states.QUEUED:
@@ -105,7 +105,7 @@ async def cancel_ticket(ctx: QueueContext, kiosk: Principal, ticket_id: int) -> 
 
 async def _release_staff(db: AsyncSession, staff_id: int, ctx: QueueContext, status: str = "available",
                          reason: str = "") -> None:
-    s = await db.get(Staff, staff_id, with_for_update=True)
+    s = await db.get(Staff, staff_id, with_for_update={"of": Staff})
     if s is not None and s.status == "offered":
         s.status, s.status_reason = status, reason
         if status == "available":
@@ -118,14 +118,14 @@ async def route(ctx: QueueContext) -> None:
     async with ctx.lock, ctx.maker() as db, db.begin():
         now = ctx.now()
         tickets = (await db.execute(
-            select(Ticket).where(Ticket.state == "waiting").with_for_update(skip_locked=True)
+            select(Ticket).where(Ticket.state == "waiting").with_for_update(skip_locked=True, of=Ticket)
         )).scalars().all()
         if not tickets:
             return
         staff = (await db.execute(
             select(Staff).where(Staff.status == "available", Staff.active,
                                 Staff.role.in_(("specialist", "supervisor")))
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Staff)
         )).scalars().unique().all()
         staff = [s for s in staff if ctx.hub.is_connected(f"staff:{s.id}")]
         by_id = {t.id: t for t in tickets}
@@ -153,7 +153,7 @@ async def route(ctx: QueueContext) -> None:
 async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[str, Any]:
     """The claim: one conditional UPDATE, so two consoles can never both win."""
     async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update=True)
+        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         assert s is not None
         if s.status in ("in_call", "wrap_up"):
             raise HubError(ErrorCode.CONFLICT, f"you are {s.status}; finish it first")
@@ -207,7 +207,7 @@ async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[st
 
 async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
-        t = await db.get(Ticket, ticket_id, with_for_update=True)
+        t = await db.get(Ticket, ticket_id, with_for_update={"of": Ticket})
         if t is None or t.state != "offered" or t.offered_to_id != staff.principal_id:
             raise HubError(ErrorCode.NOT_FOUND, "no open offer of this ticket to you")
         _back_to_waiting(t, staff.principal_id)
@@ -231,7 +231,7 @@ async def expire_offers(ctx: QueueContext) -> None:
         now = ctx.now()
         rows = (await db.execute(
             select(Ticket).where(Ticket.state == "offered", Ticket.offer_expires_at <= now)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Ticket)
         )).scalars().all()
         for t in rows:
             staff_id = t.offered_to_id
@@ -256,7 +256,8 @@ async def abandon_lost_kiosks(ctx: QueueContext) -> None:
         limit = ctx.now() - timedelta(seconds=ctx.settings.kiosk_grace_s)
         rows = (await db.execute(
             select(Ticket).where(Ticket.state.in_(states.QUEUED), Ticket.disconnected_at.is_not(None),
-                                 Ticket.disconnected_at <= limit).with_for_update(skip_locked=True)
+                                 Ticket.disconnected_at <= limit)
+            .with_for_update(skip_locked=True, of=Ticket)
         )).scalars().all()
         for t in rows:
             if t.state == "offered" and t.offered_to_id is not None:

@@ -74,7 +74,7 @@ class EnrollOut(BaseModel):
 @router.post("/kiosk/enroll")
 async def enroll(body: EnrollIn, db: DB, ctx: Ctx) -> EnrollOut:
     """Exchange the one-time code an administrator gave for the device's own secret (shown once)."""
-    k = await db.get(Kiosk, body.kiosk_id, with_for_update=True)
+    k = await db.get(Kiosk, body.kiosk_id, with_for_update={"of": Kiosk})
     now = ctx.now()
     if (k is None or k.revoked_at is not None or k.enroll_expires_at is None or k.enroll_expires_at < now
             or not verify_secret(k.enroll_code_hash, body.code)):

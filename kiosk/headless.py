@@ -1,0 +1,64 @@
+"""Headless kiosk: one resident visit driven from the command line (demo, tests, field checks)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.controller import KioskController
+from kiosk.services import credentials
+from kiosk.services.credentials import KioskCredential
+from kiosk.services.server_api import enroll
+from kiosk.settings import KioskSettings
+from signaling.observer import wait_for
+from signaling.protocol.models import Need
+
+
+@dataclass
+class VisitPlan:
+    service: str
+    needs: list[Need] = field(default_factory=list)
+    call_seconds: float = 5.0
+    rating: int = 5
+    saved_trip: bool | None = True
+    wait_timeout_s: float = 120.0
+    retry_no_specialist_s: float = 30.0
+
+
+async def ensure_credential(settings: KioskSettings, kiosk_id: int | None, enroll_code: str | None) -> KioskCredential:
+    cred = credentials.load(settings.credential_file)
+    if cred is not None:
+        return cred
+    if kiosk_id is None or enroll_code is None:
+        raise SystemExit("this kiosk is not enrolled: pass --kiosk-id and --enroll-code from an administrator")
+    cred = await enroll(settings.server_url, kiosk_id, enroll_code)
+    credentials.save(settings.credential_file, cred)
+    return cred
+
+
+async def run_visit(ctl: KioskController, plan: VisitPlan) -> dict[str, Any]:
+    """Welcome → service → wait → call for plan.call_seconds → hang up → feedback. Returns a summary."""
+    await ctl.client.wait_online(30)
+    ctl.begin()
+    deadline = time.monotonic() + plan.retry_no_specialist_s
+    started = asyncio.ensure_future(wait_for(ctl, "call_started", plan.wait_timeout_s))
+    while not await ctl.request_service(plan.service, plan.needs):
+        if time.monotonic() > deadline:
+            started.cancel()
+            raise SystemExit(f"no specialist on duty for {plan.service}")
+        await asyncio.sleep(1.0)
+    waiting_since = time.monotonic()
+    call = await started
+    session_id = call["session_id"]
+    ended = asyncio.ensure_future(wait_for(ctl, "call_ended", plan.call_seconds + 60))
+    await asyncio.sleep(plan.call_seconds)
+    link = ctl.mesh.link() if ctl.mesh is not None else None
+    frames = {"video": link.call.video_frames_received, "audio": link.call.audio_frames_received} if link else {}
+    if not ended.done():
+        await ctl.hang_up()
+    end = await ended
+    await ctl.submit_feedback(plan.rating, plan.saved_trip)
+    return {"session_id": session_id, "waited_s": round(time.monotonic() - waiting_since, 2),
+            "end_reason": end["reason"], "frames_received": frames}

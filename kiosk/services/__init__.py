@@ -1,0 +1,1 @@
+"""I/O with no widgets: server REST calls, credential storage."""

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# System libraries Madoguchi needs beside its Python packages (Debian/Ubuntu names):
+#   libpulse0, libegl1, libxkbcommon-x11-0 ... QtMultimedia / Qt offscreen platform
+#   chromium ................................. headless browser tests of /monitor and the report
+#   fonts-noto-cjk ........................... Japanese text in the windows, screenshots and charts
+# Installs what is missing when run as root with apt-get; otherwise says what to install.
+set -u
+PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk)
+command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "sysdeps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "sysdeps: please install: ${missing[*]} (sudo apt-get install ...)" >&2
+fi

@@ -1,0 +1,156 @@
+"""The ``madoguchi`` command. Server-side commands live here; the kiosk and console register
+their own sub-commands through the ``madoguchi.apps`` entry point group (the server never
+imports them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from server.settings import get_settings
+
+app = typer.Typer(help="Madoguchi remote service window.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration: kiosks and enrollment.", no_args_is_help=True)
+protocol_app = typer.Typer(help="The signaling protocol.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+app.add_typer(protocol_app, name="protocol")
+
+
+@app.command()
+def server(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Run the server (migrates the database first)."""
+    from server.logging_setup import setup_logging
+    from server.run import serve
+
+    settings = get_settings()
+    if host or port:
+        settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    setup_logging(settings.log_level, settings.log_json)
+    serve(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations up to head."""
+    from server.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database at head")
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Insert the demo municipalities, branches, services and staff (once)."""
+    from server.db.seed import seed_demo
+    from server.db.session import make_engine, make_sessionmaker
+    from server.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+
+    async def go() -> bool:
+        engine = make_engine(url)
+        async with make_sessionmaker(engine)() as db, db.begin():
+            done = await seed_demo(db)
+        await engine.dispose()
+        return done
+
+    typer.echo("demo data inserted" if asyncio.run(go()) else "data already present; nothing inserted")
+
+
+@admin_app.command("enroll-kiosk")
+def enroll_kiosk(
+    branch: Annotated[str, typer.Option(help="Branch code, e.g. bihoro")],
+    name: Annotated[str, typer.Option(help="A name for the device")] = "",
+) -> None:
+    """Create a kiosk and print its one-time enrollment code (valid 24 h)."""
+    from server.admin_ops import AdminError, create_enrollment
+    from server.db.session import make_engine, make_sessionmaker
+
+    async def go() -> tuple[int, str]:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                return await create_enrollment(db, branch, name, "cli")
+        finally:
+            await engine.dispose()
+
+    try:
+        kiosk_id, code = asyncio.run(go())
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"kiosk id: {kiosk_id}\nenrollment code: {code}  (valid 24 h, once)")
+
+
+@admin_app.command("revoke-kiosk")
+def revoke(kiosk_id: int) -> None:
+    """Revoke a kiosk's credential (a running server also closes its socket via the API)."""
+    from server.admin_ops import AdminError, revoke_kiosk
+    from server.db.session import make_engine, make_sessionmaker
+
+    async def go() -> None:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                await revoke_kiosk(db, kiosk_id, "cli")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(go())
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"kiosk {kiosk_id} revoked")
+
+
+@protocol_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of every client and server message."""
+    from signaling.protocol.messages import client_adapter, server_adapter
+    from signaling.protocol.version import PROTOCOL_VERSION, SUBPROTOCOL
+
+    out = {"protocol_version": PROTOCOL_VERSION, "subprotocol": SUBPROTOCOL,
+           "client_to_server": client_adapter.json_schema(), "server_to_client": server_adapter.json_schema()}
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def demo(
+    headless: Annotated[bool, typer.Option(help="No windows: one call with real media, then the log")] = False,
+    seconds: Annotated[float, typer.Option(help="How long the demo call lasts")] = 5.0,
+    seed_history: Annotated[int, typer.Option(help="Also insert N realistic past sessions")] = 0,
+    var_dir: Annotated[Path, typer.Option(help="Where the demo database and kiosk credential go")] = Path("var"),
+) -> None:
+    """Server + one kiosk + one console on a local SQLite database."""
+    from server.demo import run_demo
+
+    raise typer.Exit(run_demo(headless=headless, seconds=seconds, var_dir=var_dir, history=seed_history))
+
+
+def _register_apps() -> None:
+    for ep in entry_points(group="madoguchi.apps"):
+        try:
+            app.add_typer(ep.load(), name=ep.name)
+        except ImportError as exc:  # a part not installed on this machine
+            @app.command(ep.name, help=f"(unavailable: {exc})")
+            def _missing(exc: ImportError = exc) -> None:
+                raise typer.Exit(f"{exc}")
+
+
+def main() -> None:
+    _register_apps()
+    app()
+
+
+if __name__ == "__main__":
+    main()

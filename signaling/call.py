@@ -1,0 +1,297 @@
+"""A call as one client sees it: a mesh of :class:`~signaling.peer.CallPeer` links, one per other participant.
+
+Used by kiosk and console controllers alike (never by the server). It turns
+``session.start`` / ``rtc.offer`` / ``rtc.answer`` / ``participant.left`` into
+peer connections, sends the local media to each link through a MediaRelay,
+reports stats of the primary link to the server, and heals a dead media path
+with a fresh peer connection under the same session (aiortc has no ICE
+restart): the side that made the first offer makes a new one; the other side
+accepts any new offer from the same participant in place of the old link.
+
+Topology: full mesh, each participant's browser-less client encodes once per
+link. With VP8 VGA at ~37% of a core per encode+decode pair (DESIGN §9), three
+parties cost each endpoint two encodes and two decodes; beyond four parties a
+mesh is the wrong tool (an SFU would be).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from signaling.client import ClientError, SignalingClient
+from signaling.peer import CallError, CallPeer
+from signaling.protocol.messages import (
+    CallMedia,
+    CallStatsReport,
+    RtcAnswer,
+    RtcAnswerRelay,
+    RtcOffer,
+    RtcOfferRelay,
+)
+from signaling.protocol.models import IceServer
+
+log = logging.getLogger("madoguchi.call")
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class LocalMedia:
+    """The local camera/microphone (or synthetic) sources, shared by every link through a relay."""
+
+    def __init__(self, audio: MediaStreamTrack | None, video: MediaStreamTrack | None) -> None:
+        self.audio = audio
+        self.video = video
+        self._relay = MediaRelay()
+
+    def subscribe(self) -> tuple[MediaStreamTrack | None, MediaStreamTrack | None]:
+        return (
+            self._relay.subscribe(self.audio) if self.audio is not None else None,
+            self._relay.subscribe(self.video) if self.video is not None else None,
+        )
+
+    def stop(self) -> None:
+        for track in (self.audio, self.video):
+            if track is not None:
+                track.stop()
+
+
+@dataclass
+class Link:
+    peer: str
+    call: CallPeer
+    offerer: bool
+    created_at: float = field(default_factory=time.monotonic)
+    connected_at: float | None = None
+    generation: int = 0
+
+
+class CallMesh:
+    def __init__(
+        self,
+        client: SignalingClient,
+        session_id: int,
+        me: str,
+        ice_servers: list[IceServer],
+        media: LocalMedia,
+        *,
+        primary: str | None,
+        emit: EventSink,
+        receive_only: bool = False,
+        connect_timeout_s: float = 10.0,
+        media_grace_s: float = 30.0,
+        stats_interval_s: float = 2.0,
+        started_at: float | None = None,
+    ) -> None:
+        self.client = client
+        self.session_id = session_id
+        self.me = me
+        self.ice_servers = ice_servers
+        self.media = media
+        self.primary = primary
+        self.emit = emit
+        self.receive_only = receive_only
+        self.connect_timeout_s = connect_timeout_s
+        self.media_grace_s = media_grace_s
+        self.stats_interval_s = stats_interval_s
+        self.started_at = started_at if started_at is not None else time.monotonic()
+        self.links: dict[str, Link] = {}
+        self.muted = False
+        self.camera_on = True
+        self.closed = False
+        self.reported_connected = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._healing: set[str] = set()
+        self._stats_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ public
+    async def start(self, offer_to: list[str]) -> None:
+        self._stats_task = asyncio.create_task(self._stats_loop())
+        for peer in offer_to:
+            self._spawn(self._offer(peer))
+
+    async def on_signal(self, msg: RtcOfferRelay | RtcAnswerRelay) -> None:
+        if self.closed or msg.session_id != self.session_id:
+            return
+        if isinstance(msg, RtcOfferRelay):
+            self._spawn(self._answer(msg.sender, msg.sdp))
+        else:
+            link = self.links.get(msg.sender)
+            if link is None or not link.offerer:
+                log.warning("unexpected answer from %s", msg.sender)
+                return
+            try:
+                await link.call.set_answer(msg.sdp)
+            except Exception as exc:
+                log.warning("bad answer from %s: %s", msg.sender, exc)
+
+    async def remove_peer(self, peer: str) -> None:
+        link = self.links.pop(peer, None)
+        if link is not None:
+            await link.call.close()
+            self.emit("peer_removed", {"peer": peer})
+
+    def send_chat(self, text: str) -> int:
+        """Send to every open link; returns how many received it."""
+        sent = 0
+        for link in self.links.values():
+            try:
+                link.call.send_chat(text)
+                sent += 1
+            except Exception:
+                continue
+        return sent
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        for link in self.links.values():
+            link.call.set_audio_muted(muted)
+
+    def set_camera(self, on: bool) -> None:
+        self.camera_on = on
+        for link in self.links.values():
+            link.call.set_video_enabled(on)
+
+    def link(self, peer: str | None = None) -> Link | None:
+        return self.links.get(peer or self.primary or "") if (peer or self.primary) else None
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for task in list(self._tasks) + ([self._stats_task] if self._stats_task else []):
+            task.cancel()
+        for task in list(self._tasks) + ([self._stats_task] if self._stats_task else []):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for link in list(self.links.values()):
+            await link.call.close()
+        self.links.clear()
+
+    # ------------------------------------------------------------ links
+    def _new_call(self, peer: str) -> CallPeer:
+        audio, video = (None, None) if self.receive_only else self.media.subscribe()
+        call = CallPeer(ice_servers=self.ice_servers, audio=audio, video=video, receive_only=self.receive_only,
+                        connect_timeout_s=self.connect_timeout_s, label=f"{self.me}->{peer}")
+        call.on_chat = lambda text, p=peer: self.emit("chat", {"peer": p, "text": text})  # type: ignore[misc]
+        call.on_media_lost = lambda p=peer: self._spawn(self._heal(p))  # type: ignore[misc]
+        if self.muted:
+            call.set_audio_muted(True)
+        if not self.camera_on:
+            call.set_video_enabled(False)
+        return call
+
+    async def _replace(self, peer: str, link: Link) -> None:
+        old = self.links.get(peer)
+        if old is not None:
+            link.generation = old.generation + 1
+        self.links[peer] = link
+        if old is not None:
+            await old.call.close()
+        else:
+            self.emit("peer_added", {"peer": peer})
+
+    async def _offer(self, peer: str) -> None:
+        link = Link(peer, self._new_call(peer), offerer=True)
+        await self._replace(peer, link)
+        sdp = await link.call.create_offer()
+        await self._send(RtcOffer(session_id=self.session_id, to=peer, sdp=sdp))
+        await self._await_connected(link)
+
+    async def _answer(self, peer: str, offer_sdp: str) -> None:
+        link = Link(peer, self._new_call(peer), offerer=False)
+        await self._replace(peer, link)
+        sdp = await link.call.accept_offer(offer_sdp)
+        await self._send(RtcAnswer(session_id=self.session_id, to=peer, sdp=sdp))
+        await self._await_connected(link)
+
+    async def _send(self, msg: RtcOffer | RtcAnswer | CallMedia | CallStatsReport) -> bool:
+        try:
+            await self.client.request(msg)
+            return True
+        except ClientError as exc:
+            log.info("could not send %s: %s", msg.type, exc)
+            return False
+
+    async def _await_connected(self, link: Link) -> None:
+        try:
+            setup_ms = await link.call.wait_connected()
+        except CallError as exc:
+            self.emit("link_failed", {"peer": link.peer, "error": str(exc)})
+            if self.links.get(link.peer) is link:
+                self._spawn(self._heal(link.peer))
+            return
+        link.connected_at = time.monotonic()
+        self.emit("connected", {"peer": link.peer, "setup_ms": setup_ms, "generation": link.generation})
+        if link.peer == self.primary and not self.reported_connected:
+            self.reported_connected = True
+            total_ms = (link.connected_at - self.started_at) * 1000
+            await self._send(CallMedia(session_id=self.session_id, state="connected", setup_ms=round(total_ms, 1)))
+
+    async def _heal(self, peer: str) -> None:
+        """A fresh peer connection under the same session, within the grace window."""
+        link = self.links.get(peer)
+        if link is None or self.closed or peer in self._healing:
+            return
+        self._healing.add(peer)
+        try:
+            await self._heal_link(peer, link)
+        finally:
+            self._healing.discard(peer)
+
+    async def _heal_link(self, peer: str, link: Link) -> None:
+        generation = link.generation
+        self.emit("reconnecting", {"peer": peer})
+        await self._send(CallMedia(session_id=self.session_id, state="reconnecting"))
+        deadline = time.monotonic() + self.media_grace_s
+        attempt = 0
+        while time.monotonic() < deadline and not self.closed:
+            current = self.links.get(peer)
+            if current is None:
+                return
+            if current.generation > generation and current.connected_at is not None:
+                return  # the other side's fresh offer already healed it
+            if link.offerer:
+                attempt += 1
+                try:
+                    await asyncio.wait_for(self._offer(peer), self.connect_timeout_s + 5)
+                except (TimeoutError, CallError) as exc:
+                    log.info("heal attempt %d to %s failed: %s", attempt, peer, exc)
+                fresh = self.links.get(peer)
+                if fresh is not None and fresh.connected_at is not None and fresh.generation > generation:
+                    return
+            await asyncio.sleep(1.0)
+        if not self.closed:
+            self.emit("failed", {"peer": peer})
+            await self._send(CallMedia(session_id=self.session_id, state="failed"))
+
+    async def _stats_loop(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.stats_interval_s)
+            link = self.link()
+            if link is None or link.connected_at is None:
+                continue
+            try:
+                stats = await link.call.stats()
+            except Exception as exc:
+                log.debug("stats failed: %s", exc)
+                continue
+            self.emit("quality", {"peer": link.peer, "stats": stats})
+            await self._send(CallStatsReport(session_id=self.session_id, stats=stats))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("call task failed: %r", task.exception())

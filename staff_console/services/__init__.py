@@ -1,0 +1,1 @@
+"""I/O with no widgets: the server's REST API for login, notes, history, colleagues."""

@@ -1,0 +1,25 @@
+"""Console settings: ``MADOGUCHI_CONSOLE_`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConsoleSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_CONSOLE_", env_file=".env", extra="ignore")
+
+    server_url: str = "http://127.0.0.1:8400"
+    media_source: str = "synthetic"  # synthetic | device | none
+    video_device: str | None = None
+    audio_device: str | None = None
+    video_width: int = 640
+    video_height: int = 480
+    video_fps: int = 15
+    language: str = "ja"
+    connect_timeout_s: float = 10.0
+    media_grace_s: float = 30.0
+
+    @property
+    def ws_url(self) -> str:
+        base = self.server_url.rstrip("/")
+        return ("wss://" + base[8:] if base.startswith("https://") else "ws://" + base.removeprefix("http://")) + "/ws"
