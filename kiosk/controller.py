@@ -84,6 +84,7 @@ class KioskController(Emitter):
         self.last_activity = time.monotonic()
         self.branch = credential.branch
         self._idle_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -310,7 +311,12 @@ class KioskController(Emitter):
         self.screen = screen
         self.emit("screen", {"screen": screen})
         if self.connection == "online":
-            asyncio.ensure_future(self._report_screen(screen))
+            self._spawn(self._report_screen(screen))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _report_screen(self, screen: str) -> None:
         with contextlib.suppress(ClientError):
@@ -322,7 +328,7 @@ class KioskController(Emitter):
             self.services = list(self.client.welcome.services)
             self.branch = self.client.welcome.branch or self.branch
             self.emit("services", {"services": self.services})
-            asyncio.ensure_future(self._report_screen(self.screen))
+            self._spawn(self._report_screen(self.screen))
         self.emit("connection", {"state": state})
 
     async def _inactivity_loop(self) -> None:

@@ -144,7 +144,8 @@ def _register_apps() -> None:
         except ImportError as exc:  # a part not installed on this machine
             @app.command(ep.name, help=f"(unavailable: {exc})")
             def _missing(exc: ImportError = exc) -> None:
-                raise typer.Exit(f"{exc}")
+                typer.echo(f"this part is not installed: {exc}", err=True)
+                raise typer.Exit(1)
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def wait_ready(url: str, timeout: float = 60) -> None:
 
 
 def run_demo(*, headless: bool, seconds: float, var_dir: Path, history: int = 0, service: str = "disability",
-             user: str = "sato", branch: str = "bihoro") -> int:
+             user: str = "takahashi", branch: str = "bihoro") -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     db_path = var_dir / "demo.db"
     db_url = f"sqlite+aiosqlite:///{db_path}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -33,13 +34,19 @@ async def session_rows(db: AsyncSession, limit: int = 20) -> list[dict[str, Any]
     return out
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-justify by display width (Japanese characters take two columns)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
 def format_rows(rows: list[dict[str, Any]]) -> str:
     head = f"{'#':>4}  {'branch':<18} {'service':<13} {'specialist':<10} {'wait s':>7} {'setup ms':>9} " \
            f"{'talk s':>7} {'end':<16} {'frames kiosk/console':>21}"
     lines = [head, "-" * len(head)]
     for r in rows:
         frames = f"{r['frames_at_kiosk']}/{r['frames_at_console']}"
-        lines.append(f"{r['session']:>4}  {r['branch']:<18} {r['service']:<13} {r['specialist']:<10} "
+        lines.append(f"{r['session']:>4}  {_pad(r['branch'], 18)} {r['service']:<13} {_pad(r['specialist'], 10)} "
                      f"{r['wait_s'] or 0:>7.1f} {r['setup_ms'] or 0:>9.0f} {r['talk_s'] or 0:>7.1f} "
                      f"{r['end_reason'] or '-':<16} {frames:>21}")
     return "\n".join(lines)

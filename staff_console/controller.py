@@ -7,8 +7,6 @@ Events: ``connection``, ``status``, ``queue``, ``offer``, ``offer_revoked``,
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field

@@ -38,6 +38,14 @@ from signaling.protocol.messages import (
 from signaling.protocol.models import ServiceInfo
 
 STAFF_ROLES = ("specialist", "supervisor", "it_monitor", "admin")
+_DB_INT = 2**63  # ids are 64-bit in every database; a larger one would reach the driver and fail there
+
+
+def _check_ints(msg: ClientMessage) -> None:
+    """The protocol accepts any int for ids; refuse what no database column can hold (not a server bug)."""
+    for name, value in msg:
+        if isinstance(value, int) and not isinstance(value, bool) and not -_DB_INT <= value < _DB_INT:
+            raise HubError(ErrorCode.INVALID_MESSAGE, f"invalid {msg.type}: {name}: out of range")
 
 
 class ServerHandler:
@@ -79,7 +87,7 @@ class ServerHandler:
             services=[ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en,
                                   description_ja=s.description_ja, description_en=s.description_en,
                                   on_duty=s.id in duty_skills, hours=s.hours_ja) for s in services],
-            **extra,
+            municipality=extra["municipality"], branch=extra["branch"],
         )
         return principal, welcome
 
@@ -101,6 +109,7 @@ class ServerHandler:
 
     async def on_message(self, conn: Connection, msg: ClientMessage) -> dict[str, Any] | None:
         ctx, p = self.ctx, conn.principal
+        _check_ints(msg)
         match msg:
             case TicketCreate():
                 return await tickets.create_ticket(ctx, p, msg)

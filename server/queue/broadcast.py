@@ -26,7 +26,7 @@ async def handle_times(ctx: QueueContext) -> dict[int, float]:
         )).all()
     per: dict[int, list[float]] = defaultdict(list)
     for sid, a, e in rows:
-        if len(per[sid]) < HANDLE_SAMPLE:
+        if e is not None and len(per[sid]) < HANDLE_SAMPLE:
             per[sid].append((e - a).total_seconds())
     return {sid: statistics.median(v) for sid, v in per.items() if v}
 
@@ -89,4 +89,4 @@ async def broadcast(ctx: QueueContext) -> dict[int, tuple[int, float]]:
 
 def _known_labels(ctx: QueueContext) -> list[str]:
     """Services already exported, so that an emptied queue goes back to 0."""
-    return [str(sample.labels["service"]) for sample in ctx.metrics.waiting.collect()[0].samples]
+    return [str(sample.labels["service"]) for sample in list(ctx.metrics.waiting.collect())[0].samples]

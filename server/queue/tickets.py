@@ -140,7 +140,7 @@ async def route(ctx: QueueContext) -> None:
             audit(db, "system", "ticket.offer", f"ticket:{t.id}", staff_id=s.id)
             offers.append((s.id, Offer(
                 ticket_id=t.id, service_code=t.service.code, branch=t.branch.name_ja,
-                municipality=t.branch.municipality.name_ja, needs=list(t.needs),
+                municipality=t.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
                 waited_s=(now - t.arrival_at).total_seconds(), expires_in_s=ctx.settings.offer_timeout_s,
                 transferred=t.transfer_count > 0,
             )))
@@ -174,6 +174,15 @@ async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[st
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise HubError(ErrorCode.CONFLICT, "this ticket was taken or withdrawn")
+        # took another ticket from the queue while holding an offer: that one goes to someone else now
+        held = (await db.execute(
+            select(Ticket)
+            .where(Ticket.state == "offered", Ticket.offered_to_id == s.id, Ticket.id != ticket_id)
+            .with_for_update(of=Ticket)
+        )).scalars().all()
+        for other in held:
+            _back_to_waiting(other, s.id)
+            audit(db, staff.peer, "ticket.offer_released", f"ticket:{other.id}", took=ticket_id)
         await db.refresh(t)
         previous_offer = t.offered_at if t.offered_to_id == s.id else None
         session = CallSession(
@@ -201,6 +210,10 @@ async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[st
                                                 service_code=start_kw["service_code"]))  # type: ignore[arg-type]
     await ctx.hub.send(kiosk_peer, SessionStart(you=kiosk_peer, offer_to=[], **start_kw))  # type: ignore[arg-type]
     await ctx.hub.send(staff.peer, SessionStart(you=staff.peer, offer_to=[kiosk_peer], **start_kw))  # type: ignore[arg-type]
+    for other in held:
+        await ctx.hub.send(staff.peer, OfferRevoked(ticket_id=other.id, reason="declined"))
+    if held:
+        await route(ctx)
     await broadcast(ctx)
     return {"session_id": session.id, "ticket_id": ticket_id}
 
@@ -222,6 +235,8 @@ def _back_to_waiting(t: Ticket, staff_id: int) -> None:
     states.check(t.state, "waiting")
     t.state, t.offered_to_id, t.offered_at, t.offer_expires_at = "waiting", None, None, None
     t.declined_by = [*(t.declined_by or []), staff_id]
+    if t.target_staff_id == staff_id:  # the named colleague said no or did not answer: to the service queue
+        t.target_staff_id = None
 
 
 async def expire_offers(ctx: QueueContext) -> None:

@@ -1,0 +1,400 @@
+"""One WebRTC call link (aiortc) between two endpoints: the wrapper used by kiosk and console.
+
+Never imported by the server. aiortc has no trickle ICE and no ICE restart, so an SDP is returned
+only after gathering completes, and a dead link is healed by the caller with a fresh ``CallPeer``.
+
+API::
+
+    peer = CallPeer(ice_servers=[...], audio=track|None, video=track|None, receive_only=False,
+                    connect_timeout_s=10, heartbeat_interval_s=1, media_lost_after_s=5, label="")
+    sdp = await peer.create_offer()          # offerer; or: sdp = await peer.accept_offer(offer_sdp)
+    await peer.set_answer(answer_sdp)        # offerer only
+    ms = await peer.wait_connected()         # ms from the first SDP step to "connected"
+    await peer.wait_channel_open()           # data channel usable (shortly after "connected")
+    peer.send_chat("...")                    # on_chat(text) on the other side
+    peer.set_audio_muted(True); peer.set_video_enabled(False)   # silence / black frames
+    stats = await peer.stats()               # CallStats; rates are measured between calls
+    await peer.close()                       # idempotent; tells the other side "bye" first
+
+    attributes: connection_state, connect_ms, first_remote_video_at, first_remote_audio_at (monotonic),
+                video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason
+    callbacks:  on_video_frame(frame), on_audio_frame(frame), on_chat(text), on_media_lost(),
+                on_remote_closed()
+
+Ownership: the peer sends the given tracks through a :class:`~signaling.media.GateTrack` and stops
+them on :meth:`close` (aiortc's senders do the same). Pass a ``MediaRelay`` subscription to share one
+source among several peers. With ``receive_only`` the tracks are ignored and left alone.
+
+Liveness: both sides send ``{"kind": "hb"}`` every ``heartbeat_interval_s`` on the data channel
+``"madoguchi"``. ``on_media_lost`` fires once, after "connected", when neither a data-channel message
+nor an inbound frame has arrived for ``media_lost_after_s``, or when the connection goes
+"failed"/"closed" without a "bye" (aiortc itself needs ~30 s to notice a dead path). A "bye" (the
+remote called :meth:`close`) fires ``on_remote_closed`` instead. Failures before "connected" surface
+only through :meth:`wait_connected`.
+
+Errors::
+
+    CallError                 (signaling.media; re-exported here)
+     ├── CallConnectTimeout   not connected within connect_timeout_s (e.g. wrong TURN credentials:
+     │                        aiortc then gathers nothing and never reports failure)
+     ├── CallFailed           connection failed or closed before connecting; unusable SDP
+     └── MediaDeviceError     (signaling.media) camera / microphone could not be opened
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats, RTCTransportStats
+from av import AudioFrame, VideoFrame
+from av.frame import Frame
+
+from signaling.media import CallError, FrameCounterSink, GateTrack, MediaDeviceError
+from signaling.protocol.models import CallStats, IceServer
+
+__all__ = ["CallConnectTimeout", "CallError", "CallFailed", "CallPeer", "MediaDeviceError"]
+
+log = logging.getLogger("madoguchi.peer")
+CHANNEL_LABEL = "madoguchi"
+
+
+class CallConnectTimeout(CallError):
+    """The link did not reach "connected" within ``connect_timeout_s``."""
+
+
+class CallFailed(CallError):
+    """The link failed or was closed before connecting, or an SDP was unusable."""
+
+
+def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
+    """Explicit configuration: an empty list means host candidates only, never aiortc's public STUN."""
+    servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+               for s in ice_servers]
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class CallPeer:
+    """One RTCPeerConnection with media, a chat/heartbeat data channel, liveness and stats."""
+
+    on_video_frame: Callable[[VideoFrame], None] | None
+    on_audio_frame: Callable[[AudioFrame], None] | None
+    on_chat: Callable[[str], None] | None
+    on_media_lost: Callable[[], None] | None
+    on_remote_closed: Callable[[], None] | None
+
+    def __init__(
+        self, *, ice_servers: list[IceServer], audio: MediaStreamTrack | None,
+        video: MediaStreamTrack | None, receive_only: bool = False, connect_timeout_s: float = 10.0,
+        heartbeat_interval_s: float = 1.0, media_lost_after_s: float = 5.0, label: str = "",
+    ) -> None:
+        self.label = label
+        self.receive_only = receive_only
+        self.connect_timeout_s = connect_timeout_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.media_lost_after_s = media_lost_after_s
+        self.on_video_frame = self.on_audio_frame = None
+        self.on_chat = self.on_media_lost = self.on_remote_closed = None
+        self._audio = GateTrack(audio) if audio is not None and not receive_only else None
+        self._video = GateTrack(video) if video is not None and not receive_only else None
+        self._pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._pc.on("connectionstatechange", self._on_state)
+        self._pc.on("track", self._on_track)
+        self._pc.on("datachannel", self._attach_channel)
+        self._channel: RTCDataChannel | None = None
+        self._channel_open = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._outcome: CallError | None = None
+        self._sinks: dict[str, FrameCounterSink] = {}
+        self._monitor: asyncio.Task[None] | None = None
+        self._started_at: float | None = None
+        self.connected_at: float | None = None
+        self._last_message_at: float | None = None
+        self._remote_bye = False
+        self._closed = False
+        self.media_lost_reason: str | None = None
+        self._prev: dict[str, float] = {}
+
+    # ------------------------------------------------------------ state
+    @property
+    def connection_state(self) -> str:
+        return str(self._pc.connectionState)
+
+    @property
+    def connect_ms(self) -> float | None:
+        if self.connected_at is None or self._started_at is None:
+            return None
+        return (self.connected_at - self._started_at) * 1000
+
+    def _sink_value(self, kind: str, name: str) -> Any:
+        sink = self._sinks.get(kind)
+        return getattr(sink, name) if sink is not None else None
+
+    @property
+    def first_remote_video_at(self) -> float | None:
+        return self._sink_value("video", "first_frame_at")  # type: ignore[no-any-return]
+
+    @property
+    def first_remote_audio_at(self) -> float | None:
+        return self._sink_value("audio", "first_frame_at")  # type: ignore[no-any-return]
+
+    @property
+    def video_frames_received(self) -> int:
+        return int(self._sink_value("video", "frames") or 0)
+
+    @property
+    def audio_frames_received(self) -> int:
+        return int(self._sink_value("audio", "frames") or 0)
+
+    @property
+    def latest_video_frame(self) -> VideoFrame | None:
+        return self._sink_value("video", "latest_frame")  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ SDP
+    def _begin(self) -> None:
+        if self._closed:
+            raise CallFailed(f"{self.label}: peer is closed")
+        if self._started_at is None:
+            self._started_at = time.monotonic()
+
+    async def create_offer(self) -> str:
+        """Offerer: transceivers, the data channel and a complete offer (ICE gathered)."""
+        self._begin()
+        for kind, track in (("audio", self._audio), ("video", self._video)):
+            if track is None:
+                self._pc.addTransceiver(kind, direction="recvonly")
+            else:
+                self._pc.addTransceiver(track, direction="sendrecv")
+        self._attach_channel(self._pc.createDataChannel(CHANNEL_LABEL, ordered=True))
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        return str(self._pc.localDescription.sdp)
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Answerer: apply the remote offer, add our tracks where it has a slot, return the answer."""
+        self._begin()
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:  # aiortc raises ValueError, InvalidStateError, OperationError...
+            raise CallFailed(f"{self.label}: unusable offer: {exc}") from exc
+        if self._pc.sctp is None:
+            raise CallFailed(f"{self.label}: offer has no data channel")
+        kinds = {t.kind for t in self._pc.getTransceivers()}
+        for track in (self._audio, self._video):
+            if track is not None and track.kind in kinds:
+                self._pc.addTrack(track)
+        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        return str(self._pc.localDescription.sdp)
+
+    async def set_answer(self, sdp: str) -> None:
+        """Offerer: apply the remote answer; connecting starts now."""
+        if self._closed:
+            raise CallFailed(f"{self.label}: peer is closed")
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            raise CallFailed(f"{self.label}: unusable answer: {exc}") from exc
+
+    async def wait_connected(self) -> float:
+        """ms from the first SDP step to "connected"; the timeout also counts from that step."""
+        start = self._started_at if self._started_at is not None else time.monotonic()
+        remaining = max(0.0, self.connect_timeout_s - (time.monotonic() - start))
+        try:
+            async with asyncio.timeout(remaining):
+                await self._settled.wait()
+        except TimeoutError:
+            raise CallConnectTimeout(
+                f"{self.label}: not connected after {self.connect_timeout_s:g} s "
+                f"(state {self.connection_state})") from None
+        if self._outcome is not None:
+            raise self._outcome
+        return self.connect_ms or 0.0
+
+    async def wait_channel_open(self, timeout_s: float = 5.0) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._channel_open.wait()
+        except TimeoutError:
+            raise CallConnectTimeout(f"{self.label}: data channel not open after {timeout_s:g} s") from None
+
+    # ------------------------------------------------------------ events
+    def _settle(self, outcome: CallError | None) -> None:
+        if not self._settled.is_set():
+            self._outcome = outcome
+            self._settled.set()
+
+    def _on_state(self) -> None:
+        state = self._pc.connectionState
+        log.debug("%s: connection %s", self.label, state)
+        if state == "connected" and self.connected_at is None:
+            self.connected_at = time.monotonic()
+            self._settle(None)
+            self._monitor = asyncio.create_task(self._watch(), name=f"peer-watch {self.label}")
+        elif state in ("failed", "closed"):
+            self._settle(CallFailed(f"{self.label}: connection {state} before connecting"))
+            if self.connected_at is not None and not self._closed and not self._remote_bye:
+                self._lose(state)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind in self._sinks:
+            return
+        sink = FrameCounterSink(track, self._on_frame)
+        self._sinks[track.kind] = sink
+        sink.start()
+
+    def _on_frame(self, frame: Frame) -> None:
+        if isinstance(frame, VideoFrame):
+            if self.on_video_frame is not None:
+                self.on_video_frame(frame)
+        elif isinstance(frame, AudioFrame) and self.on_audio_frame is not None:
+            self.on_audio_frame(frame)
+
+    def _attach_channel(self, channel: RTCDataChannel) -> None:
+        if channel.label != CHANNEL_LABEL or self._channel is not None:
+            return
+        self._channel = channel
+        channel.on("message", self._on_message)
+        channel.on("open", self._channel_open.set)
+        if channel.readyState == "open":
+            self._channel_open.set()
+
+    def _on_message(self, message: str | bytes) -> None:
+        self._last_message_at = time.monotonic()
+        try:
+            data = json.loads(message)
+            kind = data.get("kind")
+        except (ValueError, AttributeError):
+            log.warning("%s: bad data-channel message", self.label)
+            return
+        if kind == "chat" and isinstance(data.get("text"), str) and self.on_chat is not None:
+            self.on_chat(data["text"])
+        elif kind == "bye" and not self._remote_bye:
+            self._remote_bye = True
+            if self.on_remote_closed is not None:
+                self.on_remote_closed()
+
+    def _lose(self, reason: str) -> None:
+        if self.media_lost_reason is not None or self._closed:
+            return
+        self.media_lost_reason = reason
+        log.info("%s: media lost (%s)", self.label, reason)
+        if self.on_media_lost is not None:
+            try:
+                self.on_media_lost()
+            except Exception:
+                log.exception("%s: on_media_lost failed", self.label)
+
+    def _last_alive(self) -> float:
+        times = [self.connected_at, self._last_message_at] + [s.last_frame_at for s in self._sinks.values()]
+        return max(t for t in times if t is not None)
+
+    async def _watch(self) -> None:
+        """Send heartbeats; declare the media lost when nothing arrives for media_lost_after_s."""
+        tick = min(0.25, self.heartbeat_interval_s / 2)
+        next_hb = time.monotonic()
+        while not self._closed and not self._remote_bye:
+            now = time.monotonic()
+            if now >= next_hb:
+                next_hb = now + self.heartbeat_interval_s
+                self._send({"kind": "hb"})
+            if now - self._last_alive() > self.media_lost_after_s:
+                self._lose("stalled")
+                return
+            await asyncio.sleep(tick)
+
+    def _send(self, payload: dict[str, Any]) -> bool:
+        if self._channel is None or self._channel.readyState != "open":
+            return False
+        self._channel.send(json.dumps(payload, ensure_ascii=False))
+        return True
+
+    # ------------------------------------------------------------ controls
+    def send_chat(self, text: str) -> None:
+        """Send a chat line; raises :class:`CallError` if the data channel is not open."""
+        if not self._send({"kind": "chat", "text": text}):
+            raise CallError(f"{self.label}: data channel not open")
+
+    def set_audio_muted(self, muted: bool) -> None:
+        """Muted: the microphone is still read, silence is sent."""
+        if self._audio is not None:
+            self._audio.enabled = not muted
+
+    def set_video_enabled(self, enabled: bool) -> None:
+        """Disabled: the camera is still read, black frames are sent."""
+        if self._video is not None:
+            self._video.enabled = enabled
+
+    @property
+    def audio_muted(self) -> bool:
+        return self._audio is not None and not self._audio.enabled
+
+    @property
+    def video_enabled(self) -> bool:
+        return self._video is not None and self._video.enabled
+
+    # ------------------------------------------------------------ stats
+    async def stats(self) -> CallStats:
+        """Quality now; loss, bitrate and fps are over the interval since the previous call
+        (the first call measures since "connected" / the first frame)."""
+        report = await self._pc.getStats()
+        now = time.monotonic()
+        rtts: list[float] = []
+        received = lost = 0
+        bytes_in = 0
+        for item in report.values():
+            if isinstance(item, RTCRemoteInboundRtpStreamStats) and item.roundTripTime is not None:
+                rtts.append(item.roundTripTime * 1000)
+            elif isinstance(item, RTCInboundRtpStreamStats):
+                received += item.packetsReceived
+                lost += max(0, item.packetsLost)
+            elif isinstance(item, RTCTransportStats):
+                bytes_in += item.bytesReceived
+        prev = self._prev
+        since = prev.get("at", self.connected_at or now)
+        d_recv, d_lost = received - prev.get("received", 0), lost - prev.get("lost", 0)
+        loss = 100 * d_lost / (d_recv + d_lost) if d_recv + d_lost > 0 else None
+        dt = now - since
+        bitrate = (bytes_in - prev.get("bytes", 0)) * 8 / dt / 1000 if dt > 0 else None
+        frames = self.video_frames_received
+        fps_since = prev.get("at", self.first_remote_video_at or now)
+        fps_dt = now - fps_since
+        fps = (frames - prev.get("frames", 0)) / fps_dt if fps_dt > 0 else None
+        self._prev = {"at": now, "received": received, "lost": lost, "bytes": bytes_in, "frames": frames}
+        return CallStats(
+            rtt_ms=min(60_000.0, sum(rtts) / len(rtts)) if rtts else None,
+            loss_pct=min(100.0, max(0.0, loss)) if loss is not None else None,
+            bitrate_kbps=max(0.0, bitrate) if bitrate is not None else None,
+            fps=min(240.0, max(0.0, fps)) if fps is not None else None,
+            frames_received=frames,
+            audio_frames_received=self.audio_frames_received,
+        )
+
+    # ------------------------------------------------------------ close
+    async def close(self) -> None:
+        """Say bye, stop heartbeats, sinks, the connection and our tracks (idempotent)."""
+        if self._closed:
+            return
+        self._send({"kind": "bye"})
+        self._closed = True
+        self._settle(CallFailed(f"{self.label}: closed"))
+        if self._monitor is not None:
+            self._monitor.cancel()
+            await asyncio.wait([self._monitor])
+        await self._pc.close()
+        for sink in self._sinks.values():
+            await sink.stop()
+        for track in (self._audio, self._video):
+            if track is not None:
+                track.stop()
