@@ -1,8 +1,9 @@
 """The call-setup floor: what aiortc alone costs, with no server, no network and no UI.
 
 Two bare :class:`~signaling.peer.CallPeer` objects in one process, host candidates only, SDP handed
-over directly. Each sample is the time from the answerer being created ("accept") to the first
-decoded remote video frame at each side; a call is as slow as its slower side. The full
+over directly, in the same roles as a real call (the console offers, the kiosk answers). Each
+sample is the time from the moment the console starts its offer ("accept") to the first decoded
+remote video frame at each side; a call is as slow as its slower side. The full
 ``bench/call_setup.py`` compares its end-to-end figures with this floor.
 
 Run: ``python -m bench.floor [n]`` prints ``{"floor_p50_ms": ..., "floor_p95_ms": ..., ...}``.
@@ -22,8 +23,8 @@ from signaling.peer import CallPeer
 
 @dataclass(frozen=True)
 class FloorSample:
-    kiosk_ms: float    # accept -> first video frame at the offerer (kiosk)
-    console_ms: float  # accept -> first video frame at the answerer (console)
+    kiosk_ms: float    # accept -> first video frame at the answerer (kiosk)
+    console_ms: float  # accept -> first video frame at the offerer (console)
 
     @property
     def call_ms(self) -> float:
@@ -47,21 +48,21 @@ async def _first_video(peer: CallPeer, timeout_s: float) -> float:
 async def one_call(
     *, width: int = 320, height: int = 240, fps: int = 15, timeout_s: float = 15.0,
 ) -> FloorSample:
-    """One call set up and torn down; times are measured from the answerer's creation."""
-    kiosk = _peer("kiosk", width, height, fps)
-    console: CallPeer | None = None
+    """One call set up and torn down; times are measured from the start of the console's offer."""
+    accepted_at = time.monotonic()
+    console = _peer("console", width, height, fps)
+    kiosk: CallPeer | None = None
     try:
-        offer = await kiosk.create_offer()
-        accepted_at = time.monotonic()
-        console = _peer("console", width, height, fps)
-        await kiosk.set_answer(await console.accept_offer(offer))
+        offer = await console.create_offer()
+        kiosk = _peer("kiosk", width, height, fps)
+        await console.set_answer(await kiosk.accept_offer(offer))
         kiosk_at, console_at = await asyncio.gather(_first_video(kiosk, timeout_s),
                                                     _first_video(console, timeout_s))
         return FloorSample((kiosk_at - accepted_at) * 1000, (console_at - accepted_at) * 1000)
     finally:
-        await kiosk.close()
-        if console is not None:
-            await console.close()
+        await console.close()
+        if kiosk is not None:
+            await kiosk.close()
 
 
 async def measure_floor_samples(
