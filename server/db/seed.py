@@ -8,13 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import hash_secret
 from server.db.models import Branch, Municipality, Service, Staff
 
-# (code, ja, en, branch code, branch ja, branch en, one-way km to Kitami city hall)
+# (code, ja, en, branch code, branch ja, branch en, one-way road km to Kitami city hall — approximate;
+#  an administrator corrects Branch.distance_km for the real figures used in the report)
 MUNICIPALITIES = [
-    ("kitami", "北見市", "Kitami City", "kitami-tokoro", "常呂総合支所", "Tokoro Branch", 30.0),
-    ("bihoro", "美幌町", "Bihoro Town", "bihoro", "美幌町役場 窓口", "Bihoro Town Office", 28.0),
-    ("tsubetsu", "津別町", "Tsubetsu Town", "tsubetsu", "津別町役場 窓口", "Tsubetsu Town Office", 40.0),
-    ("kunneppu", "訓子府町", "Kunneppu Town", "kunneppu", "訓子府町役場 窓口", "Kunneppu Town Office", 25.0),
-    ("oketo", "置戸町", "Oketo Town", "oketo", "置戸町役場 窓口", "Oketo Town Office", 45.0),
+    ("kitami", "北見市", "Kitami City", "kitami-tokoro", "常呂総合支所", "Tokoro Branch", 33.0),
+    ("bihoro", "美幌町", "Bihoro Town", "bihoro", "美幌町役場 窓口", "Bihoro Town Office", 27.0),
+    ("tsubetsu", "津別町", "Tsubetsu Town", "tsubetsu", "津別町役場 窓口", "Tsubetsu Town Office", 37.0),
+    ("kunneppu", "訓子府町", "Kunneppu Town", "kunneppu", "訓子府町役場 窓口", "Kunneppu Town Office", 17.0),
+    ("oketo", "置戸町", "Oketo Town", "oketo", "置戸町役場 窓口", "Oketo Town Office", 43.0),
 ]
 
 SERVICES = [
