@@ -19,8 +19,11 @@ from server.db.models import Staff, Ticket
 from server.db.session import make_engine, make_sessionmaker
 from server.metrics import Metrics
 from server.migrate import upgrade_async
+from server.monitor import install_request_ids
+from server.monitor import router as monitor_router
 from server.queue.context import QueueContext
 from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
+from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
 from signaling.hub import Hub
 
@@ -83,4 +86,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan)
     for r in (auth.router, services.router, sessions.router, admin.router, health.router, ws.router):
         app.include_router(r)
+    app.include_router(monitor_router)
+    app.include_router(reports_router)
+    install_request_ids(app)
     return app

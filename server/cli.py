@@ -137,6 +137,12 @@ def demo(
     raise typer.Exit(run_demo(headless=headless, seconds=seconds, var_dir=var_dir, history=seed_history))
 
 
+def _register_report() -> None:
+    from server.reports.cli import report_command
+
+    app.command("report", help="The introduction-effect report (導入効果) as html, csv or json.")(report_command)
+
+
 def _register_apps() -> None:
     for ep in entry_points(group="madoguchi.apps"):
         try:
@@ -149,6 +155,7 @@ def _register_apps() -> None:
 
 
 def main() -> None:
+    _register_report()
     _register_apps()
     app()
 

@@ -40,6 +40,7 @@ async def current_staff(
     if claims.kind != "staff":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "staff token required")
     staff = await db.get(Staff, claims.principal_id)
+    await db.commit()  # end the look-up's transaction: on SQLite it holds the write lock (BEGIN IMMEDIATE)
     if staff is None or not staff.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account unknown or disabled")
     return staff

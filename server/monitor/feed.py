@@ -1,0 +1,147 @@
+"""The monitor feed's wire shapes: the allow-list of what an IT monitor may see.
+
+Every field the page can ever receive is declared here; the snapshot builder
+fills these models field by field, so a new column in the database never
+leaks into the feed by accident. Nothing here names a resident, and nothing
+carries note text, chat or SDP (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FeedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Place(FeedModel):
+    municipality_ja: str
+    municipality_en: str
+    branch_ja: str
+    branch_en: str
+
+
+class KioskRow(FeedModel):
+    id: int
+    name: str  # the device name an administrator gave it
+    place: Place
+    state: Literal["online", "offline", "not_enrolled"]
+    last_seen_at: datetime | None
+    offline_s: float | None  # how long it has been offline (None while online or never seen)
+    app_version: str
+    screen: str  # idle/choosing/needs/waiting/in_call/feedback/selfcheck/offline
+    ticket_state: str | None  # waiting/offered/in_call/wrap_up when it has an active ticket
+
+
+class StaffRow(FeedModel):
+    id: int
+    name: str  # staff display name (employees, not residents)
+    municipality_ja: str
+    municipality_en: str
+    role: str
+    status: str  # offline/available/away/offered/in_call/wrap_up
+    reason: str  # away reason code such as no_answer
+    connected: bool
+
+
+class QueueRow(FeedModel):
+    service_code: str
+    name_ja: str
+    name_en: str
+    waiting: int
+    longest_wait_s: float | None
+    available: int  # specialists with this skill who are available now
+    on_duty: int  # ... who are available, offered, in a call or in wrap-up
+
+
+class Quality(FeedModel):
+    rtt_ms: float | None = None
+    loss_pct: float | None = None
+    bitrate_kbps: float | None = None
+    fps: float | None = None
+    age_s: float  # seconds since this side last reported
+
+
+class SessionRow(FeedModel):
+    id: int
+    place: Place
+    service_code: str
+    service_ja: str
+    service_en: str
+    duration_s: float
+    media: Literal["connecting", "connected"]
+    setup_ms: float | None
+    participants: int
+    kiosk: Quality | None
+    staff: Quality | None
+    bad_quality: bool
+
+
+class Alert(FeedModel):
+    kind: Literal["kiosk_offline", "quality", "long_wait", "media_not_connected"]
+    severity: Literal["warning", "critical"]
+    key: str  # stable identity, e.g. "kiosk_offline:3", for the page to keep its place
+    place: Place | None = None
+    service_ja: str = ""
+    service_en: str = ""
+    kiosk_id: int | None = None
+    session_id: int | None = None
+    side: Literal["kiosk", "staff", ""] = ""
+    metric: Literal["offline_s", "wait_s", "loss_pct", "rtt_ms", "setup_s"]
+    value: float
+    threshold: float
+
+
+class Thresholds(FeedModel):
+    kiosk_offline_alert_s: float
+    wait_alert_s: float
+    quality_alert_loss_pct: float
+    quality_alert_rtt_ms: float
+    media_connect_alert_s: float
+
+
+class Counts(FeedModel):
+    kiosks_online: int
+    kiosks: int
+    staff_available: int
+    staff_on_duty: int
+    waiting: int
+    live_sessions: int
+    alerts: int
+
+
+class Snapshot(FeedModel):
+    type: Literal["snapshot"] = "snapshot"
+    at: datetime
+    node_local: bool = True  # online/offline is what this server node sees
+    thresholds: Thresholds
+    counts: Counts
+    alerts: list[Alert] = Field(default_factory=list)
+    kiosks: list[KioskRow] = Field(default_factory=list)
+    staff: list[StaffRow] = Field(default_factory=list)
+    queues: list[QueueRow] = Field(default_factory=list)
+    sessions: list[SessionRow] = Field(default_factory=list)
+
+
+class Hello(FeedModel):
+    type: Literal["hello"] = "hello"
+    role: str
+    display_name: str
+    interval_s: float
+
+
+class TokenRefresh(FeedModel):
+    type: Literal["token"] = "token"
+    access_token: str
+    expires_in: int
+
+
+class FeedError(FeedModel):
+    type: Literal["error"] = "error"
+    status: int  # 401 or 403, as the HTTP API would answer
+    code: str
+    message: str
