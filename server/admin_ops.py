@@ -35,7 +35,7 @@ async def create_enrollment(db: AsyncSession, branch_code: str, name: str, actor
 
 
 async def revoke_kiosk(db: AsyncSession, kiosk_id: int, actor: str) -> None:
-    k = await db.get(Kiosk, kiosk_id, with_for_update=True)
+    k = await db.get(Kiosk, kiosk_id, with_for_update={"of": Kiosk})
     if k is None:
         raise AdminError(f"no kiosk {kiosk_id}")
     k.revoked_at, k.credential_hash = utcnow(), None

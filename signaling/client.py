@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 
 from signaling.protocol.codec import ProtocolError, dump, parse_server
-from signaling.protocol.messages import Ack, Auth, Error, ServerMessage, Welcome
+from signaling.protocol.messages import Ack, Auth, Error, Pong, ServerMessage, Welcome
 from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL
 
 log = logging.getLogger("madoguchi.client")
@@ -76,7 +76,7 @@ class SignalingClient:
         self.welcome: Welcome | None = None
         self.last_error: str = ""
         self._ws: ClientConnection | None = None
-        self._pending: dict[str, asyncio.Future[Ack]] = {}
+        self._pending: dict[str, asyncio.Future[Ack | Pong]] = {}
         self._task: asyncio.Task[None] | None = None
         self._online = asyncio.Event()
         self._closing = False
@@ -93,11 +93,14 @@ class SignalingClient:
         return self.welcome
 
     async def request(self, msg: BaseModel) -> dict[str, Any]:
-        """Send a request and wait for its ``ack`` (returns its data) or ``error`` (raises)."""
+        """Send a request and wait for its ``ack`` (returns its data) or ``error`` (raises).
+
+        A ``ping`` is answered with ``pong``: then the result is ``{}``.
+        """
         ws = self._ws
         if ws is None or self.state != "online":
             raise NotConnected("not connected to the server")
-        fut: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Ack | Pong] = asyncio.get_running_loop().create_future()
         msg_id: str = msg.id  # type: ignore[attr-defined]
         self._pending[msg_id] = fut
         try:
@@ -109,7 +112,7 @@ class SignalingClient:
             raise NotConnected("no reply from the server") from None
         finally:
             self._pending.pop(msg_id, None)
-        return ack.data
+        return ack.data if isinstance(ack, Ack) else {}
 
     async def close(self) -> None:
         self._closing = True
@@ -141,9 +144,9 @@ class SignalingClient:
         delay = 0.5
         while not self._closing:
             self._set_state("connecting")
+            connects = self.connects
             try:
                 await self._session()
-                delay = 0.5  # a session that got online resets the backoff
             except AuthFailed as exc:
                 self.last_error = str(exc)
                 log.warning("authentication failed: %s", exc)
@@ -160,6 +163,8 @@ class SignalingClient:
                     fut.set_exception(NotConnected("connection lost"))
             if self._closing:
                 break
+            if self.connects != connects:  # this attempt got online, however it ended: back off from the start
+                delay = 0.5
             self._set_state("offline")
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(self.backoff_max_s, delay * 2)
@@ -190,7 +195,7 @@ class SignalingClient:
                 await self._deliver(msg)
 
     async def _deliver(self, msg: ServerMessage) -> None:
-        if isinstance(msg, Ack):
+        if isinstance(msg, (Ack, Pong)):  # a ping is answered with pong, every other request with ack
             fut = self._pending.get(msg.ref)
             if fut is not None and not fut.done():
                 fut.set_result(msg)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,24 @@ from signaling.protocol.version import AUTH_TIMEOUT_S
 
 log = logging.getLogger("madoguchi.hub")
 SEND_TIMEOUT_S = 5.0
+
+
+def _parse(text: str) -> ClientMessage:
+    """parse_client, with JSON nested too deep for the decoder (RecursionError) refused like any bad JSON."""
+    try:
+        return parse_client(text)
+    except RecursionError:
+        raise ProtocolError(ErrorCode.BAD_JSON, "frame is not valid JSON: nested too deep") from None
+
+
+def _ref_of(text: str) -> str | None:
+    """The request id of a frame that is not processed (every error names its request, DESIGN §8)."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    ref = obj.get("id") if isinstance(obj, dict) else None
+    return ref if isinstance(ref, str) else None
 
 
 class HubError(Exception):
@@ -112,6 +131,7 @@ class Connection:
         self.connected_at = time.monotonic()
         self._send_lock = asyncio.Lock()
         self.closed = False
+        self.ready: asyncio.Task[None] | None = None  # the handler's on_connect
 
     @property
     def peer(self) -> str:
@@ -122,7 +142,8 @@ class Connection:
             return False
         try:
             async with self._send_lock:
-                await asyncio.wait_for(self.transport.send_text(dump(msg)), SEND_TIMEOUT_S)
+                async with asyncio.timeout(SEND_TIMEOUT_S):  # no Task per frame, unlike wait_for on 3.11
+                    await self.transport.send_text(dump(msg))
             return True
         except Exception:  # a dead or stuck socket: drop it, never crash the sender
             self.closed = True
@@ -202,6 +223,9 @@ class Hub:
         try:
             await self._loop(conn)
         finally:
+            if conn.ready is not None:  # on_disconnect never overtakes on_connect
+                with contextlib.suppress(Exception):
+                    await conn.ready
             if self.connections.get(conn.peer) is conn:
                 del self.connections[conn.peer]
                 try:
@@ -218,7 +242,7 @@ class Hub:
         except Exception:
             return None
         try:
-            msg = parse_client(text)
+            msg = _parse(text)
         except ProtocolError as exc:
             await self._reject(transport, exc.ref, exc.code, exc.message)
             return None
@@ -236,11 +260,16 @@ class Hub:
         if old is not None:
             await old.close(CloseCode.REPLACED, "connected again elsewhere")
         await conn.send(welcome)
+        # on_connect (database work, pushes) runs beside the read loop: a socket is read from the first
+        # moment, so its keep-alive pongs are never left unread behind a burst of connects.
+        conn.ready = asyncio.create_task(self._on_connect(conn, old is not None or bool(msg.resume_token)))
+        return conn
+
+    async def _on_connect(self, conn: Connection, resumed: bool) -> None:
         try:
-            await self.handler.on_connect(conn, resumed=old is not None or bool(msg.resume_token))
+            await self.handler.on_connect(conn, resumed=resumed)
         except Exception:
             log.exception("on_connect failed for %s", conn.peer)
-        return conn
 
     async def _reject(self, transport: Transport, ref: str | None, code: ErrorCode, message: str) -> None:
         self._count("auth", code)
@@ -260,13 +289,14 @@ class Hub:
                 if conn.bucket.strikes > self.burst:
                     await conn.close(CloseCode.POLICY_VIOLATION, "message flood")
                     return
-                await conn.send(Error(code=ErrorCode.RATE_LIMITED, message="too many messages; slow down"))
+                await conn.send(Error(ref=_ref_of(text), code=ErrorCode.RATE_LIMITED,
+                                      message="too many messages; slow down"))
                 continue
             await self._dispatch(conn, text)
 
     async def _dispatch(self, conn: Connection, text: str) -> None:
         try:
-            msg = parse_client(text)
+            msg = _parse(text)
         except ProtocolError as exc:
             self._count("invalid", exc.code)
             await conn.send(Error(ref=exc.ref, code=exc.code, message=exc.message))

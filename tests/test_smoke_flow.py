@@ -21,3 +21,19 @@ async def test_ticket_to_session(env: Env) -> None:
     await kiosk.request(SessionEnd(session_id=res["session_id"]))
     ended = await s_in.next("session.ended")
     assert ended.wrap_up and ended.reason == "resident_hangup"
+
+
+async def test_next_resident_while_specialist_wraps_up(env: Env) -> None:
+    """The kiosk is free as soon as the call ends; the specialist's wrap-up does not block the next resident."""
+    staff, s_in = await env.staff_client("takahashi")
+    kiosk, k_in = await env.kiosk_client("bihoro")
+    await staff.request(StatusSet(status="available"))
+    first = await kiosk.request(TicketCreate(service_code="employment"))
+    await s_in.next("offer", ticket_id=first["ticket_id"])
+    res = await staff.request(OfferAccept(ticket_id=first["ticket_id"]))
+    await kiosk.request(SessionEnd(session_id=res["session_id"]))
+    await s_in.next("session.ended")
+    second = await kiosk.request(TicketCreate(service_code="employment"))
+    assert second["ticket_id"] != first["ticket_id"]
+    update = await k_in.next("ticket.update", ticket_id=second["ticket_id"])
+    assert update.state == "waiting"

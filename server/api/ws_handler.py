@@ -52,6 +52,7 @@ class ServerHandler:
     def __init__(self, ctx: QueueContext) -> None:
         self.ctx = ctx
         self.resume_tokens: dict[str, str] = {}  # token -> peer
+        self.token_of: dict[str, str] = {}  # peer -> its current token
         self.app_versions: dict[str, str] = {}
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
@@ -77,7 +78,11 @@ class ServerHandler:
                 select(Staff).where(Staff.status.in_(tickets.ON_DUTY), Staff.active))).scalars().unique().all()
         duty_skills = {sk.id for s in on_duty for sk in s.skills}
         token = secrets.token_urlsafe(24)
+        old_token = self.token_of.pop(principal.peer, None)
+        if old_token is not None:
+            self.resume_tokens.pop(old_token, None)
         self.resume_tokens[token] = principal.peer
+        self.token_of[principal.peer] = token
         self.app_versions[principal.peer] = auth.app_version
         welcome = Welcome(
             ref=auth.id, role=principal.role, principal_id=principal.principal_id,  # type: ignore[arg-type]
@@ -96,12 +101,14 @@ class ServerHandler:
         if p.kind == "kiosk":
             await presence.kiosk_connected(self.ctx, p, self.app_versions.get(p.peer, ""))
         elif p.role in ("specialist", "supervisor"):
-            await presence.staff_connected(self.ctx, p)
+            await presence.staff_connected(self.ctx, p, resumed)
 
     async def on_disconnect(self, conn: Connection) -> None:
         p = conn.principal
-        for token in [t for t, peer in self.resume_tokens.items() if peer == p.peer]:
-            del self.resume_tokens[token]
+        token = self.token_of.get(p.peer)
+        if token is not None and self.ctx.hub.connections.get(p.peer) is None:
+            del self.token_of[p.peer]
+            self.resume_tokens.pop(token, None)
         if p.kind == "kiosk":
             await presence.kiosk_disconnected(self.ctx, p)
         elif p.role in ("specialist", "supervisor"):

@@ -233,14 +233,22 @@ async def join(ctx: QueueContext, staff: Principal, session_id: int, role: str) 
         if any(p["peer"] == staff.peer and "left_at" not in p for p in sess.participants):
             raise HubError(ErrorCode.CONFLICT, "already in this session")
         me = await db.get(Staff, staff.principal_id)
+        if me is not None and me.status in ("in_call", "offered"):
+            # joining would take this console out of its own call (or offer)
+            raise HubError(ErrorCode.CONFLICT, f"you are {me.status}; finish that first")
         name = me.display_name if me else ""
-        existing = [Participant(peer=p["peer"], role=p["role"], display_name=p.get("name", ""))
+        existing = [Participant(peer=p["peer"], role=p["role"],
+                                display_name=p.get("name") or (sess.staff.display_name if p["role"] == "specialist"
+                                                               else ""))
                     for p in sess.participants if "left_at" not in p]
         sess.participants = [*sess.participants, {"peer": staff.peer, "role": role, "name": name,
                                                   "joined_at": ctx.now().isoformat()}]
         audit(db, staff.peer, "session.join", f"session:{sess.id}", role=role)
         code = sess.service.code
         ticket_id = sess.ticket_id
+        t = await db.get(Ticket, sess.ticket_id)
+        where = dict(branch=sess.branch.name_ja, municipality=sess.branch.municipality.name_ja,
+                     needs=list(t.needs) if t is not None else [])
     ctx.pending_invites.discard((session_id, staff.principal_id))
     me_p = Participant(peer=staff.peer, role=role, display_name=name)  # type: ignore[arg-type]
     for p in existing:
@@ -249,6 +257,7 @@ async def join(ctx: QueueContext, staff: Principal, session_id: int, role: str) 
     await ctx.hub.send(staff.peer, SessionStart(
         session_id=session_id, ticket_id=ticket_id, service_code=code, you=staff.peer,
         participants=[*existing, me_p], offer_to=[p.peer for p in existing], receive_only=role == "supervisor",
+        **where,  # type: ignore[arg-type]
     ))
     return {"session_id": session_id}
 

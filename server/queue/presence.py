@@ -12,7 +12,7 @@ from server.queue.context import QueueContext, audit
 from server.queue.tickets import _back_to_waiting, active_session, active_ticket, route
 from signaling.hub import HubError, Principal
 from signaling.protocol.errors import ErrorCode
-from signaling.protocol.messages import OfferRevoked, SessionStart, StatusUpdate, TicketUpdate
+from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusUpdate, TicketUpdate
 from signaling.protocol.models import Participant
 
 
@@ -61,16 +61,23 @@ async def kiosk_connected(ctx: QueueContext, kiosk: Principal, app_version: str)
                         participants=[Participant(peer=p["peer"], role=p["role"]) for p in sess.participants
                                       if "left_at" not in p], offer_to=[],
                     )
-            ticket_state = (t.id, t.state, t.service.code)
+            ticket_state = (t.id, t.state, t.service.code, "resumed")
         else:
+            # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
+            last = (await db.execute(select(Ticket).where(Ticket.kiosk_id == k.id)
+                                     .order_by(Ticket.id.desc()).limit(1))).scalar_one_or_none()
             ticket_state = None
+            if last is not None and last.state == "abandoned":
+                ticket_state = (last.id, last.state, last.service.code, "grace_expired")
     ctx.metrics.connected.labels("kiosk").inc()
     if ticket_state is not None:
-        await ctx.hub.send(kiosk.peer, TicketUpdate(ticket_id=ticket_state[0], state=ticket_state[1],  # type: ignore[arg-type]
-                                                    service_code=ticket_state[2], reason="resumed"))
+        tid, state, code, why = ticket_state
+        await ctx.hub.send(kiosk.peer, TicketUpdate(ticket_id=tid, state=state, service_code=code,  # type: ignore[arg-type]
+                                                    reason=why))
     if start is not None:
         await ctx.hub.send(kiosk.peer, start)
-    await broadcast(ctx)
+    if ticket_state is not None and ticket_state[1] in ("waiting", "offered"):
+        await broadcast(ctx)  # only a resumed queued ticket changes anyone's view (not every idle kiosk)
 
 
 async def kiosk_disconnected(ctx: QueueContext, kiosk: Principal) -> None:
@@ -85,7 +92,9 @@ async def kiosk_disconnected(ctx: QueueContext, kiosk: Principal) -> None:
     ctx.metrics.connected.labels("kiosk").dec()
 
 
-async def staff_connected(ctx: QueueContext, staff: Principal) -> None:
+async def staff_connected(ctx: QueueContext, staff: Principal, resumed: bool = False) -> None:
+    """A console (re)connects: a live call is re-announced; a console started afresh (not resuming) is also
+    told about a finished call whose wrap-up it still owes, or it could never finish it."""
     async with ctx.lock, ctx.maker() as db, db.begin():
         s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
         assert s is not None
@@ -95,7 +104,10 @@ async def staff_connected(ctx: QueueContext, staff: Principal) -> None:
             select(CallSession).where(CallSession.staff_id == s.id, CallSession.wrapup_done_at.is_(None))
             .order_by(CallSession.id.desc()).limit(1)
         )).scalar_one_or_none()
-        resync = None
+        resync: SessionStart | SessionEnded | None = None
+        if sess is not None and sess.ended_at is not None and not resumed:
+            resync = SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup",  # type: ignore[arg-type]
+                                  wrap_up=True)
         if sess is not None and sess.ended_at is None:
             ctx.hub.join_room(sess.id, staff.peer)
             resync = SessionStart(
@@ -120,7 +132,7 @@ async def staff_disconnected(ctx: QueueContext, staff: Principal) -> None:
                 t = (await db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
                                       .with_for_update(of=Ticket))).scalar_one_or_none()
                 if t is not None:
-                    _back_to_waiting(t, s.id)
+                    _back_to_waiting(t, s.id, declined=False)  # gone, not a refusal: may get it again
                     revoked = t.id
             s.status, s.status_reason = "offline", ""
             audit(db, staff.peer, "staff.offline", staff.peer)

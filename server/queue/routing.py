@@ -3,8 +3,10 @@
 Order: tickets by priority (high first) then original arrival; for each, the
 eligible available specialist who has been idle longest. Eligible means: has
 the service as a skill, can serve every need, has not declined this ticket,
-matches a named transfer target, and is in the resident's municipality unless
-the service is shared and the ticket has waited past the shared-pool delay.
+and is in the resident's municipality unless the service is shared and the
+ticket has waited past the shared-pool delay. A ticket transferred to a named
+colleague goes to that colleague only, whatever their skills (the colleague
+who transferred chose them, and ``accept`` lets them take it).
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ def tier(t: TicketView, s: StaffView) -> str:
 
 
 def eligible(t: TicketView, s: StaffView, now: datetime, shared_after_s: float, *, ignore_tier: bool = False) -> bool:
-    if t.service_id not in s.skills or not t.needs <= s.capabilities or s.id in t.declined_by:
+    if s.id in t.declined_by:
         return False
     if t.target_staff_id is not None:
         return s.id == t.target_staff_id
+    if t.service_id not in s.skills or not t.needs <= s.capabilities:
+        return False
     if s.municipality_id == t.municipality_id or ignore_tier:
         return True
     return t.shared_service and (now - t.arrival_at).total_seconds() >= shared_after_s

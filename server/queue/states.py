@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 ACTIVE = ("waiting", "offered", "in_call", "wrap_up")
+# what occupies a kiosk: once the call has ended (wrap_up) the next resident may take a ticket
+AT_KIOSK = ("waiting", "offered", "in_call")
 QUEUED = ("waiting", "offered")
 FINAL = ("done", "cancelled", "abandoned", "no_specialist")
 

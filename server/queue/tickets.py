@@ -41,7 +41,7 @@ def staff_view(s: Staff) -> StaffView:
 async def create_ticket(ctx: QueueContext, kiosk: Principal, msg: TicketCreate) -> dict[str, Any]:
     async with ctx.lock, ctx.maker() as db, db.begin():
         existing = (await db.execute(
-            select(Ticket).where(Ticket.kiosk_id == kiosk.principal_id, Ticket.state.in_(states.ACTIVE))
+            select(Ticket).where(Ticket.kiosk_id == kiosk.principal_id, Ticket.state.in_(states.AT_KIOSK))
         )).scalar_one_or_none()
         if existing is not None:
             raise HubError(ErrorCode.CONFLICT, "this kiosk already has an active ticket",
@@ -181,7 +181,7 @@ async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[st
             .with_for_update(of=Ticket)
         )).scalars().all()
         for other in held:
-            _back_to_waiting(other, s.id)
+            _back_to_waiting(other, s.id, declined=False)
             audit(db, staff.peer, "ticket.offer_released", f"ticket:{other.id}", took=ticket_id)
         await db.refresh(t)
         previous_offer = t.offered_at if t.offered_to_id == s.id else None
@@ -231,11 +231,19 @@ async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[s
     return {"ticket_id": ticket_id}
 
 
-def _back_to_waiting(t: Ticket, staff_id: int) -> None:
+def _back_to_waiting(t: Ticket, staff_id: int, *, declined: bool = True, unanswered: bool = False) -> None:
+    """Withdraw the offer.
+
+    ``declined``: the specialist said no, so routing skips them for this ticket. ``unanswered``: the offer
+    timed out; the specialist is set away, and once back on duty may be offered it again (else a ticket
+    only they can serve would wait for ever). A named colleague who declines or does not answer sends the
+    ticket back to the service queue. A dropped connection or another ticket taken is neither.
+    """
     states.check(t.state, "waiting")
     t.state, t.offered_to_id, t.offered_at, t.offer_expires_at = "waiting", None, None, None
-    t.declined_by = [*(t.declined_by or []), staff_id]
-    if t.target_staff_id == staff_id:  # the named colleague said no or did not answer: to the service queue
+    if declined:
+        t.declined_by = [*(t.declined_by or []), staff_id]
+    if (declined or unanswered) and t.target_staff_id == staff_id:
         t.target_staff_id = None
 
 
@@ -251,7 +259,7 @@ async def expire_offers(ctx: QueueContext) -> None:
         for t in rows:
             staff_id = t.offered_to_id
             assert staff_id is not None
-            _back_to_waiting(t, staff_id)
+            _back_to_waiting(t, staff_id, declined=False, unanswered=True)
             await _release_staff(db, staff_id, ctx, status="away", reason="no_answer")
             audit(db, "system", "ticket.offer_timeout", f"ticket:{t.id}", staff_id=staff_id)
             revoked.append((staff_id, t.id))
@@ -291,7 +299,7 @@ async def abandon_lost_kiosks(ctx: QueueContext) -> None:
 
 async def active_ticket(db: AsyncSession, kiosk_id: int) -> Ticket | None:
     return (await db.execute(
-        select(Ticket).where(Ticket.kiosk_id == kiosk_id, Ticket.state.in_(states.ACTIVE))
+        select(Ticket).where(Ticket.kiosk_id == kiosk_id, Ticket.state.in_(states.AT_KIOSK))
     )).scalar_one_or_none()
 
 
