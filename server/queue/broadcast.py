@@ -89,4 +89,4 @@ async def broadcast(ctx: QueueContext) -> dict[int, tuple[int, float]]:
 
 def _known_labels(ctx: QueueContext) -> list[str]:
     """Services already exported, so that an emptied queue goes back to 0."""
-    return [str(sample.labels["service"]) for sample in list(ctx.metrics.waiting.collect())[0].samples]
+    return [str(sample.labels["service"]) for sample in next(iter(ctx.metrics.waiting.collect())).samples]
