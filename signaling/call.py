@@ -11,7 +11,18 @@ accepts any new offer from the same participant in place of the old link.
 Topology: full mesh, each participant's browser-less client encodes once per
 link. With VP8 VGA at ~37% of a core per encode+decode pair (DESIGN §9), three
 parties cost each endpoint two encodes and two decodes; beyond four parties a
-mesh is the wrong tool (an SFU would be).
+mesh is the wrong tool (an SFU would be). Measured figures: docs/console.md.
+
+Send policy: what this client sends on each link is decided per peer
+(``send_policy(peer) -> "av" | "audio" | "none"``), so one mesh can be
+asymmetric. A supervisor listening in sends nothing to the resident
+(``"none"``: that link is receive-only, the kiosk receives no track at all) and
+only audio to the specialist (``"audio"``), gated shut until it whispers
+(:meth:`CallMesh.set_peer_audio`). ``receive_only=True`` means ``"none"`` for
+every link. The policy also applies to links healed later.
+
+Control messages (``send_control`` / the ``control`` event) ride the data
+channel of one link, e.g. to tell the specialist a whisper starts.
 """
 
 from __future__ import annotations
@@ -22,12 +33,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from signaling.client import ClientError, SignalingClient
+from signaling.media import FrameCounterSink
 from signaling.peer import CallError, CallPeer
 from signaling.protocol.messages import (
     CallMedia,
@@ -41,6 +53,10 @@ from signaling.protocol.models import IceServer
 
 log = logging.getLogger("madoguchi.call")
 EventSink = Callable[[str, dict[str, Any]], None]
+SendPolicy = Literal["av", "audio", "none"]
+# Beyond this many endpoints (resident, specialist, third party, supervisor) a mesh costs each endpoint too
+# much (one encoder per link): measured on a 2-core machine, see docs/console.md. An SFU is the way past it.
+MESH_MAX_ENDPOINTS = 4
 
 
 class LocalMedia:
@@ -50,17 +66,34 @@ class LocalMedia:
         self.audio = audio
         self.video = video
         self._relay = MediaRelay()
+        self._preview: FrameCounterSink | None = None
 
-    def subscribe(self) -> tuple[MediaStreamTrack | None, MediaStreamTrack | None]:
+    def subscribe(self, *, audio: bool = True, video: bool = True
+                  ) -> tuple[MediaStreamTrack | None, MediaStreamTrack | None]:
         return (
-            self._relay.subscribe(self.audio) if self.audio is not None else None,
-            self._relay.subscribe(self.video) if self.video is not None else None,
+            self._relay.subscribe(self.audio) if audio and self.audio is not None else None,
+            self._relay.subscribe(self.video) if video and self.video is not None else None,
         )
+
+    def preview(self) -> FrameCounterSink | None:
+        """A self-view: the latest local video frame (unbuffered: a slow view never backs up the camera)."""
+        if self._preview is None and self.video is not None:
+            self._preview = FrameCounterSink(self._relay.subscribe(self.video, buffered=False))
+            self._preview.start()
+        return self._preview
 
     def stop(self) -> None:
         for track in (self.audio, self.video):
             if track is not None:
                 track.stop()
+
+    async def close(self) -> None:
+        """Stop the self-view task and the sources."""
+        if self._preview is not None:
+            self._preview.track.stop()
+            await self._preview.stop()
+            self._preview = None
+        self.stop()
 
 
 @dataclass
@@ -89,6 +122,7 @@ class CallMesh:
         media_grace_s: float = 30.0,
         stats_interval_s: float = 2.0,
         started_at: float | None = None,
+        send_policy: Callable[[str], SendPolicy] | None = None,
     ) -> None:
         self.client = client
         self.session_id = session_id
@@ -98,6 +132,7 @@ class CallMesh:
         self.primary = primary
         self.emit = emit
         self.receive_only = receive_only
+        self.send_policy = send_policy
         self.connect_timeout_s = connect_timeout_s
         self.media_grace_s = media_grace_s
         self.stats_interval_s = stats_interval_s
@@ -105,6 +140,8 @@ class CallMesh:
         self.links: dict[str, Link] = {}
         self.muted = False
         self.camera_on = True
+        self._audio_open: dict[str, bool] = {}
+        self.on_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame): the speaker, if any
         self.closed = False
         self.reported_connected = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -138,10 +175,12 @@ class CallMesh:
             await link.call.close()
             self.emit("peer_removed", {"peer": peer})
 
-    def send_chat(self, text: str) -> int:
-        """Send to every open link; returns how many received it."""
+    def send_chat(self, text: str, peers: list[str] | None = None) -> int:
+        """Send to every open link (or only to ``peers``); returns how many received it."""
         sent = 0
-        for link in self.links.values():
+        for peer, link in self.links.items():
+            if peers is not None and peer not in peers:
+                continue
             try:
                 link.call.send_chat(text)
                 sent += 1
@@ -149,10 +188,35 @@ class CallMesh:
                 continue
         return sent
 
+    def send_control(self, peer: str, data: dict[str, Any]) -> bool:
+        link = self.links.get(peer)
+        if link is None:
+            return False
+        try:
+            link.call.send_control(data)
+            return True
+        except CallError:
+            return False
+
+    def policy(self, peer: str) -> SendPolicy:
+        if self.receive_only:
+            return "none"
+        return self.send_policy(peer) if self.send_policy is not None else "av"
+
     def set_muted(self, muted: bool) -> None:
         self.muted = muted
-        for link in self.links.values():
-            link.call.set_audio_muted(muted)
+        for peer, link in self.links.items():
+            link.call.set_audio_muted(self._audio_muted(peer))
+
+    def set_peer_audio(self, peer: str, open_: bool) -> None:
+        """Open or shut this client's audio towards one peer only (a link whose policy sends audio)."""
+        self._audio_open[peer] = open_
+        link = self.links.get(peer)
+        if link is not None:
+            link.call.set_audio_muted(self._audio_muted(peer))
+
+    def _audio_muted(self, peer: str) -> bool:
+        return self.muted or not self._audio_open.get(peer, True)
 
     def set_camera(self, on: bool) -> None:
         self.camera_on = on
@@ -177,16 +241,24 @@ class CallMesh:
 
     # ------------------------------------------------------------ links
     def _new_call(self, peer: str) -> CallPeer:
-        audio, video = (None, None) if self.receive_only else self.media.subscribe()
-        call = CallPeer(ice_servers=self.ice_servers, audio=audio, video=video, receive_only=self.receive_only,
+        policy = self.policy(peer)
+        audio, video = (None, None) if policy == "none" else self.media.subscribe(audio=True, video=policy == "av")
+        call = CallPeer(ice_servers=self.ice_servers, audio=audio, video=video, receive_only=policy == "none",
                         connect_timeout_s=self.connect_timeout_s, label=f"{self.me}->{peer}")
         call.on_chat = lambda text, p=peer: self.emit("chat", {"peer": p, "text": text})  # type: ignore[misc]
+        call.on_control = lambda data, p=peer: self.emit("control", {"peer": p, "data": data})  # type: ignore[misc]
         call.on_media_lost = lambda p=peer: self._spawn(self._heal(p))  # type: ignore[misc]
-        if self.muted:
+        if self.on_audio is not None:
+            call.on_audio_frame = lambda frame, p=peer: self._audio_out(p, frame)  # type: ignore[misc]
+        if self._audio_muted(peer):
             call.set_audio_muted(True)
         if not self.camera_on:
             call.set_video_enabled(False)
         return call
+
+    def _audio_out(self, peer: str, frame: Any) -> None:
+        if self.on_audio is not None:
+            self.on_audio(peer, frame)
 
     async def _replace(self, peer: str, link: Link) -> None:
         old = self.links.get(peer)

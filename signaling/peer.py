@@ -12,14 +12,15 @@ API::
     ms = await peer.wait_connected()         # ms from the first SDP step to "connected"
     await peer.wait_channel_open()           # data channel usable (shortly after "connected")
     peer.send_chat("...")                    # on_chat(text) on the other side
+    peer.send_control({"whisper": True})     # on_control(dict) on the other side (app-level control)
     peer.set_audio_muted(True); peer.set_video_enabled(False)   # silence / black frames
     stats = await peer.stats()               # CallStats; rates are measured between calls
     await peer.close()                       # idempotent; tells the other side "bye" first
 
     attributes: connection_state, connect_ms, first_remote_video_at, first_remote_audio_at (monotonic),
                 video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason
-    callbacks:  on_video_frame(frame), on_audio_frame(frame), on_chat(text), on_media_lost(),
-                on_remote_closed()
+    callbacks:  on_video_frame(frame), on_audio_frame(frame), on_chat(text), on_control(dict),
+                on_media_lost(), on_remote_closed()
 
 Ownership: the peer sends the given tracks through a :class:`~signaling.media.GateTrack` and stops
 them on :meth:`close` (aiortc's senders do the same). Pass a ``MediaRelay`` subscription to share one
@@ -93,6 +94,7 @@ class CallPeer:
     on_video_frame: Callable[[VideoFrame], None] | None
     on_audio_frame: Callable[[AudioFrame], None] | None
     on_chat: Callable[[str], None] | None
+    on_control: Callable[[dict[str, Any]], None] | None
     on_media_lost: Callable[[], None] | None
     on_remote_closed: Callable[[], None] | None
 
@@ -108,6 +110,7 @@ class CallPeer:
         self.media_lost_after_s = media_lost_after_s
         self.on_video_frame = self.on_audio_frame = None
         self.on_chat = self.on_media_lost = self.on_remote_closed = None
+        self.on_control = None
         self._audio = GateTrack(audio) if audio is not None and not receive_only else None
         self._video = GateTrack(video) if video is not None and not receive_only else None
         self._pc = RTCPeerConnection(rtc_configuration(ice_servers))
@@ -280,6 +283,8 @@ class CallPeer:
             return
         if kind == "chat" and isinstance(data.get("text"), str) and self.on_chat is not None:
             self.on_chat(data["text"])
+        elif kind == "ctl" and isinstance(data.get("data"), dict) and self.on_control is not None:
+            self.on_control(data["data"])
         elif kind == "bye" and not self._remote_bye:
             self._remote_bye = True
             if self.on_remote_closed is not None:
@@ -324,6 +329,11 @@ class CallPeer:
     def send_chat(self, text: str) -> None:
         """Send a chat line; raises :class:`CallError` if the data channel is not open."""
         if not self._send({"kind": "chat", "text": text}):
+            raise CallError(f"{self.label}: data channel not open")
+
+    def send_control(self, data: dict[str, Any]) -> None:
+        """Send an application control message (e.g. whisper on/off); raises :class:`CallError` if not open."""
+        if not self._send({"kind": "ctl", "data": data}):
             raise CallError(f"{self.label}: data channel not open")
 
     def set_audio_muted(self, muted: bool) -> None:

@@ -22,7 +22,8 @@ def console(
     server: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8400")] = None,
     headless: Annotated[bool, typer.Option(help="No window: serve --calls residents and print a summary")] = False,
     user: Annotated[str | None, typer.Option(help="Headless: staff username")] = None,
-    password_env: Annotated[str, typer.Option(help="Headless: environment variable holding the password")] = (
+    password_env: Annotated[str, typer.Option(help="Environment variable holding the password (headless: required; "
+                                                   "window: signs in at once when set)")] = (
         "MADOGUCHI_CONSOLE_PASSWORD"),
     calls: Annotated[int, typer.Option(help="Headless: how many residents to serve")] = 1,
     media: Annotated[str | None, typer.Option(help="synthetic | device | none")] = None,
@@ -37,7 +38,7 @@ def console(
     if not headless:
         from staff_console.app import run_gui  # Qt only when a window is wanted
 
-        raise typer.Exit(run_gui(settings, username=user))
+        raise typer.Exit(run_gui(settings, username=user, password=os.environ.get(password_env)))
     password = os.environ.get(password_env)
     if not user or not password:
         raise typer.BadParameter(f"headless mode needs --user and the password in ${password_env}")

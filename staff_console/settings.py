@@ -12,12 +12,14 @@ class ConsoleSettings(BaseSettings):
     media_source: str = "synthetic"  # synthetic | device | none
     video_device: str | None = None
     audio_device: str | None = None
+    speaker_device: str | None = None  # output device description; None: the system default
     video_width: int = 640
     video_height: int = 480
     video_fps: int = 15
     language: str = "ja"
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0
+    reconnect_max_s: float = 5.0  # longest pause between reconnect attempts (a specialist waits for this)
 
     @property
     def ws_url(self) -> str:

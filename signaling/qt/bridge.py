@@ -12,7 +12,7 @@ from signaling.observer import Emitter
 class EventBridge(QObject):
     """Re-emits every controller event as ``event(name, payload)`` on the Qt side."""
 
-    event = Signal(str, object)
+    event = Signal(str, object)  # type: ignore[assignment]  # shadows QObject.event by design
 
     def __init__(self, emitter: Emitter, parent: QObject | None = None) -> None:
         super().__init__(parent)

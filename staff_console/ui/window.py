@@ -1,0 +1,458 @@
+"""The console window: renders controller state, turns clicks into controller intents.
+
+It holds no rule of its own. Controller events arrive through :class:`~signaling.qt.bridge.EventBridge`;
+intents run as asyncio tasks on the shared qasync loop. Video is pulled at 15 fps from the controller
+(frames never travel through Qt signals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QStatusBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signaling.qt.bridge import EventBridge
+from staff_console.ui.call_view import CallView
+from staff_console.ui.header import HeaderBar
+from staff_console.ui.history_view import HistoryView
+from staff_console.ui.models import HistoryModel, QueueModel, TeamModel
+from staff_console.ui.offer_dialog import InviteDialog, OfferDialog
+from staff_console.ui.pickers import InvitePicker, TransferDialog
+from staff_console.ui.queue_panel import QueuePanel
+from staff_console.ui.text import Texts
+from staff_console.ui.wrapup_view import WrapUpView
+
+if TYPE_CHECKING:
+    from staff_console.controller import StaffController
+
+log = logging.getLogger("madoguchi.console.ui")
+FRAME_MS = 66
+RING_EVERY_MS = 3000
+
+
+class IdlePage(QWidget):
+    go_available = Signal()
+
+    def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.texts = texts
+        self.status, self.reason = "offline", ""
+        self.big = QLabel()
+        self.big.setObjectName("idle")
+        self.big.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.big.setWordWrap(True)
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.button = QPushButton()
+        self.button.setObjectName("primary")
+        self.button.clicked.connect(self.go_available.emit)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        lay.addWidget(self.big)
+        lay.addWidget(self.hint)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        lay.addSpacing(12)
+        lay.addLayout(row)
+        lay.addStretch(3)
+        self.retranslate()
+
+    def set_status(self, status: str, reason: str) -> None:
+        self.status, self.reason = status, reason
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t = self.texts
+        key = self.status if self.status in ("available", "away", "offered", "offline") else "other"
+        self.big.setText(t.t(f"idle.{key}"))
+        hint = f"idle.{key}.hint"
+        if self.status == "away" and self.reason == "no_answer":
+            hint = "idle.no_answer.hint"
+        self.hint.setText(t.t(hint, reason=t.reason(self.reason)) if t.has(hint) else "")
+        self.button.setText(t.t("header.go_available"))
+        self.button.setVisible(self.status == "away")
+
+
+class ConsoleWindow(QMainWindow):
+    closing = Signal()
+
+    def __init__(self, ctl: StaffController, texts: Texts, audio: Any = None) -> None:
+        super().__init__()
+        self.ctl = ctl
+        self.texts = texts
+        self.audio = audio
+        self._tasks: set[asyncio.Task[Any]] = set()
+        texts.set_service_names(ctl.service_name)
+        self.resize(1360, 860)
+
+        self.header = HeaderBar(texts)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.queue_model = QueueModel(texts)
+        self.team_model = TeamModel(texts)
+        self.history_model = HistoryModel(texts)
+        self.queue_panel = QueuePanel(texts, self.queue_model, self.team_model)
+        self.idle = IdlePage(texts)
+        self.call_view = CallView(texts)
+        self.wrapup_view = WrapUpView(texts)
+        self.stack = QStackedWidget()
+        for page in (self.idle, self.call_view, self.wrapup_view):
+            self.stack.addWidget(page)
+        self.work = QSplitter(Qt.Orientation.Horizontal)
+        self.work.addWidget(self.queue_panel)
+        self.work.addWidget(self.stack)
+        self.work.setStretchFactor(0, 2)
+        self.work.setStretchFactor(1, 5)
+        self.history_view = HistoryView(texts, self.history_model)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.work, "")
+        self.tabs.addTab(self.history_view, "")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.setStatusBar(QStatusBar())
+        self.offer_dialog = OfferDialog(texts, ctl.offer_remaining_s, self)
+        self.invite_dialog = InviteDialog(texts, self)
+        self.transfer_dialog: TransferDialog | None = None
+        self.invite_picker: InvitePicker | None = None
+        self._history_loaded = False
+        self._shown = False
+
+        # intents
+        self.header.go_available.connect(lambda: self._run(ctl.set_available()))
+        self.header.go_away.connect(lambda reason: self._run(ctl.set_away(reason)))
+        self.header.language_changed.connect(self.set_language)
+        self.idle.go_available.connect(lambda: self._run(ctl.set_available()))
+        self.offer_dialog.accepted_offer.connect(lambda tid: self._run(ctl.accept(tid)))
+        self.offer_dialog.declined_offer.connect(lambda _tid: self._run(ctl.decline()))
+        self.invite_dialog.answered.connect(lambda yes: self._run(ctl.answer_invite(yes)))
+        self.queue_panel.join_silently.connect(lambda sid: self._run(ctl.join_call_of(sid)))
+        cv = self.call_view
+        cv.hang_up.connect(lambda: self._run(ctl.hang_up()))
+        cv.mute_toggled.connect(ctl.set_muted)
+        cv.camera_toggled.connect(ctl.set_camera)
+        cv.whisper_toggled.connect(ctl.set_whisper)
+        cv.chat_sent.connect(ctl.send_chat)
+        cv.transfer_clicked.connect(lambda: self._run(self._transfer()))
+        cv.invite_clicked.connect(lambda: self._run(self._invite()))
+        cv.note_form.changed.connect(lambda values: ctl.update_note(**values))
+        self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
+        self.wrapup_view.finish.connect(lambda: self._run(ctl.complete_wrapup()))
+        self.history_view.search.connect(lambda f: self._run(ctl.search_history(**f)))
+
+        # controller events
+        self.bridge = EventBridge(ctl, self)
+        self.bridge.event.connect(self._on_event)
+        self._frames = QTimer(self)
+        self._frames.setInterval(FRAME_MS)
+        self._frames.timeout.connect(self._paint)
+        self._frames.start()
+        self._second = QTimer(self)
+        self._second.setInterval(1000)
+        self._second.timeout.connect(self._tick)
+        self._second.start()
+        self._ring = QTimer(self)
+        self._ring.setInterval(RING_EVERY_MS)
+        self._ring.timeout.connect(self._chime)
+        self.retranslate()
+        if ctl.me:
+            self._on_profile({"staff": ctl.me})
+        self.header.set_connection(ctl.connection)
+        self.header.set_status(ctl.status, ctl.status_reason, ctl.away_after)
+        self.idle.set_status(ctl.status, ctl.status_reason)
+
+    # ------------------------------------------------------------ plumbing
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("console action failed: %r", task.exception())
+            self.statusBar().showMessage(self.texts.t("error.generic", message=str(task.exception())), 10_000)
+
+    def set_language(self, language: str) -> None:
+        self.texts.set_language(language)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t = self.texts
+        self.setWindowTitle(t.t("app.title"))
+        self.tabs.setTabText(0, t.t("tab.work"))
+        self.tabs.setTabText(1, t.t("tab.history"))
+        for w in (self.header, self.queue_panel, self.idle, self.call_view, self.wrapup_view, self.history_view,
+                  self.offer_dialog, self.invite_dialog):
+            w.retranslate()  # type: ignore[attr-defined]
+        self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
+        self._render_banner()
+
+    # ------------------------------------------------------------ events
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        handler = getattr(self, f"_on_{name}", None)
+        if handler is not None:
+            handler(data)
+
+    def _on_profile(self, data: dict[str, Any]) -> None:
+        staff = data["staff"]
+        self.header.set_profile(staff)
+        self.queue_panel.set_supervisor(staff.get("role") == "supervisor")
+        self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
+        self.header.retranslate()
+
+    def _on_connection(self, data: dict[str, Any]) -> None:
+        self.header.set_connection(data["state"])
+        self._render_banner()
+        if data["state"] == "online":
+            self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
+            if data.get("resumed"):
+                self.statusBar().showMessage(self.texts.t("conn.resynced"), 8000)
+
+    def _on_status(self, data: dict[str, Any]) -> None:
+        self.header.set_status(data["status"], data.get("reason", ""), data.get("away_after"))
+        self.idle.set_status(data["status"], data.get("reason", ""))
+        self.wrapup_view.set_away_after(data.get("away_after"))
+
+    def _on_queue(self, data: dict[str, Any]) -> None:
+        self.queue_model.set_items(data["items"])
+        self.team_model.set_staff(data["staff"])
+
+    def _on_offer(self, data: dict[str, Any]) -> None:
+        self.offer_dialog.show_offer(data["offer"])
+        QApplication.alert(self, 0)
+        self._chime()
+        self._ring.start()
+
+    def _on_offer_revoked(self, data: dict[str, Any]) -> None:
+        self._ring.stop()
+        if self.offer_dialog.offer is not None and self.offer_dialog.offer.ticket_id == data["ticket_id"]:
+            self.offer_dialog.close_offer()
+        key = f"offer.revoked.{data['reason']}"
+        if self.texts.has(key):
+            self.statusBar().showMessage(self.texts.t(key), 10_000)
+
+    def _on_notice(self, data: dict[str, Any]) -> None:
+        self.statusBar().showMessage(self.texts.t(f"notice.{data['code']}"), 15_000)
+
+    def _show_page(self, page: QWidget) -> None:
+        """The queue gets the room while idle; the call and the record get it otherwise."""
+        self.stack.setCurrentWidget(page)
+        ignored, preferred = QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        for w in (self.idle, self.call_view, self.wrapup_view):  # hidden pages must not impose their minimum width
+            w.setSizePolicy(QSizePolicy(preferred, preferred) if w is page else QSizePolicy(ignored, ignored))
+        self.stack.updateGeometry()
+        total = max(sum(self.work.sizes()), self.work.width(), 800)
+        left = int(total * 0.58) if page is self.idle else 340
+        self.work.setSizes([left, total - left])
+        self.header.set_in_call(page is self.call_view)
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt name
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            self._show_page(self.stack.currentWidget() or self.idle)
+
+    def _on_call_started(self, data: dict[str, Any]) -> None:
+        self._ring.stop()
+        self.offer_dialog.close_offer()
+        self.call_view.start(data["call"], self.ctl.me.get("display_name", ""))
+        self.call_view.note_form.load(self.ctl.note)
+        self.call_view.invite_btn.setEnabled(self.ctl.can_invite())
+        self.tabs.setCurrentIndex(0)
+        self._show_page(self.call_view)
+        if self.audio is not None:
+            self.audio.clear()
+
+    def _on_participants(self, data: dict[str, Any]) -> None:
+        self.call_view.set_participants(data["participants"])
+        self.call_view.set_invited(self.ctl.invited)
+        self.call_view.invite_btn.setEnabled(self.ctl.can_invite())
+        joined = data.get("joined")
+        if joined is not None and joined.peer != self.ctl.my_peer:
+            name = joined.display_name or self.texts.role(joined.role)
+            self.statusBar().showMessage(self.texts.t("call.joined", name=name, role=self.texts.role(joined.role)),
+                                         10_000)
+
+    def _on_chat(self, data: dict[str, Any]) -> None:
+        self.call_view.add_chat(data["who"], data["text"], data.get("private", False))
+
+    def _on_quality(self, data: dict[str, Any]) -> None:
+        if self.ctl.mesh is not None and data.get("peer") == self.ctl.mesh.primary:
+            self.call_view.set_quality(data["stats"])
+            self.call_view.set_media_state("connected")
+
+    def _on_call_status(self, data: dict[str, Any]) -> None:
+        status = data.get("status")
+        primary = self.ctl.mesh.primary if self.ctl.mesh is not None else None
+        if status in ("connected", "reconnecting", "failed", "link_failed") and data.get("peer") in (None, primary):
+            self.call_view.set_media_state(str(status))
+
+    def _on_invite_sent(self, data: dict[str, Any]) -> None:
+        self.call_view.set_invited(self.ctl.invited)
+        self.call_view.invite_btn.setEnabled(self.ctl.can_invite())
+
+    def _on_whisper(self, data: dict[str, Any]) -> None:
+        self.call_view.set_whisper(data["on"], data.get("mine", False), data.get("peer"))
+
+    def _on_call_ended(self, data: dict[str, Any]) -> None:
+        if self.audio is not None:
+            self.audio.clear()
+        if not data.get("wrap_up"):
+            self._show_page(self.idle)
+            if data.get("reason") != "left":
+                self.statusBar().showMessage(self.texts.t("call.ended_by", reason=self.texts.end_reason(
+                    data.get("reason", ""))), 10_000)
+
+    def _on_wrapup(self, data: dict[str, Any]) -> None:
+        names = {}
+        call = self.ctl.call
+        if call is not None:
+            for p in call.participants:
+                names[p.peer] = self.texts.t("role.resident") if p.role == "resident" else (
+                    p.display_name or self.texts.role(p.role))
+        self.wrapup_view.show_wrapup(data["wrapup"], self.ctl.note, names, self.ctl.me.get("display_name", ""))
+        self.wrapup_view.set_away_after(self.ctl.away_after)
+        self._show_page(self.wrapup_view)
+        self.tabs.setCurrentIndex(0)
+
+    def _on_wrapup_done(self, data: dict[str, Any]) -> None:
+        self._show_page(self.idle)
+        self.statusBar().showMessage(self.texts.t("wrapup.done"), 6000)
+        self._history_loaded = False
+
+    def _on_invite(self, data: dict[str, Any]) -> None:
+        busy = self.ctl.call is not None and not self.ctl.call.ended
+        self.invite_dialog.show_invite(data["invite"], busy or self.ctl.wrapup is not None)
+        QApplication.alert(self, 0)
+        self._chime()
+
+    def _on_history(self, data: dict[str, Any]) -> None:
+        self.history_model.set_rows(data["rows"])
+        self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
+
+    def _on_colleagues(self, data: dict[str, Any]) -> None:
+        if self.ctl.is_supervisor:
+            self.history_view.set_staff_choices([(c["id"], c["display_name"]) for c in data["colleagues"]])
+
+    def _on_error(self, data: dict[str, Any]) -> None:
+        code = str(data.get("code", ""))
+        if code == "note_incomplete":
+            missing = list(data.get("details", {}).get("missing", []))
+            form = self.wrapup_view.form if self.stack.currentWidget() is self.wrapup_view else \
+                self.call_view.note_form
+            form.show_problems(missing)
+            return
+        if data.get("request") == "wrapup.done" and data.get("details", {}).get("missing"):
+            self.wrapup_view.form.show_problems(["category"])
+            return
+        key = f"error.{code}"
+        text = self.texts.t(key) if self.texts.has(key) else self.texts.t("error.generic",
+                                                                          message=data.get("message", ""))
+        self.statusBar().showMessage(text, 12_000)
+
+    # ------------------------------------------------------------ dialogs
+    # Dialogs are opened with open(), never exec(): a nested Qt loop inside an asyncio task would stall
+    # every other task (media, signaling) on the qasync loop.
+    async def _transfer(self) -> None:
+        call = self.ctl.call
+        if call is None:
+            return
+        colleagues = await self.ctl.refresh_colleagues()
+        dlg = TransferDialog(self.texts, [s.code for s in self.ctl.services], colleagues, call.service_code, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self._run(self._do_transfer(*dlg.choice())))
+        self.transfer_dialog = dlg
+        dlg.open()
+
+    async def _do_transfer(self, kind: str, value: Any) -> None:
+        if kind == "staff":
+            await self.ctl.transfer(staff_id=int(value))
+        else:
+            await self.ctl.transfer(service_code=str(value))
+
+    async def _invite(self) -> None:
+        colleagues = [c for c in await self.ctl.refresh_colleagues() if c.get("status") != "offline"]
+        dlg = InvitePicker(self.texts, colleagues, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self._run(self._do_invite(dlg.choice())))
+        self.invite_picker = dlg
+        dlg.open()
+
+    async def _do_invite(self, staff_id: int | None) -> None:
+        if staff_id is not None:
+            await self.ctl.invite(staff_id)
+
+    # ------------------------------------------------------------ timers
+    def _paint(self) -> None:
+        if self.stack.currentWidget() is self.call_view and self.ctl.mesh is not None:
+            self.call_view.set_frames(self.ctl.remote_frames(), self.ctl.local_frame())
+
+    def _tick(self) -> None:
+        self.queue_model.tick()
+        if self.ctl.invited and self.ctl.prune_invites():
+            self.call_view.set_invited(self.ctl.invited)
+            self.call_view.invite_btn.setEnabled(self.ctl.can_invite())
+        if self.ctl.call is not None and not self.ctl.call.ended:
+            self.call_view.set_elapsed(self.ctl.call_elapsed_s())
+        if self._ring.isActive() and self.ctl.offer is None:
+            self._ring.stop()
+
+    def _chime(self) -> None:
+        if self.audio is not None:
+            self.audio.chime()
+
+    def _tab_changed(self, index: int) -> None:
+        if index == 1 and not self._history_loaded:
+            self._history_loaded = True
+            if self.ctl.is_supervisor and not self.ctl.colleagues:
+                self._run(self.ctl.refresh_colleagues())
+            self._run(self.ctl.search_history(**self.history_view.filters()))
+
+    def _render_banner(self) -> None:
+        state = self.ctl.connection
+        if state in ("online", "closed"):
+            self.banner.hide()
+            return
+        in_call = self.ctl.call is not None and not self.ctl.call.ended
+        self.banner.setText(self.texts.t("conn.lost_in_call") if in_call else self.texts.t("conn.lost"))
+        self.banner.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._frames.stop()
+        self._second.stop()
+        self._ring.stop()
+        self.offer_dialog.close_offer()
+        self.invite_dialog.hide()
+        self.closing.emit()
+        super().closeEvent(event)

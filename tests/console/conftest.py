@@ -1,0 +1,101 @@
+"""Console tests run on the loop the console runs on: qasync over a QApplication (Qt and asyncio together),
+against a real server (uvicorn, SQLite) with real headless kiosks and real aiortc media (320x240)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+
+from staff_console.controller import StaffController
+from staff_console.ui import style
+from staff_console.ui.text import Texts
+from staff_console.ui.window import ConsoleWindow
+from tests.support import Env, make_settings, server_env
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # as the console does: closing a dialog never stops the loop
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], Any]]:
+    return {"qasync": _qasync_loop}
+
+
+class Windows:
+    """Console windows opened by a test, and other parts to stop; all closed at the end."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[ConsoleWindow, StaffController]] = []
+        self.parts: list[Any] = []
+
+    def track(self, *parts: Any) -> None:
+        """Kiosk or console controllers to stop at the end (anything with ``async stop()``)."""
+        self.parts.extend(parts)
+
+    def open(self, ctl: StaffController, language: str = "ja") -> ConsoleWindow:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        style.apply(app)
+        win = ConsoleWindow(ctl, Texts(language))
+        win.resize(1360, 860)
+        win.show()
+        self.opened.append((win, ctl))
+        return win
+
+    async def close(self) -> None:
+        for win, _ctl in self.opened:
+            win.close()
+        for part in [*self.parts, *(ctl for _w, ctl in self.opened)]:
+            with contextlib.suppress(Exception):
+                await part.stop()
+        delete_widgets()
+        await asyncio.sleep(0)
+
+
+@contextlib.asynccontextmanager
+async def scene(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[Env, Windows]]:
+    """A server and the windows of a test, started and torn down inside the test body.
+
+    Not a fixture on purpose: pytest-qt processes Qt events between a test and its fixtures' teardown, and
+    on the qasync loop that would run asyncio callbacks (uvicorn, aiortc) outside the running loop."""
+    windows = Windows()
+    async with server_env(make_settings(tmp_path, "sqlite", **{"shared_pool_after_s": 0.0, **settings})) as env:
+        try:
+            yield env, windows
+        finally:
+            await windows.close()
+    await asyncio.sleep(0.1)
+
+
+def delete_widgets() -> None:
+    """Delete every top-level widget now, in the main thread, and collect the garbage here too.
+
+    A Python-owned QObject left to the cyclic garbage collector may be freed from whatever thread triggers a
+    collection (aiosqlite's, qasync's executor): its timers then stay registered on the main thread with a
+    dangling receiver and the next tick crashes (seen as a segfault in QTimerInfoList::activateTimers)."""
+    for w in QApplication.topLevelWidgets():
+        w.close()
+        w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+async def wait_until(pred: Callable[[], object], timeout: float = 15.0, step: float = 0.05, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not met within {timeout:g} s: {what or pred}")
+        await asyncio.sleep(step)

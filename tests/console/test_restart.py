@@ -1,0 +1,43 @@
+"""The console program itself goes away mid-call (closed, crashed, PC restarted) and the specialist signs in
+again: the server hands the live session back, the console offers the resident a fresh link, and the call
+goes on — the resident never had to start again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from signaling.observer import wait_for
+from tests.console.conftest import scene, wait_until
+from tests.integration.calls import kiosk_controller, staff_controller
+
+
+async def test_console_restart_mid_call(tmp_path: Path) -> None:
+    async with scene(tmp_path) as (env, windows):
+        first = await staff_controller(env, "takahashi")
+        kiosk = await kiosk_controller(env, tmp_path, "bihoro")
+        windows.track(kiosk, first)
+        assert await first.set_available()
+        offer = asyncio.ensure_future(wait_for(first, "offer", 10))
+        kiosk.begin()
+        assert await kiosk.request_service("employment", [])
+        await offer
+        connected = asyncio.ensure_future(wait_for(first, "call_status", 15, lambda d: d["status"] == "connected"))
+        assert await first.accept()
+        await connected
+        assert first.call is not None
+        sid = first.call.session_id
+        await first.stop()  # the program is gone; the server keeps the session (the specialist is still in it)
+
+        again = await staff_controller(env, "takahashi")
+        win = windows.open(again)
+        await wait_until(lambda: again.call is not None and again.call.session_id == sid, what="session handed back")
+        assert again.status == "in_call" and again.call is not None and again.call.role == "specialist"
+        await wait_until(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
+                         and kiosk.mesh.link().generation > 0
+                         and kiosk.mesh.link().call.video_frames_received > 10, what="the kiosk got a fresh link")
+        await wait_until(lambda: win.call_view.remote.frames_painted > 0, what="resident on screen again")
+        assert kiosk.screen == "in_call" and kiosk.visit.session_id == sid
+        ended = asyncio.ensure_future(wait_for(again, "call_ended", 10))
+        assert await again.hang_up()
+        assert (await ended)["wrap_up"] is True
