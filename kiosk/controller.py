@@ -1,35 +1,48 @@
 """All kiosk logic, no widgets: the resident's journey as a state machine over the signaling client.
 
 Screens: idle → choosing → needs → waiting → in_call → feedback → idle, plus
-``offline`` as an overlay when the server cannot be reached. The controller
-emits events (see :class:`~signaling.observer.Emitter`); the Qt window and
-the headless CLI listen to them.
+``no_specialist`` (nobody on duty: the hours, a way back), ``selfcheck`` (IT,
+behind a PIN) and ``offline`` as an overlay when the server cannot be reached.
+The controller emits events (see :class:`~signaling.observer.Emitter`); the Qt
+window and the headless CLI listen to them.
 
 Events: ``screen``, ``connection``, ``services``, ``ticket``, ``no_specialist``,
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``,
-``quality``, ``error``, ``reset``.
+``quality``, ``error``, ``reset``, ``language``, ``idle_warning``.
+
+Audio: remote audio frames go to :attr:`KioskController.on_remote_audio` (the
+window's speaker output, never through the event bridge: 50 frames a second per
+peer); what the speaker really plays comes back through :meth:`far_end` as the
+echo canceller's reference. With ``media_source=device`` the microphone runs
+through WebRTC's AEC (:mod:`kiosk.services.echo`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from kiosk import __version__
+from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential
+from kiosk.services.echo import EchoCancelledTrack, EchoCanceller, EchoUnavailable
 from kiosk.services.server_api import device_token
+from kiosk.services.tap import TapTrack
 from kiosk.settings import KioskSettings
 from signaling.call import CallMesh, LocalMedia
 from signaling.client import ClientError, ConnState, NotConnected, RequestFailed, SignalingClient
-from signaling.media import make_local_tracks
+from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     FeedbackSubmit,
+    KioskScreen,
     KioskState,
     ParticipantJoined,
     ParticipantLeft,
@@ -48,6 +61,10 @@ from signaling.protocol.models import Need, Participant, ServiceInfo
 
 log = logging.getLogger("madoguchi.kiosk")
 FINAL_TICKET_STATES = ("cancelled", "abandoned", "done", "no_specialist")
+REPORTED_SCREENS = set(get_args(KioskScreen))
+SCREEN_REPORT_AS = {"no_specialist": "choosing"}  # screens the wire protocol does not name
+RESETTABLE_SCREENS = ("choosing", "needs", "no_specialist", "selfcheck")  # untouched too long: back to welcome
+PIN_ATTEMPTS, PIN_LOCKOUT_S = 5, 60.0
 
 
 @dataclass
@@ -64,6 +81,7 @@ class ResidentVisit:
     participants: list[Participant] = field(default_factory=list)
     chat: list[tuple[str, str]] = field(default_factory=list)  # (who, text)
     feedback_session_id: int | None = None
+    no_specialist: dict[str, Any] | None = None  # service and hours, when nobody was on duty
 
 
 class KioskController(Emitter):
@@ -83,6 +101,15 @@ class KioskController(Emitter):
         self.first_remote_frame_at: float | None = None
         self.last_activity = time.monotonic()
         self.branch = credential.branch
+        self.language = settings.language
+        self.echo: EchoCanceller | None = None
+        self.echo_error: str = ""
+        self.local_video: TapTrack | None = None
+        self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
+        self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
+        self.selfcheck_results: list[selfcheck.Check] = []
+        self._pin_failures: list[float] = []
+        self._idle_warned = False
         self._idle_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
 
@@ -106,6 +133,14 @@ class KioskController(Emitter):
     def touch(self) -> None:
         """Any interaction: postpones the inactivity reset."""
         self.last_activity = time.monotonic()
+        self._idle_warned = False
+
+    def set_language(self, language: str) -> None:
+        """The resident's language for this visit (the privacy reset goes back to the kiosk's default)."""
+        self.touch()
+        if language != self.language:
+            self.language = language
+            self.emit("language", {"language": language})
 
     def begin(self) -> None:
         self.touch()
@@ -116,6 +151,19 @@ class KioskController(Emitter):
         self.visit.service_code = code
         self._set_screen("needs")
 
+    def set_needs(self, needs: list[Need]) -> None:
+        self.touch()
+        self.visit.needs = list(needs)
+
+    def go_back(self) -> None:
+        """One step back on the choice screens; from the first one, back to the welcome screen (cleared)."""
+        self.touch()
+        if self.screen in ("needs", "no_specialist"):
+            self.visit.no_specialist = None
+            self._set_screen("choosing")
+        elif self.screen in ("choosing", "selfcheck"):
+            self.reset()
+
     async def request_service(self, code: str | None = None, needs: list[Need] | None = None) -> bool:
         """Take a ticket. Returns False (and emits why) when it could not."""
         self.touch()
@@ -124,11 +172,15 @@ class KioskController(Emitter):
             raise ValueError("no service chosen")
         self.visit.service_code, self.visit.needs = code, list(needs or [])
         try:
+            language = self.language if self.language in ("ja", "en") else "en"  # the wire knows ja and en
             data = await self.client.request(TicketCreate(service_code=code, needs=self.visit.needs,
-                                                          language=self.settings.language))  # type: ignore[arg-type]
+                                                          language=language))  # type: ignore[arg-type]
         except RequestFailed as exc:
             if exc.code == ErrorCode.NO_SPECIALIST:
-                self.emit("no_specialist", {"service_code": code, **exc.details})
+                info = {"service_code": code, **exc.details}
+                self.visit.no_specialist = info
+                self._set_screen("no_specialist")
+                self.emit("no_specialist", info)
             elif exc.code == ErrorCode.CONFLICT and "ticket_id" in exc.details:
                 self.visit.ticket_id = int(exc.details["ticket_id"])
                 self._set_screen("waiting")
@@ -174,10 +226,12 @@ class KioskController(Emitter):
         return True
 
     def set_muted(self, muted: bool) -> None:
+        self.touch()
         if self.mesh is not None:
             self.mesh.set_muted(muted)
 
     def set_camera(self, on: bool) -> None:
+        self.touch()
         if self.mesh is not None:
             self.mesh.set_camera(on)
 
@@ -198,8 +252,37 @@ class KioskController(Emitter):
         self.visit = ResidentVisit()
         self.first_remote_frame_at = None
         self.call_started_at = None
+        self.selfcheck_results = []
+        self.language = self.settings.language
+        self.touch()
         self._set_screen("idle")
-        self.emit("reset", {})
+        self.emit("reset", {"language": self.language})
+
+    # ------------------------------------------------------------ IT self-check
+    def unlock_selfcheck(self, pin: str) -> bool:
+        """The self-check screen is for IT staff: a PIN, and a lockout after repeated wrong ones."""
+        now = time.monotonic()
+        self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT_S]
+        if len(self._pin_failures) >= PIN_ATTEMPTS or self.screen not in ("idle", "selfcheck"):
+            return False
+        if not hmac.compare_digest(pin.encode(), self.settings.selfcheck_pin.encode()):
+            self._pin_failures.append(now)
+            return False
+        self._pin_failures.clear()
+        self.touch()
+        self._set_screen("selfcheck")
+        return True
+
+    async def run_selfcheck(self) -> list[selfcheck.Check]:
+        """Camera, microphone, speaker, server; the results also go out as the ``selfcheck`` event."""
+        self.touch()
+        results = await selfcheck.run_all(self.settings, self.speaker_probe)
+        if self.echo_error:
+            results.append(selfcheck.Check("echo_cancellation", False, self.echo_error))
+        self.selfcheck_results = results
+        self.touch()
+        self.emit("selfcheck", {"results": results})
+        return results
 
     # ------------------------------------------------------------ server events
     async def _on_message(self, msg: ServerMessage) -> None:
@@ -246,10 +329,7 @@ class KioskController(Emitter):
         self.visit.participants = list(msg.participants)
         specialist = next((p.peer for p in msg.participants if p.role == "specialist"), None)
         welcome = self.client.welcome
-        audio, video = make_local_tracks(self.settings.media_source, width=self.settings.video_width,
-                                         height=self.settings.video_height, fps=self.settings.video_fps,
-                                         video_device=self.settings.video_device,
-                                         audio_device=self.settings.audio_device)
+        audio, video = self._open_local_media()
         self.media = LocalMedia(audio, video)
         self.call_started_at = time.monotonic()
         self.mesh = CallMesh(self.client, msg.session_id, msg.you, welcome.ice_servers if welcome else [],
@@ -260,7 +340,48 @@ class KioskController(Emitter):
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants)})
 
+    def _open_local_media(self) -> tuple[Any, Any]:
+        """Camera and microphone (or the synthetic source); the microphone through AEC when it is a real one.
+        A device that cannot be opened does not stop the call: the resident still sees, hears and can chat."""
+        s = self.settings
+        try:
+            audio, video = make_local_tracks(s.media_source, width=s.video_width, height=s.video_height,
+                                             fps=s.video_fps, video_device=s.video_device,
+                                             audio_device=s.audio_device)
+        except MediaDeviceError as exc:
+            log.warning("local media unavailable: %s", exc)
+            self.emit("error", {"code": "media_device", "message": str(exc)})
+            audio, video = None, None
+        if audio is not None and s.echo_cancellation and s.media_source == "device":
+            try:
+                self.echo = EchoCanceller(noise_suppression=s.noise_suppression, delay_ms=s.aec_delay_ms)
+                audio = EchoCancelledTrack(audio, self.echo)
+                self.echo_error = ""
+            except EchoUnavailable as exc:
+                self.echo, self.echo_error = None, str(exc)
+                log.warning("echo cancellation off: %s", exc)
+        self.local_video = TapTrack(video) if video is not None else None
+        return audio, self.local_video
+
+    def far_end(self, pcm: bytes) -> None:
+        """What the speaker just played (48 kHz mono s16): the echo canceller's reference."""
+        if self.echo is not None:
+            self.echo.push_far_end(pcm)
+
+    def _attach_audio(self) -> None:
+        if self.mesh is None:
+            return
+        for peer, link in self.mesh.links.items():
+            if link.call.on_audio_frame is None:
+                link.call.on_audio_frame = lambda frame, p=peer: self._remote_audio(p, frame)  # type: ignore[misc]
+
+    def _remote_audio(self, peer: str, frame: Any) -> None:
+        if self.on_remote_audio is not None:
+            self.on_remote_audio(peer, frame)
+
     def _on_call_event(self, name: str, data: dict[str, Any]) -> None:
+        if name in ("peer_added", "connected"):
+            self._attach_audio()
         if name == "chat":
             self.visit.chat.append((data["peer"], data["text"]))
             self.emit("chat", {"who": data["peer"], "text": data["text"]})
@@ -286,6 +407,7 @@ class KioskController(Emitter):
     async def _end_call_media(self) -> None:
         mesh, media = self.mesh, self.media
         self.mesh, self.media = None, None
+        self.echo, self.local_video = None, None
         if mesh is not None:
             await mesh.close()
         if media is not None:
@@ -299,6 +421,10 @@ class KioskController(Emitter):
         if frame is not None and self.first_remote_frame_at is None:
             self.first_remote_frame_at = time.monotonic()
         return frame
+
+    def local_frame(self) -> Any:
+        """Latest frame of our own camera (the self-view), or None."""
+        return self.local_video.latest_frame if self.local_video is not None else None
 
     def _ticket_payload(self) -> dict[str, Any]:
         v = self.visit
@@ -319,8 +445,11 @@ class KioskController(Emitter):
         task.add_done_callback(self._background.discard)
 
     async def _report_screen(self, screen: str) -> None:
+        reported = SCREEN_REPORT_AS.get(screen, screen)
+        if reported not in REPORTED_SCREENS:
+            return
         with contextlib.suppress(ClientError):
-            await self.client.request(KioskState(screen=screen))  # type: ignore[arg-type]
+            await self.client.request(KioskState(screen=reported))  # type: ignore[arg-type]
 
     def _on_conn_state(self, state: ConnState) -> None:
         self.connection = state
@@ -332,11 +461,28 @@ class KioskController(Emitter):
         self.emit("connection", {"state": state})
 
     async def _inactivity_loop(self) -> None:
-        """Screens left untouched go back to the welcome screen (privacy), except waiting and calls."""
+        """Screens left untouched go back to the welcome screen (privacy), except waiting and calls.
+        A warning (``idle_warning``) comes ``inactivity_warning_s`` before, so a slow reader can stay."""
+        step = min(1.0, max(0.1, self.settings.inactivity_reset_s / 10))
         while True:
-            await asyncio.sleep(1.0)
-            idle = time.monotonic() - self.last_activity
-            if self.screen in ("choosing", "needs") and idle > self.settings.inactivity_reset_s:
-                self.reset()
-            elif self.screen == "feedback" and idle > self.settings.feedback_timeout_s:
-                self.reset()
+            await asyncio.sleep(step)
+            self.check_inactivity()
+
+    def check_inactivity(self) -> None:
+        idle = time.monotonic() - self.last_activity
+        limit: float | None = None
+        if self.screen in RESETTABLE_SCREENS:
+            limit = self.settings.inactivity_reset_s
+        elif self.screen == "feedback":
+            limit = self.settings.feedback_timeout_s
+        elif self.screen == "idle" and self.language != self.settings.language:
+            limit = self.settings.inactivity_reset_s  # a language left switched goes back too
+        if limit is None:
+            return
+        if idle > limit:
+            self.reset()
+            return
+        warn = min(self.settings.inactivity_warning_s, limit / 2)
+        if self.screen != "idle" and idle > limit - warn and not self._idle_warned:
+            self._idle_warned = True
+            self.emit("idle_warning", {"seconds_left": round(limit - idle)})

@@ -20,12 +20,23 @@ class KioskSettings(BaseSettings):
     media_source: str = "synthetic"  # synthetic | device | none
     video_device: str | None = None
     audio_device: str | None = None
+    audio_output_device: str | None = None  # speaker (QtMultimedia description); None: the system default
+    # WebRTC's audio processing (AEC3) on the microphone, for real devices (a kiosk has speakers, not a headset)
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    aec_delay_ms: int = 0  # extra known speaker→microphone delay; AEC3 estimates the rest itself
     video_width: int = 640
     video_height: int = 480
     video_fps: int = 15
     language: str = "ja"
     fullscreen: bool = True
+    window_size: str = "1280x800"  # when not full screen
+    text_scale: float = 1.0  # 1.0 = the normal large kiosk text; residents can enlarge it further on screen
+    screen_dpi: float | None = None  # override a monitor that reports a wrong physical size
+    general_service: str = "general"  # where "Not sure" leads
+    chime: bool = True  # a sound when the specialist answers
     inactivity_reset_s: float = 90.0
+    inactivity_warning_s: float = 20.0  # "are you still there?" this long before the reset
     feedback_timeout_s: float = 60.0
     selfcheck_pin: str = "0000"
     connect_timeout_s: float = 10.0

@@ -1,0 +1,181 @@
+"""The kiosk program with a window: enrollment on first start, then the resident's screens.
+
+Qt and asyncio share one qasync loop (:func:`signaling.qt.loop.run_app`); the
+controller does every I/O, the window only renders and forwards touches, and
+:class:`KioskApp` wires the two together with the speaker output (remote audio
+in, echo-canceller reference out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+from kiosk import __version__
+from kiosk.controller import KioskController
+from kiosk.services import credentials
+from kiosk.services.credentials import KioskCredential
+from kiosk.services.server_api import EnrollmentFailed, enroll
+from kiosk.settings import KioskSettings
+from kiosk.ui.admin import EnrollPage
+from kiosk.ui.port import UiContext
+from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
+from kiosk.ui.window import KioskWindow
+from signaling.i18n import Catalog
+from signaling.qt.audio import AudioOutput
+
+log = logging.getLogger("madoguchi.kiosk.app")
+I18N = Path(__file__).resolve().parent / "i18n"
+
+
+def catalog(settings: KioskSettings) -> Catalog:
+    return Catalog(I18N, settings.language)
+
+
+def window_size(settings: KioskSettings) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in settings.window_size.lower().split("x"))
+        return w, h
+    except ValueError:
+        return 1280, 800
+
+
+def present(widget: QApplication | object, settings: KioskSettings) -> None:
+    """Full screen without decorations (a kiosk), or a normal window for development."""
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(widget, QWidget)
+    if settings.fullscreen:
+        widget.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+        widget.showFullScreen()
+    else:
+        widget.resize(*window_size(settings))
+        widget.show()
+
+
+class KioskApp:
+    """Controller + window + speaker, wired; ``start``/``stop`` around the controller's connection."""
+
+    def __init__(self, settings: KioskSettings, credential: KioskCredential, *, audio: bool = True) -> None:
+        self.settings = settings
+        self.controller = KioskController(settings, credential)
+        self.catalog = catalog(settings)
+        self.audio = AudioOutput(settings.audio_output_device, on_rendered=self.controller.far_end) if audio else None
+        if self.audio is not None:
+            self.controller.on_remote_audio = self.audio.push
+            self.controller.speaker_probe = self.audio.probe
+            self.controller.on("call_ended", lambda _d: self.audio.clear() if self.audio else None)
+        self.ctx = UiContext(self.controller, self.catalog, general_service=settings.general_service,
+                             kiosk_label=str(credential.kiosk_id), version=__version__)
+        chime = self.audio.chime if self.audio is not None and settings.chime else None
+        self.window = KioskWindow(self.ctx, text_scale=settings.text_scale, screen_dpi=settings.screen_dpi, sound=chime)
+
+    async def start(self) -> None:
+        await self.controller.start()
+
+    async def stop(self) -> None:
+        await self.controller.stop()
+        if self.audio is not None:
+            self.audio.close()
+        self.window.close()
+
+
+async def enroll_with_page(settings: KioskSettings, cat: Catalog, kiosk_id: int | None = None,
+                           code: str | None = None) -> KioskCredential | None:
+    """Show the enrollment page until an administrator's code works (None if the window is closed)."""
+    page = EnrollPage(cat, settings.server_url)
+    base = base_text_px(window_size(settings)[1], settings.text_scale)
+    page.setStyleSheet(stylesheet(Metrics(dpi=settings.screen_dpi or 96.0, base_px=base)))
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[KioskCredential | None] = loop.create_future()
+
+    async def attempt(kid: int, secret_code: str) -> None:
+        try:
+            cred = await enroll(settings.server_url, kid, secret_code)
+        except EnrollmentFailed as exc:
+            page.show_error(cat.t("enroll.failed", reason=str(exc)[:200]))
+            return
+        except Exception as exc:  # httpx transport errors: the server is not reachable
+            log.warning("enrollment: %s", exc)
+            page.show_error(cat.t("enroll.unreachable"))
+            return
+        credentials.save(settings.credential_file, cred)
+        if not result.done():
+            result.set_result(cred)
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def submitted(kid: int, secret_code: str) -> None:
+        task = asyncio.ensure_future(attempt(kid, secret_code))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    page.submitted.connect(submitted)
+    def closed() -> None:
+        if not result.done():
+            result.set_result(None)
+
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.lastWindowClosed.connect(closed)
+    present(page, settings)
+    if kiosk_id is not None and code:
+        page.kiosk_id.setText(str(kiosk_id))
+        submitted(kiosk_id, code)
+    try:
+        return await result
+    finally:
+        page.hide()
+        page.deleteLater()
+
+
+async def _main(app: QApplication, settings: KioskSettings, kiosk_id: int | None, enroll_code: str | None) -> int:
+    app.setFont(QFont(FONT_FAMILY))
+    app.setQuitOnLastWindowClosed(False)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a service manager stops the kiosk cleanly, even mid-enrollment
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            asyncio.get_running_loop().add_signal_handler(sig, finish)
+    cat = catalog(settings)
+    cred = credentials.load(settings.credential_file)
+    if cred is None:
+        enrolling = asyncio.ensure_future(enroll_with_page(settings, cat, kiosk_id, enroll_code))
+        waits: list[asyncio.Future[Any]] = [enrolling, done]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not enrolling.done():
+            enrolling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await enrolling
+            return 1
+        cred = enrolling.result()
+        if cred is None:
+            return 1
+    kiosk = KioskApp(settings, cred)
+    app.lastWindowClosed.connect(finish)
+    await kiosk.start()
+    present(kiosk.window, settings)
+    try:
+        await done
+    finally:
+        await kiosk.stop()
+    return 0
+
+
+def run_gui(settings: KioskSettings, *, kiosk_id: int | None = None, enroll_code: str | None = None) -> int:
+    """``madoguchi kiosk`` without ``--headless``: the window (full screen unless ``--windowed``)."""
+    from signaling.qt.loop import run_app
+
+    return run_app(lambda app: _main(app, settings, kiosk_id, enroll_code))

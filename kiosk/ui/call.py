@@ -1,0 +1,315 @@
+"""The call screen: the specialist large, the resident small, big controls, a text panel, who is listening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QVBoxLayout, QWidget
+
+from kiosk.ui.pages import Page
+from kiosk.ui.port import UiContext
+from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets import Button, Label
+from signaling.protocol.models import Participant
+from signaling.qt.video import VideoView
+
+QUICK = ["call.quick.yes", "call.quick.no", "call.quick.again", "call.quick.slowly", "call.quick.write",
+         "call.quick.understood"]
+ANNOUNCED_ROLES = ("supervisor", "third_party")
+BANNER_S = 8
+
+
+def quality_level(stats: Any) -> str:
+    """good / fair / poor from the primary link's stats (loss %, round trip ms, received fps)."""
+    if stats is None:
+        return "unknown"
+    loss = getattr(stats, "loss_pct", None) or 0.0
+    rtt = getattr(stats, "rtt_ms", None) or 0.0
+    fps = getattr(stats, "fps", None)
+    if loss > 8 or rtt > 800 or (fps is not None and fps < 5):
+        return "poor"
+    if loss > 2 or rtt > 300 or (fps is not None and fps < 10):
+        return "fair"
+    return "good"
+
+
+class RemoteVideo(VideoView):
+    """The specialist's video with the resident's own small picture in its lower right corner."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.self_view = VideoView("", self)
+        self.self_view.setMinimumSize(120, 90)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        w = max(160, self.width() // 4)
+        h = w * 3 // 4
+        self.self_view.setGeometry(self.width() - w - 12, self.height() - h - 12, w, h)
+
+
+class CallPage(Page):
+    name = "call"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.box.setContentsMargins(16, 16, 16, 16)
+        self.banner = Label("banner", center=True)
+        self.banner.setObjectName("call_banner")
+        self.banner.hide()
+        self.video = RemoteVideo()
+        self.video.setObjectName("remote_video")
+        self.self_view = self.video.self_view
+        self.self_view.setObjectName("self_view")
+
+        side = QFrame()
+        side.setProperty("role", "panel")
+        side_box = QVBoxLayout(side)
+        self.people = Label("small")
+        self.people.setObjectName("call_people")
+        self.quality = Label("small")
+        self.quality.setObjectName("call_quality")
+        self.chat_title = Label("", wrap=True)
+        self.chat_title.setStyleSheet("font-weight: bold;")
+        self.chat = QListWidget()
+        self.chat.setObjectName("chat_log")
+        self.chat.setWordWrap(True)
+        self.quick = [Button(kind="phrase") for _ in QUICK]
+        quick_grid = QGridLayout()
+        for i, b in enumerate(self.quick):
+            b.setObjectName(f"quick_{i}")
+            b.clicked.connect(lambda _=False, key=QUICK[i]: self._send(self.ctx.t(key)))
+            quick_grid.addWidget(b, i // 2, i % 2)
+        self.entry = QLineEdit()
+        self.entry.setObjectName("chat_entry")
+        self.entry.returnPressed.connect(self._send_entry)
+        self.send = Button(kind="small")
+        self.send.clicked.connect(self._send_entry)
+        entry_row = QHBoxLayout()
+        entry_row.addWidget(self.entry, 1)
+        entry_row.addWidget(self.send)
+        for w in (self.people, self.quality, self.chat_title):
+            side_box.addWidget(w)
+        side_box.addWidget(self.chat, 1)
+        side_box.addLayout(quick_grid)
+        side_box.addLayout(entry_row)
+        self.side = side
+
+        middle = QHBoxLayout()
+        middle.addWidget(self.video, 6)
+        middle.addWidget(side, 5)
+
+        self.mute = Button(checkable=True)
+        self.mute.setObjectName("call_mute")
+        self.camera = Button(checkable=True)
+        self.camera.setObjectName("call_camera")
+        self.muted_note = Label("bad")
+        self.end = Button(kind="danger")
+        self.end.setObjectName("call_end")
+        self.confirm = Label("title")
+        self.end_yes = Button(kind="danger")
+        self.end_yes.setObjectName("call_end_yes")
+        self.end_no = Button(kind="primary")
+        self.mute.toggled.connect(self._mute)
+        self.camera.toggled.connect(self._camera)
+        self.end.clicked.connect(lambda: self._confirming(True))
+        self.end_no.clicked.connect(lambda: self._confirming(False))
+        self.end_yes.clicked.connect(self._hang_up)
+        bar = QHBoxLayout()
+        bar.addWidget(self.mute)
+        bar.addWidget(self.camera)
+        bar.addWidget(self.muted_note)
+        bar.addStretch(1)
+        bar.addWidget(self.confirm)
+        for b in (self.end_no, self.end_yes, self.end):
+            bar.addWidget(b)
+
+        self.box.addWidget(self.banner)
+        self.box.addLayout(middle, 1)
+        self.box.addLayout(bar)
+
+        self._lines: list[tuple[str, str]] = []
+        self.participants: list[Participant] = []
+        self.level = "unknown"
+        self._status_key: str | None = None
+        self._frames = QTimer(self)
+        self._frames.setInterval(66)
+        self._frames.timeout.connect(self._paint)
+        self._banner_timer = QTimer(self)
+        self._banner_timer.setSingleShot(True)
+        self._banner_timer.timeout.connect(self._banner_done)
+        self._banner_text: tuple[str, dict[str, Any]] | None = None
+        self.signal_lost = False
+        self._confirming(False)
+
+    # ------------------------------------------------------------ call lifecycle
+    def start(self, participants: list[Participant]) -> None:
+        self.participants = list(participants)
+        self._status_key = "call.connecting"
+        self._frames.start()
+        self.retranslate()
+
+    def stop(self) -> None:
+        self._frames.stop()
+        self.video.clear()
+        self.self_view.clear()
+
+    def _paint(self) -> None:
+        self.video.set_frame(self.ctx.port.remote_frame())
+        self.self_view.set_frame(self.ctx.port.local_frame())
+
+    # ------------------------------------------------------------ intents
+    def _send(self, text: str) -> None:
+        self.ctx.port.send_chat(text)
+
+    def _send_entry(self) -> None:
+        text = self.entry.text().strip()
+        if text and self.ctx.port.send_chat(text):
+            self.entry.clear()
+
+    def _mute(self, muted: bool) -> None:
+        self.ctx.port.set_muted(muted)
+        self.retranslate()
+
+    def _camera(self, off: bool) -> None:
+        self.ctx.port.set_camera(not off)
+        self.retranslate()
+
+    def _confirming(self, on: bool) -> None:
+        self.ctx.port.touch()
+        self.end.setVisible(not on)
+        for w in (self.confirm, self.end_yes, self.end_no):
+            w.setVisible(on)
+        (self.end_no if on else self.end).setFocus()
+
+    def _hang_up(self) -> None:
+        self.end_yes.setEnabled(False)
+        self.ctx.run(self.ctx.port.hang_up(), lambda _r: self.end_yes.setEnabled(True))
+
+    # ------------------------------------------------------------ events
+    def add_chat(self, who: str, text: str) -> None:
+        self._lines.append((who, text))
+        self._render_chat()
+
+    def _render_chat(self) -> None:
+        self.chat.clear()
+        for who, text in self._lines:
+            label = self.ctx.t("call.chat_me") if who == "me" else self.ctx.t("call.chat_staff")
+            self.chat.addItem(f"{label}：{text}" if self.ctx.language == "ja" else f"{label}: {text}")
+        self.chat.scrollToBottom()
+
+    def set_participants(self, data: dict[str, Any]) -> None:
+        self.participants = list(data.get("participants", []))
+        joined: Participant | None = data.get("joined")
+        if joined is not None and joined.role in ANNOUNCED_ROLES:
+            self.announce("call.joined", who=self._who(joined))
+        left = data.get("left")
+        if left is not None:
+            self.announce("call.left", who=self.ctx.t("call.role.third_party"))
+        self.retranslate()
+
+    def set_quality(self, stats: Any) -> None:
+        self.level = quality_level(stats)
+        self.retranslate()
+
+    def set_status(self, status: str) -> None:
+        key = {"connected": "call.connected", "reconnecting": "call.reconnecting", "link_failed": "call.reconnecting",
+               "failed": "call.failed"}.get(status)
+        if key is None:
+            return
+        if key == "call.connected":
+            self.announce(key)
+        else:
+            self._status_key = key
+            self.retranslate()
+
+    def set_signal_lost(self, lost: bool) -> None:
+        self.signal_lost = lost
+        self.retranslate()
+
+    def announce(self, key: str, **params: Any) -> None:
+        """A transient banner (8 s), then back to any lasting status."""
+        self._status_key = None
+        self._banner_text = (key, params)
+        self._banner_timer.start(BANNER_S * 1000)
+        self.retranslate()
+
+    def _banner_done(self) -> None:
+        self._banner_text = None
+        self.retranslate()
+
+    def _who(self, p: Participant) -> str:
+        role = self.ctx.t(f"call.role.{p.role}")
+        return self.ctx.t("call.name_role", role=role, name=p.display_name) if p.display_name else role
+
+    # ------------------------------------------------------------ text
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        others = [p for p in self.participants if p.role != "resident"]
+        self.people.setText(t("call.participants", people="、".join(self._who(p) for p in others)
+                              if self.ctx.language == "ja" else ", ".join(self._who(p) for p in others)))
+        self.people.setVisible(bool(others))
+        self.quality.setText(t("call.quality", level=t(f"call.quality.{self.level}")))
+        self.quality.set_role({"good": "ok", "poor": "bad"}.get(self.level, "small"))
+        self.chat_title.setText(t("call.chat_title"))
+        self.chat.setAccessibleName(t("call.chat_log"))
+        for key, b in zip(QUICK, self.quick, strict=True):
+            b.set_text(t(key))
+        self.entry.setPlaceholderText(t("call.chat_placeholder"))
+        self.entry.setAccessibleName(t("call.chat_placeholder"))
+        self.send.set_text(t("call.chat_send"))
+        self.mute.set_text(t("call.unmute") if self.mute.isChecked() else t("call.mute"))
+        self.camera.set_text(t("call.camera_on") if self.camera.isChecked() else t("call.camera_off"))
+        self.muted_note.setText(t("call.muted_note"))
+        self.muted_note.setVisible(self.mute.isChecked())
+        self.end.set_text(t("call.end"))
+        self.confirm.setText(t("call.end_confirm"))
+        self.end_yes.set_text(t("call.end_yes"))
+        self.end_no.set_text(t("call.end_no"))
+        self.video.placeholder = t("call.remote_placeholder")
+        self.video.setAccessibleName(t("call.remote_name"))
+        self.self_view.placeholder = t("call.self_placeholder")
+        self.self_view.setAccessibleName(t("call.self_placeholder"))
+        self._render_chat()
+        if self._banner_text is not None:
+            key, params = self._banner_text
+            text, role = t(key, **params), "banner"
+        elif self.signal_lost:
+            text, role = t("call.signal_lost"), "alert"
+        elif self._status_key in ("call.reconnecting", "call.failed"):
+            text, role = t(self._status_key), "alert"
+        elif self._status_key is not None:
+            text, role = t(self._status_key), "banner"
+        else:
+            text, role = "", "banner"
+        self.banner.setText(text)
+        self.banner.set_role(role)
+        self.banner.setVisible(bool(text))
+
+    def clear(self) -> None:
+        self.stop()
+        self._lines.clear()
+        self.entry.clear()
+        self.participants = []
+        self.level = "unknown"
+        self._status_key = None
+        self._banner_text = None
+        self._banner_timer.stop()
+        self.signal_lost = False
+        for b in (self.mute, self.camera):
+            b.blockSignals(True)
+            b.setChecked(False)
+            b.blockSignals(False)
+        self.end_yes.setEnabled(True)
+        self._confirming(False)
+        self.retranslate()
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        self.box.setContentsMargins(m.mm(3), m.mm(3), m.mm(3), m.mm(3))
+
+    def focus_order(self) -> list[QWidget]:
+        return [self.end, self.end_no, self.end_yes, self.mute, self.camera, *self.quick, self.entry, self.send,
+                self.chat]

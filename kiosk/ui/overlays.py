@@ -1,0 +1,139 @@
+"""Layers over the current screen: "connection lost, reconnecting" and "are you still there?"."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from kiosk.ui.port import UiContext
+from kiosk.ui.widgets import Button, Card, Label, hbox
+
+
+class Overlay(QWidget):
+    """Dims the window and shows a card in the middle; follows the parent's size."""
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("overlay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        outer = QVBoxLayout(self)
+        self.card = Card()
+        self.card.setMaximumWidth(1100)
+        self.card.box.setContentsMargins(48, 40, 48, 40)
+        self.card.box.setSpacing(24)
+        outer.addStretch(1)
+        outer.addLayout(hbox(self.card, stretch_ends=True))
+        outer.addStretch(1)
+        self.hide()
+
+    def cover(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.raise_()
+        self.show()
+
+
+class OfflineOverlay(Overlay):
+    """Shown after the server has been unreachable for ``delay_ms`` (brief blips do not flash the screen)."""
+
+    def __init__(self, ctx: UiContext, parent: QWidget, delay_ms: int = 1500) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("overlay")
+        self.title = Label("title", center=True)
+        self.lead = Label("lead", center=True)
+        self.kept = Label("banner", center=True)
+        self.elapsed = Label("small", center=True)
+        self.elapsed.setObjectName("offline_elapsed")
+        for w in (self.title, self.lead, self.kept, self.elapsed):
+            self.card.box.addWidget(w)
+        self.since: float | None = None
+        self.starting = True
+        self.ticket_kept = False
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(delay_ms)
+        self._delay.timeout.connect(self._appear)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self.retranslate)
+
+    def set_online(self, online: bool, *, ticket_kept: bool = False, inline: bool = False) -> None:
+        """``inline``: a call is going on; its media does not need the server, so the call screen shows a
+        banner instead and this layer stays away."""
+        self.ticket_kept = ticket_kept
+        if online or inline:
+            if online:
+                self.starting = False
+                self.since = None
+            self._delay.stop()
+            self._tick.stop()
+            self.hide()
+            return
+        if self.since is None:
+            self.since = time.monotonic()
+        if not self.isVisible() and not self._delay.isActive():
+            self._delay.start()
+        self.retranslate()
+
+    def _appear(self) -> None:
+        self.retranslate()
+        self.cover()
+        self._tick.start()
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("offline.starting") if self.starting else t("offline.title"))
+        self.lead.setText(t("offline.lead"))
+        self.lead.setVisible(not self.starting)
+        self.kept.setText(t("offline.ticket_kept"))
+        self.kept.setVisible(self.ticket_kept)
+        secs = int(time.monotonic() - self.since) if self.since is not None else 0
+        self.elapsed.setText(t("offline.elapsed", seconds=secs))
+        self.elapsed.setVisible(not self.starting and secs >= 5)
+
+
+class IdleOverlay(Overlay):
+    """"Are you still there?" with a countdown and one big Continue button."""
+
+    stay = Signal()
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title", center=True)
+        self.lead = Label("lead", center=True)
+        self.lead.setObjectName("idle_countdown")
+        self.button = Button(kind="primary")
+        self.button.setObjectName("idle_continue")
+        self.button.clicked.connect(self._stay)
+        self.card.box.addWidget(self.title)
+        self.card.box.addWidget(self.lead)
+        self.card.box.addLayout(hbox(self.button, stretch_ends=True))
+        self.deadline = 0.0
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self.retranslate)
+
+    def warn(self, seconds_left: float) -> None:
+        self.deadline = time.monotonic() + seconds_left
+        self.retranslate()
+        self.cover()
+        self.button.setFocus()
+        self._tick.start()
+
+    def dismiss(self) -> None:
+        self._tick.stop()
+        self.hide()
+
+    def _stay(self) -> None:
+        self.dismiss()
+        self.stay.emit()
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("idle.title"))
+        self.lead.setText(t("idle.lead", seconds=max(0, round(self.deadline - time.monotonic()))))
+        self.button.set_text(t("idle.continue"))

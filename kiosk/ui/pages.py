@@ -1,0 +1,485 @@
+"""The resident's screens before and after a call: welcome, kind of help, needs, waiting, nobody on duty, feedback."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from kiosk.ui.port import UiContext
+from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets import Button, CardButton, FaceButton, Label, hbox
+from signaling.protocol.models import Need, ServiceInfo
+
+NEEDS: list[tuple[Need, str]] = [("sign_language", "needs.sign_language"), ("written", "needs.written"),
+                                 ("large_text", "needs.large_text"), ("supporter", "needs.supporter")]
+
+
+def service_name(s: ServiceInfo, language: str) -> str:
+    return s.name_ja if language == "ja" else (s.name_en or s.name_ja)
+
+
+def service_description(s: ServiceInfo, language: str) -> str:
+    return s.description_ja if language == "ja" else s.description_en
+
+
+class Page(QWidget):
+    """One screen. ``retranslate`` sets every visible string; ``clear`` forgets the resident (privacy)."""
+
+    name = ""
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName(f"page_{self.name}")
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(48, 28, 48, 28)
+        self.box.setSpacing(18)
+
+    def retranslate(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def on_show(self) -> None:
+        pass
+
+    def apply_metrics(self, m: Metrics) -> None:
+        margin = m.mm(8)
+        self.box.setContentsMargins(margin, m.mm(5), margin, m.mm(5))
+        self.box.setSpacing(m.mm(4))
+
+    def focus_order(self) -> list[QWidget]:
+        """Keyboard order of this page's controls (the window wires setTabOrder from it)."""
+        return []
+
+
+class TapCounter(QObject):
+    """Five taps within four seconds on a widget: the hidden way to the staff PIN pad."""
+
+    triggered = Signal()
+
+    def __init__(self, target: QWidget, taps: int = 5, within_s: float = 4.0) -> None:
+        super().__init__(target)
+        self.taps, self.within_s = taps, within_s
+        self._times: list[float] = []
+        target.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonPress:
+            now = time.monotonic()
+            self._times = [t for t in self._times if now - t < self.within_s] + [now]
+            if len(self._times) >= self.taps:
+                self._times.clear()
+                self.triggered.emit()
+        return False
+
+
+class WelcomePage(Page):
+    name = "welcome"
+    pin_requested = Signal()
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("hero", center=True)
+        self.branch = Label("lead", center=True)
+        self.lead = Label("title", center=True)
+        self.start = Button(kind="hero")
+        self.hint = Label("lead", center=True)
+        self.note = Label("lead", center=True)
+        self.thanks = Label("banner", center=True)
+        self.thanks.hide()
+        self.box.addStretch(1)
+        for w in (self.title, self.branch, self.lead):
+            self.box.addWidget(w)
+        self.box.addStretch(1)
+        self.box.addLayout(hbox(self.start, stretch_ends=True))
+        self.box.addWidget(self.hint)
+        self.box.addStretch(1)
+        self.box.addWidget(self.note)
+        self.box.addWidget(self.thanks)
+        self.start.clicked.connect(self.ctx.port.begin)
+        TapCounter(self.title).triggered.connect(self.pin_requested)
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("welcome.title"))
+        branch = self.ctx.port.branch
+        self.branch.setText(branch)
+        self.branch.setVisible(bool(branch) and self.ctx.language == "ja")  # the branch name is Japanese data
+        self.lead.setText(t("welcome.lead"))
+        self.start.set_text(t("welcome.start"))
+        self.start.setAccessibleDescription(t("welcome.start_hint"))
+        self.hint.setText(t("welcome.start_hint"))
+        self.note.setText(t("welcome.note"))
+        self.thanks.setText(t("welcome.thanks"))
+
+    def show_thanks(self, on: bool) -> None:
+        self.thanks.setVisible(on)
+        self.note.setVisible(not on)  # one line at the bottom at a time: the screen stays uncluttered
+
+    def focus_order(self) -> list[QWidget]:
+        return [self.start]
+
+
+class ServicesPage(Page):
+    name = "services"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title")
+        self.lead = Label("lead")
+        self.loading = Label("lead")
+        self.grid = QGridLayout()
+        self.grid.setSpacing(20)
+        self.buttons: dict[str, CardButton] = {}
+        self.back = Button(kind="small")
+        self.back.clicked.connect(self.ctx.port.go_back)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.lead)
+        self.box.addWidget(self.loading)
+        self.box.addLayout(self.grid)
+        self.box.addStretch(1)
+        back_row = hbox(self.back)
+        back_row.addStretch(1)
+        self.box.addLayout(back_row)
+
+    def rebuild(self) -> None:
+        for b in self.buttons.values():
+            self.grid.removeWidget(b)
+            b.deleteLater()
+        self.buttons.clear()
+        lang = self.ctx.language
+        services = list(self.ctx.port.services)
+        general = [s for s in services if s.code == self.ctx.general_service]
+        regular = [s for s in services if s.code != self.ctx.general_service]
+        cols = 2 if len(regular) > 1 else 1
+        for i, s in enumerate(regular):
+            b = CardButton(service_name(s, lang), service_description(s, lang))
+            b.setObjectName(f"service_{s.code}")
+            b.clicked.connect(lambda _=False, code=s.code: self.ctx.port.choose_service(code))
+            self.grid.addWidget(b, i // cols, i % cols)
+            self.buttons[s.code] = b
+        for s in general:  # "Not sure": last, full width, its own colour
+            b = CardButton(service_name(s, lang), service_description(s, lang), kind="general")
+            b.setObjectName(f"service_{s.code}")
+            b.clicked.connect(lambda _=False, code=s.code: self.ctx.port.choose_service(code))
+            self.grid.addWidget(b, math.ceil(len(regular) / cols), 0, 1, cols)
+            self.buttons[s.code] = b
+        self.loading.setVisible(not services)
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("services.title"))
+        self.lead.setText(t("services.lead"))
+        self.loading.setText(t("services.loading"))
+        self.back.set_text(t("common.back"))
+        self.rebuild()
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        self.grid.setSpacing(m.mm(4))
+
+    def focus_order(self) -> list[QWidget]:
+        return [*self.buttons.values(), self.back]
+
+
+class NeedsPage(Page):
+    name = "needs"
+    large_text = Signal(bool)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title")
+        self.lead = Label("lead")
+        self.toggles: dict[Need, Button] = {}
+        grid = QGridLayout()
+        grid.setSpacing(20)
+        for i, (need, _key) in enumerate(NEEDS):
+            b = Button(checkable=True)
+            b.setObjectName(f"need_{need}")
+            b.setSizePolicy(b.sizePolicy().Policy.Expanding, b.sizePolicy().Policy.Fixed)
+            grid.addWidget(b, i // 2, i % 2)
+            self.toggles[need] = b
+        self.grid = grid
+        self.toggles["large_text"].toggled.connect(self.large_text)
+        self.error = Label("alert")
+        self.error.hide()
+        self.back = Button(kind="small")
+        self.next = Button(kind="primary")
+        self.back.clicked.connect(self.ctx.port.go_back)
+        self.next.clicked.connect(self._next)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.lead)
+        self.box.addLayout(grid)
+        self.box.addStretch(1)
+        self.box.addWidget(self.error)
+        row = QHBoxLayout()
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.next)
+        self.box.addLayout(row)
+        self._busy = False
+
+    def chosen(self) -> list[Need]:
+        return [n for n, b in self.toggles.items() if b.isChecked()]
+
+    def _next(self) -> None:
+        if self._busy:
+            return
+        self._set_busy(True)
+        self.error.hide()
+        needs = self.chosen()
+        self.ctx.port.set_needs(needs)
+        self.ctx.run(self.ctx.port.request_service(needs=needs), lambda _ok: self._set_busy(False))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.next.setEnabled(not busy)
+        self.next.set_text(self.ctx.t("needs.calling" if busy else "needs.next"))
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("needs.title"))
+        self.lead.setText(t("needs.lead"))
+        for need, key in NEEDS:
+            self.toggles[need].set_text(t(key))
+        self.back.set_text(t("common.back"))
+        self._set_busy(self._busy)
+
+    def clear(self) -> None:
+        for b in self.toggles.values():
+            b.blockSignals(True)
+            b.setChecked(False)
+            b.blockSignals(False)
+            b.set_text(b.accessibleName())
+        self.error.hide()
+        self._set_busy(False)
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        self.grid.setSpacing(m.mm(4))
+
+    def focus_order(self) -> list[QWidget]:
+        return [*self.toggles.values(), self.next, self.back]
+
+
+class WaitingPage(Page):
+    name = "waiting"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title", center=True)
+        self.service = Label("lead", center=True)
+        self.position = Label("big", center=True)
+        self.position.setObjectName("waiting_position")
+        self.estimate = Label("title", center=True)
+        self.estimate.setObjectName("waiting_estimate")
+        self.state = Label("banner", center=True)
+        self.hint = Label("lead", center=True)
+        self.cancel = Button()
+        self.cancel.setObjectName("waiting_cancel")
+        self.cancel.clicked.connect(self._cancel)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.service)
+        self.box.addStretch(1)
+        self.box.addWidget(self.position)
+        self.box.addWidget(self.estimate)
+        self.box.addWidget(self.state)
+        self.box.addStretch(1)
+        self.box.addWidget(self.hint)
+        self.box.addLayout(hbox(self.cancel, stretch_ends=True))
+        self.ticket: dict[str, Any] = {}
+
+    def _cancel(self) -> None:
+        self.cancel.setEnabled(False)
+        self.ctx.run(self.ctx.port.cancel(), lambda _r: self.cancel.setEnabled(True))
+
+    def update_ticket(self, ticket: dict[str, Any]) -> None:
+        self.ticket = {**self.ticket, **{k: v for k, v in ticket.items() if v is not None}}
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t, tk = self.ctx.t, self.ticket
+        self.title.setText(t("waiting.title"))
+        code = tk.get("service_code") or self.ctx.port.visit.service_code
+        svc = next((s for s in self.ctx.port.services if s.code == code), None)
+        self.service.setText(t("waiting.service", service=service_name(svc, self.ctx.language)) if svc else "")
+        self.service.setVisible(svc is not None)
+        pos = tk.get("position")
+        if pos is None:
+            self.position.setText(t("waiting.estimate_unknown"))
+        elif pos <= 1:
+            self.position.setText(t("waiting.position_next"))
+        else:
+            self.position.setText(t("waiting.position", n=pos))
+        est = tk.get("estimated_wait_s")
+        if est is None:
+            self.estimate.setText("")
+        elif est <= 30:
+            self.estimate.setText(t("waiting.estimate_soon"))
+        else:
+            self.estimate.setText(t("waiting.estimate", minutes=max(1, math.ceil(est / 60))))
+        self.estimate.setVisible(est is not None)
+        self.state.setText(t("waiting.offered"))
+        self.state.setVisible(tk.get("state") == "offered")
+        self.hint.setText(t("waiting.hint"))
+        self.cancel.set_text(t("waiting.cancel"))
+
+    def clear(self) -> None:
+        self.ticket = {}
+        self.cancel.setEnabled(True)
+        self.retranslate()
+
+    def focus_order(self) -> list[QWidget]:
+        return [self.cancel]
+
+
+class NoSpecialistPage(Page):
+    name = "nospec"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title", center=True)
+        self.service = Label("lead", center=True)
+        self.hours = Label("big", center=True)
+        self.hours.setObjectName("nospec_hours")
+        self.lead = Label("lead", center=True)
+        self.other = Button(kind="primary")
+        self.home = Button()
+        self.other.clicked.connect(self.ctx.port.go_back)
+        self.home.clicked.connect(self.ctx.port.reset)
+        self.box.addStretch(1)
+        for w in (self.title, self.service, self.hours, self.lead):
+            self.box.addWidget(w)
+        self.box.addStretch(1)
+        self.box.addLayout(hbox(self.home, self.other, stretch_ends=True))
+        self.info: dict[str, Any] = {}
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        self.info = dict(info)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("nospec.title"))
+        code = self.info.get("service_code")
+        svc = next((s for s in self.ctx.port.services if s.code == code), None)
+        self.service.setText(service_name(svc, self.ctx.language) if svc else "")
+        hours = self.info.get("hours_ja") if self.ctx.language == "ja" else self.info.get("hours_en")
+        self.hours.setText(t("nospec.hours", hours=hours) if hours else t("nospec.hours_unknown"))
+        self.lead.setText(t("nospec.lead"))
+        self.other.set_text(t("nospec.other"))
+        self.home.set_text(t("nospec.home"))
+
+    def clear(self) -> None:
+        self.info = {}
+        self.retranslate()
+
+    def focus_order(self) -> list[QWidget]:
+        return [self.other, self.home]
+
+
+class FeedbackPage(Page):
+    name = "feedback"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.title = Label("title", center=True)
+        self.optional = Label("lead", center=True)
+        self.faces = [FaceButton(level) for level in range(1, 6)]
+        self.face_group = QButtonGroup(self)
+        row = QHBoxLayout()
+        row.setSpacing(16)
+        for f in self.faces:
+            f.setObjectName(f"face_{f.level}")
+            self.face_group.addButton(f, f.level)
+            row.addWidget(f)
+        self.faces_row = row
+        self.trip = Label("title", center=True)
+        self.trip_yes = Button(checkable=True)
+        self.trip_no = Button(checkable=True)
+        self.trip_yes.setObjectName("trip_yes")
+        self.trip_no.setObjectName("trip_no")
+        self.trip_yes.toggled.connect(lambda on: self._only(self.trip_yes, on))
+        self.trip_no.toggled.connect(lambda on: self._only(self.trip_no, on))
+        self.skip = Button()
+        self.send = Button(kind="primary")
+        self.send.setObjectName("feedback_send")
+        self.send.setEnabled(False)
+        self.face_group.idToggled.connect(lambda _id, _on: self.send.setEnabled(self.rating() is not None))
+        self.send.clicked.connect(self._send)
+        self.skip.clicked.connect(self.ctx.port.reset)
+        self.box.addWidget(self.title)
+        self.box.addWidget(self.optional)
+        self.box.addLayout(row)
+        self.box.addStretch(1)
+        self.box.addWidget(self.trip)
+        self.box.addLayout(hbox(self.trip_yes, self.trip_no, stretch_ends=True))
+        self.box.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.skip)
+        bottom.addStretch(1)
+        bottom.addWidget(self.send)
+        self.box.addLayout(bottom)
+
+    def _only(self, chosen: Button, on: bool) -> None:
+        """Yes and No exclude each other, and a second press takes the answer back (it is optional)."""
+        if on:
+            other = self.trip_no if chosen is self.trip_yes else self.trip_yes
+            other.setChecked(False)
+
+    def rating(self) -> int | None:
+        checked = self.face_group.checkedId()
+        return checked if checked > 0 else None
+
+    def saved_trip(self) -> bool | None:
+        return True if self.trip_yes.isChecked() else False if self.trip_no.isChecked() else None
+
+    def _send(self) -> None:
+        rating = self.rating()
+        if rating is None:
+            return
+        self.send.setEnabled(False)
+        self.ctx.run(self.ctx.port.submit_feedback(rating, self.saved_trip()))
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("feedback.title"))
+        self.optional.setText(t("feedback.optional"))
+        for f in self.faces:
+            f.set_text(t(f"feedback.face{f.level}"))
+        self.trip.setText(t("feedback.trip"))
+        self.trip_yes.set_text(t("feedback.trip_yes"))
+        self.trip_no.set_text(t("feedback.trip_no"))
+        self.skip.set_text(t("feedback.skip"))
+        self.send.set_text(t("feedback.send"))
+
+    def clear(self) -> None:
+        self.face_group.setExclusive(False)
+        for f in self.faces:
+            f.setChecked(False)
+        self.face_group.setExclusive(True)
+        self.trip_yes.setChecked(False)
+        self.trip_no.setChecked(False)
+        self.send.setEnabled(False)
+
+    def apply_metrics(self, m: Metrics) -> None:
+        super().apply_metrics(m)
+        for f in self.faces:
+            f.set_size(m.mm(22))
+        for b in (self.trip_yes, self.trip_no):
+            b.setMinimumWidth(m.mm(45))
+        self.faces_row.setSpacing(m.mm(3))
+
+    def focus_order(self) -> list[QWidget]:
+        return [*self.faces, self.trip_yes, self.trip_no, self.send, self.skip]
+

@@ -1,0 +1,112 @@
+"""What the widgets may ask of the kiosk logic (implemented by :class:`kiosk.controller.KioskController`).
+
+Widgets depend on this protocol, never on the controller's I/O; tests and
+screenshots can drive the window with the real controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from signaling.i18n import Catalog
+from signaling.protocol.models import Need, ServiceInfo
+
+log = logging.getLogger("madoguchi.kiosk.ui")
+
+
+class KioskPort(Protocol):
+    @property
+    def screen(self) -> str: ...
+    @property
+    def connection(self) -> str: ...
+    @property
+    def services(self) -> list[ServiceInfo]: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def visit(self) -> Any: ...
+
+    def on(self, event: str, listener: Callable[[dict[str, Any]], None]) -> None: ...
+    def on_any(self, listener: Callable[[str, dict[str, Any]], None]) -> None: ...
+
+    def touch(self) -> None: ...
+    def set_language(self, language: str) -> None: ...
+    def begin(self) -> None: ...
+    def choose_service(self, code: str) -> None: ...
+    def set_needs(self, needs: list[Need]) -> None: ...
+    def go_back(self) -> None: ...
+    async def request_service(self, code: str | None = None, needs: list[Need] | None = None) -> bool: ...
+    async def cancel(self) -> None: ...
+    async def hang_up(self) -> None: ...
+    def send_chat(self, text: str) -> bool: ...
+    def set_muted(self, muted: bool) -> None: ...
+    def set_camera(self, on: bool) -> None: ...
+    async def submit_feedback(self, rating: int, saved_trip: bool | None) -> bool: ...
+    def reset(self) -> None: ...
+    def remote_frame(self) -> Any: ...
+    def local_frame(self) -> Any: ...
+    def unlock_selfcheck(self, pin: str) -> bool: ...
+    async def run_selfcheck(self) -> list[Any]: ...
+
+
+class EventRelay(QObject):
+    """Controller events (plain Python) re-emitted as the Qt signal ``fired(name, payload)``.
+
+    Same job as :class:`signaling.qt.bridge.EventBridge`, whose signal is named ``event`` and so
+    shadows ``QObject.event`` (mypy rejects it; Qt tolerates it)."""
+
+    fired = Signal(str, object)
+
+    def __init__(self, port: KioskPort, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        port.on_any(self._forward)
+
+    def _forward(self, name: str, payload: dict[str, Any]) -> None:
+        self.fired.emit(name, payload)
+
+
+class UiContext:
+    """Shared by every page: translations, the controller, and a place to run its coroutines."""
+
+    def __init__(self, port: KioskPort, catalog: Catalog, *, general_service: str = "general",
+                 kiosk_label: str = "", version: str = "") -> None:
+        self.port = port
+        self.catalog = catalog
+        self.general_service = general_service
+        self.kiosk_label = kiosk_label
+        self.version = version
+        self.bridge = EventRelay(port)
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalog.t(key, **params)
+
+    @property
+    def language(self) -> str:
+        return self.catalog.language
+
+    def run(self, coro: Coroutine[Any, Any, Any], done: Callable[[Any], None] | None = None) -> asyncio.Future[Any]:
+        """Run a controller coroutine on the shared (qasync) loop; ``done(result)`` back on the GUI side."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Future[Any]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                log.error("kiosk action failed: %r", exc)
+                return
+            if done is not None:
+                done(t.result())
+
+        task.add_done_callback(finished)
+        return task

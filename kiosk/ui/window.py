@@ -1,0 +1,273 @@
+"""The kiosk window: a stack of screens driven by controller events, a top bar, and overlays.
+
+The controller decides which screen shows (``screen`` event); the window only
+renders it and turns touches into intents. Every string comes from the catalog
+(``kiosk/i18n/<lang>.json``); :meth:`KioskWindow.retranslate` re-labels every
+screen when the resident switches language, and the privacy reset (``reset``
+event) clears every screen and returns to the kiosk's language and text size.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.ui.admin import PinPage, SelfCheckPage
+from kiosk.ui.call import CallPage
+from kiosk.ui.overlays import IdleOverlay, OfflineOverlay
+from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
+from kiosk.ui.port import UiContext
+from kiosk.ui.theme import Metrics, base_text_px, stylesheet
+from kiosk.ui.widgets import Button, Label
+
+SCREEN_PAGES = {"idle": "welcome", "choosing": "services", "needs": "needs", "waiting": "waiting",
+                "no_specialist": "nospec", "in_call": "call", "feedback": "feedback", "selfcheck": "selfcheck"}
+LARGE_TEXT = 1.3
+THANKS_MS = 6000
+
+
+class TopBar(QFrame):
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setProperty("role", "topbar")
+        row = QHBoxLayout(self)
+        self.title = Label("", wrap=False)
+        self.larger = Button(kind="small", checkable=True)
+        self.larger.setObjectName("larger_text")
+        self.languages: dict[str, Button] = {}
+        row.addWidget(self.title)
+        row.addStretch(1)
+        row.addWidget(self.larger)
+        for code in ctx.catalog.languages():
+            b = Button(ctx.catalog.language_name(code), kind="small", checkable=True)
+            b.setObjectName(f"lang_{code}")
+            b.setProperty("i18n_exempt", True)  # a language's name is written in that language
+            b.clicked.connect(lambda _=False, c=code: self.ctx.port.set_language(c))
+            row.addWidget(b)
+            self.languages[code] = b
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("app.title"))
+        self.larger.set_text(t("top.normal_text") if self.larger.isChecked() else t("top.larger_text"))
+        for code, b in self.languages.items():
+            b.blockSignals(True)
+            b.setChecked(code == self.ctx.language)
+            b.blockSignals(False)
+            b.set_text(self.ctx.catalog.language_name(code))
+            b.setAccessibleDescription(t("top.language"))
+
+
+class KioskWindow(QWidget):
+    def __init__(self, ctx: UiContext, *, text_scale: float = 1.0, screen_dpi: float | None = None,
+                 sound: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.text_scale = text_scale
+        self.screen_dpi = screen_dpi
+        self.sound = sound
+        self.large_text = False
+        self.metrics = Metrics()
+        self._last_screen = ctx.port.screen
+        self.setObjectName("kiosk_window")
+        self.setWindowTitle("Madoguchi")
+
+        self.topbar = TopBar(ctx)
+        self.stack = QStackedWidget()
+        self.welcome = WelcomePage(ctx)
+        self.services_page = ServicesPage(ctx)
+        self.needs = NeedsPage(ctx)
+        self.waiting = WaitingPage(ctx)
+        self.nospec = NoSpecialistPage(ctx)
+        self.call = CallPage(ctx)
+        self.feedback = FeedbackPage(ctx)
+        self.pin = PinPage(ctx)
+        self.selfcheck = SelfCheckPage(ctx)
+        self.pages: dict[str, Page] = {}
+        for page in (self.welcome, self.services_page, self.needs, self.waiting, self.nospec, self.call,
+                     self.feedback, self.pin, self.selfcheck):
+            self.pages[page.name] = page
+            self.stack.addWidget(page)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.topbar)
+        lay.addWidget(self.stack, 1)
+        self.offline = OfflineOverlay(ctx, self)
+        self.idle = IdleOverlay(ctx, self)
+
+        self.topbar.larger.toggled.connect(self.set_large_text)
+        self.needs.large_text.connect(self.set_large_text)
+        self.welcome.pin_requested.connect(self.show_pin)
+        self.pin.closed.connect(lambda: self.show_screen(self.ctx.port.screen))
+        self.idle.stay.connect(self.ctx.port.touch)
+        QShortcut(QKeySequence("Ctrl+Alt+S"), self, self.show_pin)
+        self._thanks = QTimer(self)
+        self._thanks.setSingleShot(True)
+        self._thanks.timeout.connect(lambda: self.welcome.show_thanks(False))
+        ctx.bridge.fired.connect(self._on_event)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+        self.ctx.catalog.set_language(ctx.port.language) if ctx.port.language in ctx.catalog.languages() else None
+        self.apply_scale()
+        self.retranslate()
+        self.services_page.rebuild()
+        self.show_screen(ctx.port.screen)
+        self.offline.set_online(ctx.port.connection == "online")
+
+    # ------------------------------------------------------------ events from the controller
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "screen":
+            self.show_screen(data["screen"])
+        elif name == "connection":
+            online = data["state"] == "online"
+            screen = self.ctx.port.screen
+            self.offline.set_online(online, ticket_kept=screen == "waiting", inline=screen == "in_call")
+            self.call.set_signal_lost(not online and screen == "in_call")
+        elif name == "services":
+            self.services_page.rebuild()
+            self.welcome.retranslate()
+        elif name == "ticket":
+            self.waiting.update_ticket(data)
+        elif name == "no_specialist":
+            self.nospec.set_info(data)
+        elif name == "call_started":
+            self.call.start(list(data.get("participants", [])))
+            if self.sound is not None:
+                self.sound()
+        elif name == "call_ended":
+            self.call.stop()
+            if data.get("reason") == "transferred":
+                self.waiting.update_ticket({"state": "waiting"})
+        elif name == "participants":
+            self.call.set_participants(data)
+        elif name == "chat":
+            self.call.add_chat(data["who"], data["text"])
+        elif name == "call_status":
+            self.call.set_status(data.get("status", ""))
+        elif name == "quality":
+            self.call.set_quality(data.get("stats"))
+        elif name == "language":
+            self.set_language(data["language"])
+            self._show_page(self.current_page())  # focus back on the screen's first control
+        elif name == "idle_warning":
+            self.idle.warn(float(data.get("seconds_left", 0)))
+        elif name == "reset":
+            self.privacy_reset(data.get("language"))
+        elif name == "error":
+            self._error(data)
+
+    def _error(self, data: dict[str, Any]) -> None:
+        code = data.get("code")
+        if code == "media_device":
+            self.call.announce("error.media_device")
+        elif self.ctx.port.screen == "needs":
+            self.needs.show_error(self.ctx.t("error.offline" if code == "offline" else "error.generic"))
+
+    # ------------------------------------------------------------ screens
+    def show_screen(self, screen: str) -> None:
+        previous, self._last_screen = self._last_screen, screen
+        self.idle.dismiss()
+        if previous == "feedback" and screen == "idle":
+            self.welcome.show_thanks(True)
+            self._thanks.start(THANKS_MS)
+        elif screen != "idle":
+            self.welcome.show_thanks(False)
+        page = self.pages[SCREEN_PAGES.get(screen, "welcome")]
+        if screen == "waiting":
+            self.waiting.update_ticket({})
+        if page is not self.call and previous == "in_call":
+            self.call.stop()
+        self.topbar.setVisible(page is not self.call)
+        self._show_page(page)
+
+    def show_pin(self) -> None:
+        if self.ctx.port.screen == "idle":
+            self.pin.clear()
+            self._show_page(self.pin)
+
+    def _show_page(self, page: Page) -> None:
+        self.stack.setCurrentWidget(page)
+        order = [w for w in page.focus_order() if w.isVisibleTo(page) or not page.isVisible()]
+        order += [self.topbar.larger, *self.topbar.languages.values()]
+        for a, b in itertools.pairwise(order):
+            QWidget.setTabOrder(a, b)
+        page.on_show()
+        if order:
+            order[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def current_page(self) -> Page:
+        page = self.stack.currentWidget()
+        assert isinstance(page, Page)
+        return page
+
+    # ------------------------------------------------------------ language, text size, reset
+    def set_language(self, language: str) -> None:
+        if language in self.ctx.catalog.languages():
+            self.ctx.catalog.set_language(language)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setAccessibleName(self.ctx.t("app.title"))
+        self.topbar.retranslate()
+        for page in self.pages.values():
+            page.retranslate()
+        self.offline.retranslate()
+        self.idle.retranslate()
+
+    def set_large_text(self, on: bool) -> None:
+        if on == self.large_text:
+            return
+        self.large_text = on
+        for toggle in (self.topbar.larger, self.needs.toggles["large_text"]):
+            toggle.blockSignals(True)
+            toggle.setChecked(on)
+            toggle.blockSignals(False)
+        self.apply_scale()
+        self.retranslate()
+
+    def apply_scale(self) -> None:
+        screen = self.screen()
+        dpi = self.screen_dpi or (screen.physicalDotsPerInch() if screen is not None else 96.0)
+        scale = self.text_scale * (LARGE_TEXT if self.large_text else 1.0)
+        metrics = Metrics(dpi=dpi, base_px=base_text_px(max(self.height(), 600), scale))
+        if metrics == self.metrics and self.styleSheet():
+            return
+        self.metrics = metrics
+        self.setStyleSheet(stylesheet(metrics))
+        for page in self.pages.values():
+            page.apply_metrics(metrics)
+
+    def privacy_reset(self, language: str | None) -> None:
+        """Forget what this resident saw or typed: every screen cleared, language and text size back."""
+        for page in self.pages.values():
+            page.clear()
+        self.idle.dismiss()
+        self.set_large_text(False)
+        self.set_language(language or self.ctx.language)
+
+    # ------------------------------------------------------------ Qt
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.apply_scale()
+        for overlay in (self.offline, self.idle):
+            overlay.setGeometry(self.rect())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):
+            self.ctx.port.touch()
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        super().closeEvent(event)

@@ -1,0 +1,118 @@
+"""Helpers for kiosk window tests: a real enrolled kiosk app, clicks on real buttons, visible texts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QListWidget, QWidget
+
+from kiosk.app import KioskApp
+from kiosk.services import credentials
+from kiosk.services.credentials import KioskCredential
+from kiosk.settings import KioskSettings
+from signaling.qt.video import VideoView
+from tests.support import Env
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+SMALL = dict(video_width=320, video_height=240, video_fps=15)
+SIZE = (1280, 800)
+CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+async def until(pred: Callable[[], Any], timeout: float = 15.0, step: float = 0.05, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout:g} s: {what or pred}")
+        await asyncio.sleep(step)
+
+
+def click(widget: QWidget) -> None:
+    """A real mouse click in the middle of a visible, enabled control (what a finger does)."""
+    assert widget.isVisible(), f"{widget.objectName() or widget} is not visible"
+    assert widget.isEnabled(), f"{widget.objectName() or widget} is disabled"
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", **over: Any) -> KioskApp:
+    kid, secret = await env.enroll_kiosk(branch)
+    settings = KioskSettings(server_url=env.url, credential_file=tmp_path / f"kiosk-{kid}.json",  # type: ignore[arg-type]
+                             fullscreen=False, **{**SMALL, **over})
+    cred = KioskCredential(kid, secret, branch)
+    credentials.save(settings.credential_file, cred)
+    app = KioskApp(settings, cred)
+    app.window.resize(*SIZE)
+    app.window.show()
+    await app.start()
+    await app.controller.client.wait_online(10)
+    await until(lambda: app.window.services_page.buttons, 5, what="services shown")
+    return app
+
+
+def visible_texts(root: QWidget) -> list[tuple[str, str]]:
+    """(widget, text) of every string a resident can see or a screen reader can say, exempt ones left out."""
+    out: list[tuple[str, str]] = []
+    for w in [root, *root.findChildren(QWidget)]:
+        if not w.isVisible() or _exempt(w):
+            continue
+        name = w.objectName() or type(w).__name__
+        texts: list[str] = [w.accessibleName(), w.accessibleDescription()]
+        if isinstance(w, QLabel | QAbstractButton):
+            texts.append(w.text())
+        if isinstance(w, QLineEdit):
+            texts.append(w.placeholderText())
+        if isinstance(w, QListWidget):
+            texts += [w.item(i).text() for i in range(w.count())]
+        if isinstance(w, VideoView) and w._image is None:
+            texts.append(w.placeholder)
+        out += [(name, t) for t in texts if t and t.strip()]
+    return out
+
+
+def _exempt(w: QWidget | None) -> bool:
+    while w is not None:
+        if w.property("i18n_exempt"):
+            return True
+        w = w.parentWidget()
+    return False
+
+
+def wrong_language(texts: list[tuple[str, str]], language: str) -> list[tuple[str, str]]:
+    """English screens: no Japanese characters. Japanese screens: no sentence without Japanese that has words
+    in Latin letters (numbers, units like "ms" inside a Japanese sentence are fine)."""
+    if language == "en":
+        return [(n, t) for n, t in texts if CJK.search(t)]
+    return [(n, t) for n, t in texts if LATIN_WORD.search(t) and not CJK.search(t)]
+
+
+async def shot(widget: QWidget, name: str, language: str) -> Path:
+    """Render to docs/screenshots. Never QApplication.processEvents() inside a coroutine: under qasync that
+    re-enters the loop ("Cannot enter into task ... while another task is being run"); let the loop paint."""
+    await asyncio.sleep(0.15)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"kiosk_{name}_{language}.png"
+    assert widget.grab().save(str(path)), path
+    return path
+
+
+def a11y_problems(root: QWidget, min_px: int) -> list[str]:
+    """Visible controls without an accessible name, or smaller than a 15 mm touch target."""
+    out = []
+    for w in root.findChildren(QWidget):
+        if not w.isVisible() or not isinstance(w, QAbstractButton | QLineEdit):
+            continue
+        name = w.objectName() or w.accessibleName() or type(w).__name__
+        if not w.accessibleName().strip():
+            out.append(f"{name}: no accessible name")
+        if w.height() < min_px or w.width() < min_px:
+            out.append(f"{name}: {w.width()}x{w.height()} px < {min_px} px")
+    return out

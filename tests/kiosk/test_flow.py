@@ -1,0 +1,265 @@
+"""A resident's visit by simulated touches on the real window, against a real server and real consoles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kiosk.app import enroll_with_page
+from kiosk.services import credentials
+from kiosk.settings import KioskSettings
+from server.admin_ops import create_enrollment
+from server.db.models import AuditEvent, Feedback, Ticket
+from server.db.seed import seed_demo
+from server.run import start_server
+from signaling.observer import wait_for
+from tests.integration.calls import kiosk_controller, staff_controller
+from tests.kiosk.helpers import click, kiosk_app, until
+from tests.support import Env, make_settings
+
+
+async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
+    env = sqlite_env
+    takahashi = await staff_controller(env, "takahashi")
+    (tmp_path / "other").mkdir()
+    other = await kiosk_controller(env, tmp_path / "other")  # another resident, a step ahead of ours
+    app = await kiosk_app(env, tmp_path)
+    ctl, w = app.controller, app.window
+    tanaka = None
+    try:
+        assert await takahashi.set_available()
+        first_offer = asyncio.ensure_future(wait_for(takahashi, "offer", 10))
+        other.begin()
+        assert await other.request_service("employment")
+        await first_offer
+
+        # welcome → kind of help → needs → waiting, by touch
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["employment"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.toggles["written"])
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "waiting" and w.waiting.ticket.get("position") == 2)
+        assert "2" in w.waiting.position.text()
+        assert ctl.visit.needs == ["written"]
+
+        # the resident ahead is served: ours moves up, live
+        assert await takahashi.accept()
+        await until(lambda: w.waiting.ticket.get("position") == 1, what="position 2 → 1")
+        assert w.waiting.position.text() == w.ctx.t("waiting.position_next")
+        await asyncio.sleep(1.0)
+        assert await takahashi.hang_up()
+        await until(lambda: takahashi.wrapup is not None)
+        assert await takahashi.save_note("就労支援", "前の相談")
+        our_offer = asyncio.ensure_future(wait_for(takahashi, "offer", 15))
+        assert await takahashi.finish_wrapup()
+        await our_offer
+
+        # the specialist answers: a chime, the call screen, real video painted, chat both ways
+        sounds = app.audio.sounds_played if app.audio else 0
+        assert await takahashi.accept()
+        await until(lambda: ctl.screen == "in_call")
+        assert app.audio is not None and app.audio.sounds_played == sounds + 1
+        await until(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0, 20,
+                    what="remote and self video painted")
+        await until(lambda: app.audio is not None and app.audio.frames_in > 20, 10, what="remote audio played")
+        await until(lambda: takahashi.mesh is not None and takahashi.mesh.link() is not None
+                    and takahashi.mesh.link().call._channel_open.is_set(), 10)  # type: ignore[union-attr]
+        theirs = asyncio.ensure_future(wait_for(takahashi, "chat", 5, lambda d: d["who"] != "me"))
+        click(w.call.quick[4])  # "please write it down"
+        assert (await theirs)["text"] == w.ctx.t("call.quick.write")
+        assert takahashi.send_chat("来週、ハローワークへ一緒に行きましょう")
+        await until(lambda: w.call.chat.count() == 2)
+
+        # a supervisor listening in is announced on the kiosk (DESIGN §6)
+        tanaka = await staff_controller(env, "tanaka")
+        session_id = ctl.visit.session_id
+        assert session_id is not None and await tanaka.join_silently(session_id)
+        await until(lambda: w.call.banner.isVisible()
+                    and w.ctx.t("call.role.supervisor") in w.call.banner.text(), 10, what="supervisor announced")
+        assert w.ctx.t("call.role.supervisor") in w.call.people.text()
+        assert await tanaka.leave()
+
+        # mute and camera toggles reach the call
+        click(w.call.mute)
+        assert ctl.mesh is not None and ctl.mesh.muted
+        click(w.call.mute)
+        assert not ctl.mesh.muted
+
+        # end → feedback (stored) → welcome, everything of this resident gone
+        click(w.call.end)
+        click(w.call.end_yes)
+        await until(lambda: ctl.screen == "feedback")
+        click(w.feedback.faces[4])
+        click(w.feedback.trip_yes)
+        click(w.feedback.send)
+        await until(lambda: ctl.screen == "idle")
+        await until(lambda: w.welcome.thanks.isVisible())
+        async with env.ctx.maker() as db:
+            fb = (await db.execute(select(Feedback))).scalars().one()
+            assert (fb.rating, fb.saved_trip, fb.session_id) == (5, True, session_id)
+            actions = [a.action for a in (await db.execute(select(AuditEvent))).scalars()]
+            assert "session.join" in actions
+        assert ctl.visit.ticket_id is None and ctl.visit.chat == [] and ctl.visit.needs == []
+        assert w.call.chat.count() == 0 and w.call.entry.text() == ""
+        assert w.call.video._image is None and w.call.self_view._image is None
+        assert not any(b.isChecked() for b in w.needs.toggles.values())
+        assert w.waiting.ticket == {} and w.feedback.rating() is None and w.nospec.info == {}
+        assert w.current_page() is w.welcome
+    finally:
+        await app.stop()
+        await other.stop()
+        await takahashi.stop()
+        if tanaka is not None:
+            await tanaka.stop()
+
+
+async def test_cancel_while_waiting(sqlite_env: Env, tmp_path: Path) -> None:
+    env = sqlite_env
+    takahashi = await staff_controller(env, "takahashi")
+    app = await kiosk_app(env, tmp_path)
+    ctl, w = app.controller, app.window
+    try:
+        assert await takahashi.set_available()
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["disability"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "waiting")
+        tid = ctl.visit.ticket_id
+        revoked = asyncio.ensure_future(wait_for(takahashi, "offer_revoked", 10))
+        click(w.waiting.cancel)
+        await until(lambda: ctl.screen == "idle")
+        await revoked
+        async with env.ctx.maker() as db:
+            t = await db.get(Ticket, tid)
+            assert t is not None and t.state == "cancelled"
+        assert ctl.visit.ticket_id is None and w.waiting.ticket == {} and w.current_page() is w.welcome
+    finally:
+        await app.stop()
+        await takahashi.stop()
+
+
+async def test_server_restart_while_waiting(tmp_path: Path) -> None:
+    """The server goes away and comes back on the same database: the kiosk shows a calm overlay, retries by
+    itself, and shows the same ticket waiting again, without a restart of the kiosk."""
+    settings = make_settings(tmp_path, kiosk_grace_s=60.0)
+    srv = await start_server(settings)
+    app_state = srv.server.config.loaded_app
+    while hasattr(app_state, "app"):
+        app_state = app_state.app
+    async with app_state.state.ctx.maker() as db, db.begin():
+        await seed_demo(db)
+    env = Env(server=srv, settings=settings, app=app_state)
+    takahashi = await staff_controller(env, "takahashi")
+    app = await kiosk_app(env, tmp_path, )
+    ctl, w = app.controller, app.window
+    app.controller.client.backoff_max_s = 1.0
+    try:
+        assert await takahashi.set_available()
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["employment"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "waiting")
+        tid = ctl.visit.ticket_id
+
+        port = srv.port
+        await srv.stop()
+        await until(lambda: w.offline.isVisible(), 10, what="offline overlay")
+        assert w.offline.kept.isVisible()  # "your place is kept"
+        assert ctl.screen == "waiting"
+        await asyncio.sleep(1.0)
+
+        srv = await start_server(settings, port=port)
+        await until(lambda: ctl.connection == "online", 20, what="kiosk back online")
+        await until(lambda: not w.offline.isVisible(), 5)
+        await until(lambda: ctl.visit.ticket_id == tid and ctl.screen == "waiting"
+                    and w.current_page() is w.waiting, 10)
+        app_state = srv.server.config.loaded_app
+        while hasattr(app_state, "app"):
+            app_state = app_state.app
+        async with app_state.state.ctx.maker() as db:
+            t = await db.get(Ticket, tid)
+            assert t is not None and t.state in ("waiting", "offered")
+    finally:
+        await app.stop()
+        await takahashi.stop()
+        await srv.stop()
+
+
+async def test_inactivity_resets_and_warns(sqlite_env: Env, tmp_path: Path) -> None:
+    app = await kiosk_app(sqlite_env, tmp_path, inactivity_reset_s=3.0, inactivity_warning_s=1.5)
+    ctl, w = app.controller, app.window
+    try:
+        click(w.topbar.languages["en"])
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["disability"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.toggles["large_text"])
+        assert w.large_text
+        await until(lambda: w.idle.isVisible(), 5, what="are you still there?")
+        click(w.idle.button)  # "continue": the resident stays
+        assert not w.idle.isVisible() and ctl.screen == "needs"
+        await until(lambda: ctl.screen == "idle", 6, what="inactivity reset")
+        assert ctl.visit.service_code is None and ctl.visit.needs == []
+        assert not any(b.isChecked() for b in w.needs.toggles.values())
+        assert not w.large_text and ctl.language == "ja" and w.ctx.language == "ja"
+        assert w.current_page() is w.welcome and not w.idle.isVisible()
+    finally:
+        await app.stop()
+
+
+async def test_selfcheck_needs_the_pin(sqlite_env: Env, tmp_path: Path) -> None:
+    app = await kiosk_app(sqlite_env, tmp_path)
+    ctl, w = app.controller, app.window
+    try:
+        w.show_pin()
+        w.pin.field.setText("9999")
+        click(w.pin.ok)
+        assert w.pin.wrong.isVisible() and ctl.screen == "idle"
+        for _ in range(5):
+            ctl.unlock_selfcheck("1234")
+        assert not ctl.unlock_selfcheck(ctl.settings.selfcheck_pin)  # locked out after repeated wrong PINs
+    finally:
+        await app.stop()
+
+
+async def test_enrollment_screen_saves_a_private_credential(sqlite_env: Env, tmp_path: Path) -> None:
+    env = sqlite_env
+    async with env.ctx.maker() as db, db.begin():
+        kid, code = await create_enrollment(db, "bihoro", "", "test")
+    settings = KioskSettings(server_url=env.url, credential_file=tmp_path / "cred" / "kiosk.json",  # type: ignore[arg-type]
+                             fullscreen=False)
+    from kiosk.app import catalog
+
+    task = asyncio.ensure_future(enroll_with_page(settings, catalog(settings)))
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.admin import EnrollPage
+
+    await until(lambda: any(isinstance(x, EnrollPage) and x.isVisible() for x in QApplication.topLevelWidgets()))
+    page = next(x for x in QApplication.topLevelWidgets() if isinstance(x, EnrollPage) and x.isVisible())
+    page.kiosk_id.setText(str(kid))
+    assert "bihoro" not in page.server.text() and env.url in page.server.text()
+    page.code.setText("wrong-code")
+    click(page.submit)
+    await until(lambda: page.error.isVisible(), 10)
+    assert not settings.credential_file.exists()
+    page.code.setText(code)
+    click(page.submit)
+    await until(lambda: task.done(), 10)
+    cred = task.result()
+    assert cred is not None and cred.kiosk_id == kid
+    mode = stat.S_IMODE(os.stat(settings.credential_file).st_mode)
+    assert mode == 0o600, oct(mode)
+    loaded = credentials.load(settings.credential_file)
+    assert loaded is not None and loaded.secret == cred.secret

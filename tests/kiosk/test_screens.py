@@ -1,0 +1,151 @@
+"""Every screen in each language: rendered to docs/screenshots, and no string left in the other language.
+
+Walks the real window against a real server and a real (headless) console, so the
+screens show real services, a real queue position and real video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from kiosk.app import I18N
+from kiosk.ui.admin import EnrollPage
+from kiosk.ui.theme import MIN_TOUCH_MM, TEXT_PAIRS, contrast
+from signaling.i18n import Catalog
+from signaling.observer import wait_for
+from tests.integration.calls import staff_controller
+from tests.kiosk.helpers import SIZE, a11y_problems, click, kiosk_app, shot, until, visible_texts, wrong_language
+from tests.support import Env
+
+CHAT = {"ja": "こんにちは。高橋です。今日はどうされましたか？",
+        "en": "Hello, I am Takahashi. How can I help you today?"}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, language: str) -> None:
+    env = sqlite_env
+    console = await staff_controller(env, "takahashi")
+    app = await kiosk_app(env, tmp_path)
+    ctl, w = app.controller, app.window
+    texts: dict[str, list[tuple[str, str]]] = {}
+
+    a11y: dict[str, list[str]] = {}
+
+    async def capture(name: str) -> None:
+        await shot(w, name, language)
+        texts[name] = visible_texts(w)
+        a11y[name] = a11y_problems(w, w.metrics.mm(MIN_TOUCH_MM))
+
+    async def choose_language() -> None:
+        if ctl.language != language:
+            click(w.topbar.languages[language])
+            await until(lambda: ctl.language == language and w.ctx.language == language)
+
+    try:
+        await choose_language()
+        await capture("welcome")
+        assert w.focusWidget() is w.welcome.start  # the one obvious button has the keyboard focus
+
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        await capture("services")
+
+        click(w.services_page.buttons["guardianship"])  # nobody for guardianship is signed in
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "no_specialist")
+        await capture("no_specialist")
+
+        click(w.nospec.other)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["employment"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.toggles["written"])
+        await capture("needs")
+
+        assert await console.set_available()
+        offer = asyncio.ensure_future(wait_for(console, "offer", 15))
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "waiting")
+        await offer
+        await until(lambda: w.waiting.ticket.get("position") is not None)
+        await capture("waiting")
+
+        assert await console.accept()
+        await until(lambda: ctl.screen == "in_call")
+        await until(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0, 20,
+                    what="video painted")
+        await until(lambda: console.mesh is not None and console.mesh.link() is not None
+                    and console.mesh.link().call._channel_open.is_set(), 10)  # type: ignore[union-attr]
+        assert console.send_chat(CHAT[language])
+        click(w.call.quick[2])  # "please say that again"
+        await until(lambda: w.call.chat.count() == 2)
+        await until(lambda: w.call.level != "unknown", 10, what="a quality report")
+        await capture("call")
+
+        click(w.call.end)
+        await capture("call_end_confirm")
+        click(w.call.end_yes)
+        await until(lambda: ctl.screen == "feedback")
+        click(w.feedback.faces[3])
+        click(w.feedback.trip_yes)
+        await capture("feedback")
+        click(w.feedback.send)
+        await until(lambda: ctl.screen == "idle")
+        assert ctl.language == ctl.settings.language  # the privacy reset also resets the language
+        await choose_language()
+        await capture("thanks")
+
+        w.offline.set_online(False, ticket_kept=True)
+        w.offline._appear()
+        await capture("offline")
+        w.offline.set_online(True)
+
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        w.idle.warn(18)
+        await capture("idle_warning")
+        click(w.idle.button)
+        ctl.reset()
+        await choose_language()
+
+        for _ in range(5):
+            click(w.welcome.title)  # the hidden way in for IT staff
+        await until(lambda: w.current_page() is w.pin)
+        for digit in ctl.settings.selfcheck_pin[:2]:
+            click(w.pin.findChild(type(w.pin.ok), f"pin_{digit}"))
+        await capture("pin")
+        w.pin.field.setText(ctl.settings.selfcheck_pin)
+        click(w.pin.ok)
+        await until(lambda: ctl.screen == "selfcheck")
+        await until(lambda: w.selfcheck.results and not w.selfcheck.running, 20, what="self-check done")
+        await capture("selfcheck")
+        click(w.selfcheck.close_btn)
+        await until(lambda: ctl.screen == "idle")
+
+        page = EnrollPage(Catalog(I18N, language), env.url)  # first start: the kiosk's configured language
+        page.setStyleSheet(w.styleSheet())
+        page.resize(*SIZE)
+        page.show()
+        page.kiosk_id.setText("12")
+        await shot(page, "enroll", language)
+        texts["enroll"] = visible_texts(page)
+        page.close()
+    finally:
+        await app.stop()
+        await console.stop()
+
+    bad = {name: wrong_language(found, language) for name, found in texts.items()}
+    bad = {k: v for k, v in bad.items() if v}
+    assert not bad, f"strings in the wrong language on {language} screens: {bad}"
+    assert all(texts.values())
+    small = {k: v for k, v in a11y.items() if v}
+    assert not small, f"controls without a name or under {MIN_TOUCH_MM} mm: {small}"
+
+
+def test_theme_contrast_is_aaa() -> None:
+    for fg, bg in TEXT_PAIRS:
+        assert contrast(fg, bg) >= 7.0, (fg, bg, contrast(fg, bg))
