@@ -13,7 +13,8 @@ from tests.support import Env, make_settings, server_env
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 if os.environ.get("MADOGUCHI_REQUIRE_PG") and not os.environ.get("MADOGUCHI_TEST_PG_URL"):
-    raise RuntimeError("MADOGUCHI_REQUIRE_PG is set (CI) but MADOGUCHI_TEST_PG_URL is not: PostgreSQL tests would be skipped")
+    raise RuntimeError("MADOGUCHI_REQUIRE_PG is set (CI) but MADOGUCHI_TEST_PG_URL is not: "
+                       "PostgreSQL tests would be skipped")
 
 BACKENDS = ["sqlite"] + (["pg"] if os.environ.get("MADOGUCHI_TEST_PG_URL") else [])
 

@@ -160,7 +160,7 @@ class AudioOutput(QObject):
         if self._io is not None:
             room = int(self._sink.bytesFree())
         else:
-            room = min(self.max_bytes, int(math.ceil(elapsed * BYTES_PER_S)))
+            room = min(self.max_bytes, math.ceil(elapsed * BYTES_PER_S))
         room -= room % 2
         have = max((len(s.buf) for s in self._sources.values()), default=0)
         n = min(room, have)

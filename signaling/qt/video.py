@@ -38,7 +38,7 @@ class VideoView(QWidget):
         self._image, self._last_frame = None, None
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#1b1b1b"))
         if self._image is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,10 @@ from signaling.qt.video import VideoView
 from tests.support import Env
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# MADOGUCHI_SCREENSHOTS=docs/screenshots refreshes the committed pictures; by default a test run renders
+# into a scratch folder so that `make test` leaves the work tree clean
+SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS") or Path(tempfile.gettempdir()) / "madoguchi-screenshots")
+SHOTS.mkdir(parents=True, exist_ok=True)
 SMALL = dict(video_width=320, video_height=240, video_fps=15)
 SIZE = (1280, 800)
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -95,10 +100,10 @@ def wrong_language(texts: list[tuple[str, str]], language: str) -> list[tuple[st
 
 
 async def shot(widget: QWidget, name: str, language: str) -> Path:
-    """Render to docs/screenshots. Never QApplication.processEvents() inside a coroutine: under qasync that
+    """Render to SHOTS (docs/screenshots when MADOGUCHI_SCREENSHOTS says so).
+    Never QApplication.processEvents() inside a coroutine: under qasync that
     re-enters the loop ("Cannot enter into task ... while another task is being run"); let the loop paint."""
     await asyncio.sleep(0.15)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"kiosk_{name}_{language}.png"
     assert widget.grab().save(str(path)), path
     return path
