@@ -458,7 +458,14 @@ class KioskController(Emitter):
             self.branch = self.client.welcome.branch or self.branch
             self.emit("services", {"services": self.services})
             self._spawn(self._report_screen(self.screen))
-        self.emit("connection", {"state": state})
+        reason = self.client.stop_reason if state == "closed" else None
+        if reason is not None:  # revoked or started elsewhere: this kiosk is out of service until IT acts
+            self._spawn(self._out_of_service())
+        self.emit("connection", {"state": state, "reason": reason})
+
+    async def _out_of_service(self) -> None:
+        await self._end_call_media()
+        self.reset()
 
     async def _inactivity_loop(self) -> None:
         """Screens left untouched go back to the welcome screen (privacy), except waiting and calls.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from server.api.routes import admin, auth, health, services, sessions
 from server.api.ws_handler import ServerHandler
 from server.db.models import Staff, Ticket
 from server.db.session import make_engine, make_sessionmaker
+from server.gc_policy import GcPolicy
 from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
@@ -32,11 +32,12 @@ log = logging.getLogger("madoguchi.server")
 TICK_S = 0.5
 
 
-async def _tick(ctx: QueueContext) -> None:
+async def _tick(ctx: QueueContext, gc_policy: GcPolicy) -> None:
     """Timers that must hold across nodes live in the database; this loop applies them."""
     while True:
         await asyncio.sleep(TICK_S)
         try:
+            gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
             await expire_offers(ctx)
             await abandon_lost_kiosks(ctx)
             await route(ctx)  # the shared-pool tier opens with time
@@ -73,8 +74,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.ctx, app.state.hub, app.state.settings = ctx, hub, settings
         if not settings.redis_url:
             await _recover_after_restart(ctx)
-        ticker = asyncio.create_task(_tick(ctx))
-        gc.freeze()  # start-up objects (app, models, metadata) never need collecting: shorter full GC pauses
+        gc_policy = GcPolicy(freeze_after_connects=settings.gc_freeze_after_connects,
+                             refresh_s=settings.gc_refresh_s)
+        app.state.gc_policy = gc_policy
+        gc_policy.start()
+        ticker = asyncio.create_task(_tick(ctx, gc_policy))
         try:
             yield
         finally:

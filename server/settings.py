@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     media_grace_s: float = 30.0
     ws_rate_per_s: float = 50.0
     ws_burst: int = 200
+    gc_freeze_after_connects: int = 500  # freeze the heap after this many new sockets (server/gc_policy.py)
+    gc_refresh_s: float = 3600.0  # thaw + full collection at a quiet moment at most this often (0: never)
     default_handle_time_s: float = 900.0  # wait estimate before any history exists
 
     # monitor / report (issue 5)

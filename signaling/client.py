@@ -9,7 +9,9 @@ Exceptions::
 
     ClientError
      ├── NotConnected      no live connection right now (the caller decides to retry)
-     └── RequestFailed     the server answered ``error``: .code, .message, .details
+     ├── RequestFailed     the server answered ``error``: .code, .message, .details
+     └── AuthFailed        the first frame was not answered with ``welcome``
+          └── CredentialRejected   raised by ``get_token``: the credential itself is refused; stop for good
 """
 
 from __future__ import annotations
@@ -26,11 +28,16 @@ from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 
 from signaling.protocol.codec import ProtocolError, dump, parse_server
+from signaling.protocol.errors import CloseCode
 from signaling.protocol.messages import Ack, Auth, Error, Pong, ServerMessage, Welcome
 from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL
 
 log = logging.getLogger("madoguchi.client")
 ConnState = Literal["connecting", "online", "offline", "closed"]
+StopReason = Literal["revoked", "replaced"]
+# close codes after which reconnecting would be wrong: a revoked kiosk needs re-enrollment, and two instances of
+# one principal would evict each other for ever (protocol.md, close codes)
+FINAL_CLOSE: dict[int, StopReason] = {CloseCode.REVOKED: "revoked", CloseCode.REPLACED: "replaced"}
 
 
 class ClientError(Exception):
@@ -51,6 +58,10 @@ class RequestFailed(ClientError):
 
 class AuthFailed(ClientError):
     pass
+
+
+class CredentialRejected(AuthFailed):
+    """Raised by ``get_token`` when the server refuses the credential itself (a revoked kiosk): final."""
 
 
 class SignalingClient:
@@ -81,10 +92,16 @@ class SignalingClient:
         self._online = asyncio.Event()
         self._closing = False
         self.connects = 0
+        self.stop_reason: StopReason | None = None  # set when the server ended this client for good
 
     # ------------------------------------------------------------ public
     async def start(self) -> None:
+        """Start (or, after a final close such as ``replaced``, restart on the user's request) connecting."""
+        if self._task is not None and self._task.done():
+            self._task = None
         if self._task is None:
+            self._closing = False
+            self.stop_reason = None
             self._task = asyncio.create_task(self._run(), name="signaling-client")
 
     async def wait_online(self, timeout: float | None = None) -> Welcome:
@@ -147,6 +164,9 @@ class SignalingClient:
             connects = self.connects
             try:
                 await self._session()
+            except CredentialRejected as exc:
+                self.last_error = str(exc)
+                self.stop_reason = "revoked"
             except AuthFailed as exc:
                 self.last_error = str(exc)
                 log.warning("authentication failed: %s", exc)
@@ -163,6 +183,11 @@ class SignalingClient:
                     fut.set_exception(NotConnected("connection lost"))
             if self._closing:
                 break
+            if self.stop_reason is not None:
+                self.last_error = f"stopped for good ({self.stop_reason}): {self.last_error}"
+                log.warning("the server ended this connection for good (%s); not reconnecting", self.stop_reason)
+                self._set_state("closed")
+                return
             if self.connects != connects:  # this attempt got online, however it ended: back off from the start
                 delay = 0.5
             self._set_state("offline")
@@ -186,13 +211,20 @@ class SignalingClient:
             self.connects += 1
             self._set_state("online")
             self._online.set()
-            async for raw in ws:
-                try:
-                    msg = parse_server(raw)
-                except ProtocolError as exc:
-                    log.warning("bad frame from server: %s", exc.message)
-                    continue
-                await self._deliver(msg)
+            try:
+                async for raw in ws:  # ends, or raises ConnectionClosedError for codes other than 1000/1001
+                    try:
+                        msg = parse_server(raw)
+                    except ProtocolError as exc:
+                        log.warning("bad frame from server: %s", exc.message)
+                        continue
+                    await self._deliver(msg)
+            finally:
+                self._check_final(ws.close_code)
+
+    def _check_final(self, code: int | None) -> None:
+        if code is not None and code in FINAL_CLOSE:
+            self.stop_reason = FINAL_CLOSE[code]
 
     async def _deliver(self, msg: ServerMessage) -> None:
         if isinstance(msg, (Ack, Pong)):  # a ping is answered with pong, every other request with ack

@@ -173,6 +173,7 @@ class Hub:
         self.burst = burst
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, set[str]] = {}
+        self.connects_total = 0  # authenticated connections since start (the GC policy watches for bursts)
         self.on_message_counted: Callable[[str, str | None], None] | None = None  # (type, error code)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -257,6 +258,7 @@ class Hub:
         conn = Connection(transport, principal, self.rate, self.burst)
         old = self.connections.get(conn.peer)
         self.connections[conn.peer] = conn
+        self.connects_total += 1
         if old is not None:
             await old.close(CloseCode.REPLACED, "connected again elsewhere")
         await conn.send(welcome)

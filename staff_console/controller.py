@@ -35,7 +35,7 @@ from datetime import date
 from typing import Any
 
 from signaling.call import MESH_MAX_ENDPOINTS, CallMesh, LocalMedia, SendPolicy
-from signaling.client import ClientError, ConnState, RequestFailed, SignalingClient
+from signaling.client import ClientError, ConnState, CredentialRejected, RequestFailed, SignalingClient
 from signaling.media import FrameCounterSink, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.messages import (
@@ -203,7 +203,12 @@ class StaffController(Emitter):
 
     async def _token(self) -> str:
         assert self._password is not None
-        await self.api.login(self.api.staff["username"], self._password)
+        try:
+            await self.api.login(self.api.staff["username"], self._password)
+        except ApiError as exc:
+            if exc.status in (401, 403):  # password changed or account disabled: retrying cannot help
+                raise CredentialRejected(exc.detail) from None
+            raise
         assert self.api.token is not None
         return self.api.token
 
@@ -739,8 +744,23 @@ class StaffController(Emitter):
         if media is not None:
             await media.close()
 
+    async def reconnect_here(self) -> None:
+        """After ``replaced`` (the same account connected on another console): take the connection back."""
+        if self.client is not None and self.client.state == "closed" and self.client.stop_reason is not None:
+            await self.client.start()
+
     def _on_conn_state(self, state: ConnState) -> None:
         self.connection = state
+        if state == "closed" and self.client is not None and self.client.stop_reason is not None:
+            # the other console has the account now (and re-syncs any call); this one lets go of its media
+            if self.offer is not None:
+                tid = self.offer.ticket_id
+                self._clear_offer()
+                self.emit("offer_revoked", {"ticket_id": tid, "reason": "offline"})
+            self._spawn(self._end_call_media())
+            self._set_local_status("offline")
+            self.emit("connection", {"state": state, "resumed": False, "reason": self.client.stop_reason})
+            return
         if state == "online":
             if self.client is not None and self.client.welcome is not None and self.client.welcome.services:
                 self.services = list(self.client.welcome.services)

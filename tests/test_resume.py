@@ -8,6 +8,9 @@ import asyncio
 import time
 from pathlib import Path
 
+from kiosk.services.credentials import KioskCredential
+from kiosk.services.server_api import device_token
+from server.admin_ops import revoke_kiosk
 from server.run import start_server
 from signaling.client import SignalingClient
 from signaling.protocol.messages import OfferAccept, SessionEnd, StatusSet, TicketCreate, WrapupDone
@@ -196,3 +199,53 @@ async def test_console_restarted_during_wrap_up_can_finish_it(tmp_path: Path, ba
         await fresh.inbox.next("status", status="wrap_up", timeout=5)  # pushed on the reconnection
         await asyncio.sleep(0.3)
         assert [m for m in fresh.inbox.drain() if m.type == "session.ended"] == []
+
+
+async def test_client_stops_after_replaced_and_can_take_the_connection_back(tmp_path: Path, backend: str) -> None:
+    """Bug found: the client reconnected after every close, 4002 included, so one account open on two consoles
+    made them evict each other for ever. Now the evicted one stops (state closed) until asked to reconnect."""
+    async with world(tmp_path, backend) as w:
+        first = await w.staff("sato")
+        second = await w.again(first)
+        await asyncio.sleep(2.5)  # several backoff periods (backoff_max_s is 1 s in tests)
+        assert (first.client.state, first.client.stop_reason, first.client.connects) == ("closed", "replaced", 1)
+        assert (second.client.state, second.client.connects) == ("online", 1)
+        assert w.env.ctx.hub.connections[f"staff:{first.id}"] is not None
+        await first.client.start()  # "reconnect on this computer": the other one is evicted in turn
+        await first.client.wait_online(5)
+        await asyncio.sleep(1.5)
+        assert (first.client.state, first.client.stop_reason, first.client.connects) == ("online", None, 2)
+        assert (second.client.state, second.client.stop_reason) == ("closed", "replaced")
+
+
+async def test_revoked_kiosk_client_stops_and_says_why(tmp_path: Path, backend: str) -> None:
+    """A revoked kiosk is closed with 4001 and does not knock again; restarted, its credential is refused at
+    the token endpoint (CredentialRejected) and it stops at once instead of retrying for ever."""
+    async with world(tmp_path, backend) as w:
+        kid, secret = await w.env.enroll_kiosk("bihoro")
+        cred = KioskCredential(kid, secret, "bihoro")
+        states: list[str] = []
+        client = SignalingClient(w.env.server.ws_url, lambda: device_token(w.env.url, cred), backoff_max_s=1.0,
+                                 on_state=states.append)
+        await client.start()
+        try:
+            await client.wait_online(10)
+            async with w.env.ctx.maker() as db, db.begin():
+                await revoke_kiosk(db, kid, "test")
+            await w.env.ctx.hub.disconnect(f"kiosk:{kid}", 4001, "kiosk revoked")
+            await asyncio.sleep(2.0)
+            assert (client.state, client.stop_reason, client.connects) == ("closed", "revoked", 1)
+            assert states[-1] == "closed" and states.count("online") == 1
+        finally:
+            await client.close()
+        restarted = SignalingClient(w.env.server.ws_url, lambda: device_token(w.env.url, cred), backoff_max_s=1.0)
+        await restarted.start()
+        try:
+            for _ in range(50):
+                if restarted.state == "closed":
+                    break
+                await asyncio.sleep(0.1)
+            assert (restarted.state, restarted.stop_reason, restarted.connects) == ("closed", "revoked", 0)
+            assert "revoked" in restarted.last_error
+        finally:
+            await restarted.close()

@@ -1,4 +1,5 @@
-"""Layers over the current screen: "connection lost, reconnecting" and "are you still there?"."""
+"""Layers over the current screen: "connection lost, reconnecting" (or "out of service") and
+"are you still there?"."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class OfflineOverlay(Overlay):
         self.since: float | None = None
         self.starting = True
         self.ticket_kept = False
+        self.stopped: str | None = None  # "revoked" / "replaced": out of service, no reconnecting
         self._delay = QTimer(self)
         self._delay.setSingleShot(True)
         self._delay.setInterval(delay_ms)
@@ -65,6 +67,7 @@ class OfflineOverlay(Overlay):
         """``inline``: a call is going on; its media does not need the server, so the call screen shows a
         banner instead and this layer stays away."""
         self.ticket_kept = ticket_kept
+        self.stopped = None
         if online or inline:
             if online:
                 self.starting = False
@@ -79,6 +82,15 @@ class OfflineOverlay(Overlay):
             self._delay.start()
         self.retranslate()
 
+    def set_stopped(self, reason: str) -> None:
+        """The server ended this kiosk for good: say so at once, calmly, and who can help."""
+        self.stopped = reason
+        self.ticket_kept = False
+        self._delay.stop()
+        self._tick.stop()
+        self.retranslate()
+        self.cover()
+
     def _appear(self) -> None:
         self.retranslate()
         self.cover()
@@ -86,6 +98,13 @@ class OfflineOverlay(Overlay):
 
     def retranslate(self) -> None:
         t = self.ctx.t
+        if self.stopped is not None:
+            self.title.setText(t(f"stopped.{self.stopped}.title"))
+            self.lead.setText(t(f"stopped.{self.stopped}.lead"))
+            self.lead.setVisible(True)
+            self.kept.setVisible(False)
+            self.elapsed.setVisible(False)
+            return
         self.title.setText(t("offline.starting") if self.starting else t("offline.title"))
         self.lead.setText(t("offline.lead"))
         self.lead.setVisible(not self.starting)

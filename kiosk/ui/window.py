@@ -130,6 +130,10 @@ class KioskWindow(QWidget):
         elif name == "connection":
             online = data["state"] == "online"
             screen = self.ctx.port.screen
+            if data.get("reason"):
+                self.offline.set_stopped(data["reason"])
+                self.call.set_signal_lost(False)
+                return
             self.offline.set_online(online, ticket_kept=screen == "waiting", inline=screen == "in_call")
             self.call.set_signal_lost(not online and screen == "in_call")
         elif name == "services":

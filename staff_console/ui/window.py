@@ -112,6 +112,10 @@ class ConsoleWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        self.reconnect_button = QPushButton()
+        self.reconnect_button.setObjectName("reconnect_here")
+        self.reconnect_button.clicked.connect(lambda: self._run(self.ctl.reconnect_here()))
+        self.reconnect_button.hide()
         self.queue_model = QueueModel(texts)
         self.team_model = TeamModel(texts)
         self.history_model = HistoryModel(texts)
@@ -138,6 +142,7 @@ class ConsoleWindow(QMainWindow):
         lay.setSpacing(0)
         lay.addWidget(self.header)
         lay.addWidget(self.banner)
+        lay.addWidget(self.reconnect_button, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.setStatusBar(QStatusBar())
@@ -441,6 +446,13 @@ class ConsoleWindow(QMainWindow):
 
     def _render_banner(self) -> None:
         state = self.ctl.connection
+        reason = self.ctl.client.stop_reason if self.ctl.client is not None else None
+        self.reconnect_button.setVisible(state == "closed" and reason == "replaced")
+        if state == "closed" and reason is not None:
+            self.banner.setText(self.texts.t(f"conn.stopped_{reason}"))
+            self.reconnect_button.setText(self.texts.t("conn.reconnect_here"))
+            self.banner.show()
+            return
         if state in ("online", "closed"):
             self.banner.hide()
             return

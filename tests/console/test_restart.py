@@ -41,3 +41,24 @@ async def test_console_restart_mid_call(tmp_path: Path) -> None:
         ended = asyncio.ensure_future(wait_for(again, "call_ended", 10))
         assert await again.hang_up()
         assert (await ended)["wrap_up"] is True
+
+
+async def test_same_account_on_two_consoles_does_not_flap(tmp_path: Path) -> None:
+    """The specialist opens the console on a second PC: the first window says so and stops (before, the two
+    evicted each other for ever); its "reconnect on this computer" button takes the connection back."""
+    async with scene(tmp_path) as (env, windows):
+        first = await staff_controller(env, "takahashi")
+        win = windows.open(first)
+        assert await first.set_available()
+        second = await staff_controller(env, "takahashi")
+        windows.track(second)
+        await wait_until(lambda: first.connection == "closed" and win.banner.isVisible(), what="first window stops")
+        assert win.banner.text() == win.texts.t("conn.stopped_replaced") and "別の端末" in win.banner.text()
+        assert win.reconnect_button.isVisible() and first.status == "offline"
+        await asyncio.sleep(1.5)
+        assert first.client is not None and second.client is not None
+        assert (first.client.connects, second.client.connects, second.connection) == (1, 1, "online")
+        win.reconnect_button.click()
+        await wait_until(lambda: first.connection == "online" and second.connection == "closed",
+                         what="connection taken back")
+        assert not win.banner.isVisible() and not win.reconnect_button.isVisible()

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from kiosk.app import enroll_with_page
 from kiosk.services import credentials
 from kiosk.settings import KioskSettings
-from server.admin_ops import create_enrollment
+from server.admin_ops import create_enrollment, revoke_kiosk
 from server.db.models import AuditEvent, Feedback, Ticket
 from server.db.seed import seed_demo
 from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import click, kiosk_app, until
+from tests.kiosk.helpers import click, kiosk_app, shot, until
 from tests.support import Env, make_settings
 
 
@@ -216,6 +216,37 @@ async def test_inactivity_resets_and_warns(sqlite_env: Env, tmp_path: Path) -> N
         assert w.current_page() is w.welcome and not w.idle.isVisible()
     finally:
         await app.stop()
+
+
+async def test_revoked_while_waiting_goes_out_of_service(sqlite_env: Env, tmp_path: Path) -> None:
+    """An administrator revokes the kiosk while a resident waits: the ticket is dropped with the resident's data,
+    the window says the kiosk is out of service and who can help, and the kiosk stops knocking."""
+    env = sqlite_env
+    app = await kiosk_app(env, tmp_path)
+    ctl, w = app.controller, app.window
+    try:
+        click(w.welcome.start)
+        await until(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["disability"])
+        await until(lambda: ctl.screen == "needs")
+        click(w.needs.next)
+        await until(lambda: ctl.screen == "no_specialist" or ctl.screen == "waiting")
+        async with env.ctx.maker() as db, db.begin():
+            await revoke_kiosk(db, ctl.credential.kiosk_id, "test")
+        await env.ctx.hub.disconnect(f"kiosk:{ctl.credential.kiosk_id}", 4001, "kiosk revoked")
+        await until(lambda: w.offline.isVisible() and ctl.screen == "idle", 5, what="out-of-service overlay")
+        assert ctl.client.stop_reason == "revoked" and ctl.visit.ticket_id is None
+        assert w.offline.title.text() == ctl_t(w, "stopped.revoked.title")
+        assert "職員" in w.offline.lead.text() and not w.offline.kept.isVisible()
+        await shot(w, "out_of_service", "ja")
+        await asyncio.sleep(1.5)
+        assert ctl.client.connects == 1 and ctl.client.state == "closed" and w.offline.isVisible()
+    finally:
+        await app.stop()
+
+
+def ctl_t(w: object, key: str) -> str:
+    return str(w.ctx.t(key))  # type: ignore[attr-defined]
 
 
 async def test_selfcheck_needs_the_pin(sqlite_env: Env, tmp_path: Path) -> None:
