@@ -74,6 +74,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.ctx, app.state.hub, app.state.settings = ctx, hub, settings
         if not settings.redis_url:
             await _recover_after_restart(ctx)
+        else:
+            log.warning("MADOGUCHI_REDIS_URL is set, but several nodes are not supported yet: signaling relay, "
+                        "presence and the monitor stay local to each node (claims are safe on shared PostgreSQL)")
         gc_policy = GcPolicy(freeze_after_connects=settings.gc_freeze_after_connects,
                              refresh_s=settings.gc_refresh_s)
         app.state.gc_policy = gc_policy
