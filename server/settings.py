@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     offer_timeout_s: float = 20.0
     kiosk_grace_s: float = 60.0  # a disconnected kiosk keeps its ticket this long
     shared_pool_after_s: float = 300.0  # wait before a ticket is offered to other municipalities
+    decline_hold_s: float = 120.0  # a declined ticket goes to others first; after this, decliners may get it again
     media_grace_s: float = 30.0
     ws_rate_per_s: float = 50.0
     ws_burst: int = 200

@@ -321,7 +321,8 @@ class CallMesh:
     async def _heal_link(self, peer: str, link: Link) -> None:
         generation = link.generation
         self.emit("reconnecting", {"peer": peer})
-        await self._send(CallMedia(session_id=self.session_id, state="reconnecting"))
+        if peer == self.primary:  # the server acts on the resident <-> specialist link only
+            await self._send(CallMedia(session_id=self.session_id, state="reconnecting"))
         deadline = time.monotonic() + self.media_grace_s
         attempt = 0
         while time.monotonic() < deadline and not self.closed:
@@ -342,7 +343,8 @@ class CallMesh:
             await asyncio.sleep(1.0)
         if not self.closed:
             self.emit("failed", {"peer": peer})
-            await self._send(CallMedia(session_id=self.session_id, state="failed"))
+            if peer == self.primary:  # the server ends the session (media_failed / kiosk_lost)
+                await self._send(CallMedia(session_id=self.session_id, state="failed"))
 
     async def _stats_loop(self) -> None:
         while not self.closed:

@@ -391,7 +391,7 @@ async def test_missed_offer_comes_back_when_the_specialist_does(tmp_path: Path, 
 
 
 async def test_decline_goes_to_next_specialist(tmp_path: Path, backend: str) -> None:
-    async with world(tmp_path, backend) as w:
+    async with world(tmp_path, backend, decline_hold_s=2.0) as w:
         tanaka = await w.staff("tanaka", available=True)
         sato = await w.staff("sato", available=True)
         kiosk = await w.kiosk()
@@ -402,10 +402,21 @@ async def test_decline_goes_to_next_specialist(tmp_path: Path, backend: str) -> 
         assert (await w.staff_row(tanaka.id)).status == "available"  # a decline is not a no-show
         assert (await tanaka.fails(OfferDecline(ticket_id=tid))).code == "not_found"
         assert (await w.ticket(tid)).declined_by == [tanaka.id]
-        # the other one declines too: the ticket waits, nobody is offered it again
+        # the other one declines too: the ticket waits, and for decline_hold_s nobody is offered it again ...
         await sato.req(OfferDecline(ticket_id=tid))
+        declined = time.monotonic()
         assert await quiet_for(tanaka) == [] and sato.offers() == []
-        assert (await w.ticket(tid)).state == "waiting"
+        t = await w.ticket(tid)
+        assert t.state == "waiting" and sorted(t.declined_by) == sorted([tanaka.id, sato.id])
+        # ... then the resident is not left waiting for ever: it goes to whoever has been idle longest again
+        again = await tanaka.inbox.next("offer", ticket_id=tid, timeout=5)
+        assert again.ticket_id == tid and time.monotonic() - declined >= 1.9
+        t = await w.ticket(tid)
+        assert t.declined_by == [] and t.declined_at is None and t.offered_to_id == tanaka.id
+        async with w.env.ctx.maker() as db:
+            actors = (await db.execute(select(AuditEvent.actor).where(
+                AuditEvent.action == "ticket.declines_released", AuditEvent.subject == f"ticket:{tid}"))).scalars()
+            assert list(actors) == ["system"]
 
 
 async def test_cancel_while_waiting_and_while_offered(tmp_path: Path, backend: str) -> None:

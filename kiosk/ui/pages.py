@@ -393,6 +393,9 @@ class FeedbackPage(Page):
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
+        self.cut_off = Label("banner", center=True)  # the call ended because the connection failed
+        self.cut_off.setObjectName("feedback_cut_off")
+        self.cut_off.hide()
         self.title = Label("title", center=True)
         self.optional = Label("lead", center=True)
         self.faces = [FaceButton(level) for level in range(1, 6)]
@@ -418,6 +421,7 @@ class FeedbackPage(Page):
         self.face_group.idToggled.connect(lambda _id, _on: self.send.setEnabled(self.rating() is not None))
         self.send.clicked.connect(self._send)
         self.skip.clicked.connect(self.ctx.port.reset)
+        self.box.addWidget(self.cut_off)
         self.box.addWidget(self.title)
         self.box.addWidget(self.optional)
         self.box.addLayout(row)
@@ -451,8 +455,12 @@ class FeedbackPage(Page):
         self.send.setEnabled(False)
         self.ctx.run(self.ctx.port.submit_feedback(rating, self.saved_trip()))
 
+    def set_cut_off(self, cut_off: bool) -> None:
+        self.cut_off.setVisible(cut_off)
+
     def retranslate(self) -> None:
         t = self.ctx.t
+        self.cut_off.setText(t("feedback.cut_off"))
         self.title.setText(t("feedback.title"))
         self.optional.setText(t("feedback.optional"))
         for f in self.faces:
@@ -471,6 +479,7 @@ class FeedbackPage(Page):
         self.trip_yes.setChecked(False)
         self.trip_no.setChecked(False)
         self.send.setEnabled(False)
+        self.cut_off.hide()
 
     def apply_metrics(self, m: Metrics) -> None:
         super().apply_metrics(m)

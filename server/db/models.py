@@ -141,6 +141,7 @@ class Ticket(Base):
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     target_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # named transfer
     declined_by: Mapped[list[int]] = mapped_column(JSON, default=list)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last decline; declined_by expires
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

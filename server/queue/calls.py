@@ -43,7 +43,12 @@ def _side(peer: str) -> str:
 
 
 async def media_state(ctx: QueueContext, who: Principal, msg: CallMedia) -> dict[str, Any]:
-    async with ctx.maker() as db, db.begin():
+    """Record the media phase. ``failed`` from the resident's kiosk or the session's specialist (their link
+    stayed dead through the clients' healing window) ends the call: ``kiosk_lost`` when the kiosk is not
+    connected to the server either, else ``media_failed``. A third party's failed link ends nothing."""
+    end_reason: str | None = None
+    peers: list[str] = []
+    async with ctx.lock, ctx.maker() as db, db.begin():
         sess = _member(await db.get(CallSession, msg.session_id, with_for_update=_LOCK), who.peer)
         if msg.state == "connected" and sess.media_connected_at is None:
             sess.media_connected_at = ctx.now()
@@ -51,6 +56,15 @@ async def media_state(ctx: QueueContext, who: Principal, msg: CallMedia) -> dict
                 (sess.media_connected_at - sess.accepted_at).total_seconds() * 1000)
             ctx.metrics.call_setup.observe((sess.media_connected_at - sess.accepted_at).total_seconds())
         audit(db, who.peer, f"media.{msg.state}", f"session:{sess.id}")
+        primary = who.kind == "kiosk" or (who.is_staff and who.principal_id == sess.staff_id)
+        if msg.state == "failed" and primary and sess.ended_at is None:
+            end_reason = "media_failed" if ctx.hub.is_connected(f"kiosk:{sess.kiosk_id}") else "kiosk_lost"
+            peers = await _close_session(ctx, db, sess, end_reason)
+            audit(db, "system", "session.end", f"session:{sess.id}", reason=end_reason, reported_by=who.peer)
+    if end_reason is not None:
+        await _notify_ended(ctx, sess, peers, end_reason)
+        await broadcast(ctx)
+        return {"ended": end_reason}
     return {}
 
 

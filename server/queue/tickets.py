@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.base import utcnow
 from server.db.models import CallSession, Kiosk, Service, Staff, Ticket
 from server.queue import states
 from server.queue.broadcast import broadcast
@@ -223,7 +224,7 @@ async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[s
         t = await db.get(Ticket, ticket_id, with_for_update={"of": Ticket})
         if t is None or t.state != "offered" or t.offered_to_id != staff.principal_id:
             raise HubError(ErrorCode.NOT_FOUND, "no open offer of this ticket to you")
-        _back_to_waiting(t, staff.principal_id)
+        _back_to_waiting(t, staff.principal_id, now=ctx.now())
         await _release_staff(db, staff.principal_id, ctx)
         audit(db, staff.peer, "ticket.decline", f"ticket:{t.id}")
     await route(ctx)
@@ -231,10 +232,13 @@ async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[s
     return {"ticket_id": ticket_id}
 
 
-def _back_to_waiting(t: Ticket, staff_id: int, *, declined: bool = True, unanswered: bool = False) -> None:
+def _back_to_waiting(t: Ticket, staff_id: int, *, declined: bool = True, unanswered: bool = False,
+                     now: datetime | None = None) -> None:
     """Withdraw the offer.
 
-    ``declined``: the specialist said no, so routing skips them for this ticket. ``unanswered``: the offer
+    ``declined``: the specialist said no, so routing skips them for this ticket until ``decline_hold_s`` after
+    its last decline (:func:`release_declines`: when everyone on duty said no, the resident must not wait for
+    ever). ``unanswered``: the offer
     timed out; the specialist is set away, and once back on duty may be offered it again (else a ticket
     only they can serve would wait for ever). A named colleague who declines or does not answer sends the
     ticket back to the service queue. A dropped connection or another ticket taken is neither.
@@ -243,6 +247,7 @@ def _back_to_waiting(t: Ticket, staff_id: int, *, declined: bool = True, unanswe
     t.state, t.offered_to_id, t.offered_at, t.offer_expires_at = "waiting", None, None, None
     if declined:
         t.declined_by = [*(t.declined_by or []), staff_id]
+        t.declined_at = now or utcnow()
     if (declined or unanswered) and t.target_staff_id == staff_id:
         t.target_staff_id = None
 
@@ -268,6 +273,22 @@ async def expire_offers(ctx: QueueContext) -> None:
         from server.queue.presence import push_status  # local import: presence imports tickets
         await push_status(ctx, staff_id)
     if revoked:
+        await route(ctx)
+        await broadcast(ctx)
+
+
+async def release_declines(ctx: QueueContext) -> None:
+    """Waiting tickets whose last decline is ``decline_hold_s`` old may be offered to their decliners again."""
+    cutoff = ctx.now() - timedelta(seconds=ctx.settings.decline_hold_s)
+    async with ctx.lock, ctx.maker() as db, db.begin():
+        released = (await db.execute(
+            update(Ticket).where(Ticket.state == "waiting", Ticket.declined_at.is_not(None),
+                                 Ticket.declined_at <= cutoff)
+            .values(declined_by=[], declined_at=None).returning(Ticket.id)
+        )).scalars().all()
+        for tid in released:
+            audit(db, "system", "ticket.declines_released", f"ticket:{tid}")
+    if released:
         await route(ctx)
         await broadcast(ctx)
 

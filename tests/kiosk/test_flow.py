@@ -18,7 +18,7 @@ from server.db.seed import seed_demo
 from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import click, kiosk_app, shot, until
+from tests.kiosk.helpers import click, kiosk_app, until
 from tests.support import Env, make_settings
 
 
@@ -238,7 +238,6 @@ async def test_revoked_while_waiting_goes_out_of_service(sqlite_env: Env, tmp_pa
         assert ctl.client.stop_reason == "revoked" and ctl.visit.ticket_id is None
         assert w.offline.title.text() == ctl_t(w, "stopped.revoked.title")
         assert "職員" in w.offline.lead.text() and not w.offline.kept.isVisible()
-        await shot(w, "out_of_service", "ja")
         await asyncio.sleep(1.5)
         assert ctl.client.connects == 1 and ctl.client.state == "closed" and w.offline.isVisible()
     finally:

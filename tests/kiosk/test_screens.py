@@ -93,6 +93,9 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         click(w.feedback.faces[3])
         click(w.feedback.trip_yes)
         await capture("feedback")
+        w.feedback.set_cut_off(True)  # as after media_failed / kiosk_lost
+        await capture("feedback_cut_off")
+        w.feedback.set_cut_off(False)
         click(w.feedback.send)
         await until(lambda: ctl.screen == "idle")
         assert ctl.language == ctl.settings.language  # the privacy reset also resets the language
@@ -102,6 +105,8 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         w.offline.set_online(False, ticket_kept=True)
         w.offline._appear()
         await capture("offline")
+        w.offline.set_stopped("revoked")
+        await capture("out_of_service")
         w.offline.set_online(True)
 
         click(w.welcome.start)
