@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signaling.observer import wait_for
+from signaling.protocol.messages import Offer
 from staff_console.controller import StaffController
 
 
@@ -19,6 +20,14 @@ class ShiftPlan:
     max_call_s: float = 3600.0
 
 
+async def next_offer(ctl: StaffController, timeout: float) -> Offer:
+    """The offer already ringing, or the next one. Bug found: an offer that arrived while ``set_available``
+    was still waiting for its ack was emitted before anyone listened, and the demo hung for 5 minutes."""
+    if ctl.offer is not None:
+        return ctl.offer
+    return (await wait_for(ctl, "offer", timeout))["offer"]  # type: ignore[no-any-return]
+
+
 async def run_shift(ctl: StaffController, plan: ShiftPlan) -> list[dict[str, Any]]:
     """Go available, serve ``plan.calls`` residents, then go away. Returns one summary per call."""
     assert ctl.client is not None
@@ -26,9 +35,9 @@ async def run_shift(ctl: StaffController, plan: ShiftPlan) -> list[dict[str, Any
     await ctl.set_available()
     done: list[dict[str, Any]] = []
     for _ in range(plan.calls):
-        offer = await wait_for(ctl, "offer", plan.offer_timeout_s)
+        offer = await next_offer(ctl, plan.offer_timeout_s)
         started = asyncio.ensure_future(wait_for(ctl, "call_started", 30))
-        if not await ctl.accept(offer["offer"].ticket_id):
+        if not await ctl.accept(offer.ticket_id):
             started.cancel()
             continue
         call = await started

@@ -1,0 +1,38 @@
+"""The headless runners behind `madoguchi demo --headless` and the CLI (kiosk/headless.py, staff_console/headless.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from signaling.observer import wait_for
+from staff_console.headless import ShiftPlan, run_shift
+from tests.integration.calls import kiosk_controller, staff_controller
+from tests.integration.test_call_e2e import wait_until
+from tests.support import Env
+
+
+async def test_shift_serves_a_resident_who_was_already_waiting(sqlite_env: Env, tmp_path: Path) -> None:
+    """Bug found (the demo hung 1 run in 3): with a resident already waiting, the server offers the ticket before
+    it acknowledges ``status.set available``; the shift listened for offers only after that ack and missed it."""
+    console = await staff_controller(sqlite_env, "takahashi")  # Bihoro; signed in, away
+    kitami = await staff_controller(sqlite_env, "tanaka")      # on duty, but Bihoro's residents reach the
+    kiosk = await kiosk_controller(sqlite_env, tmp_path, "bihoro")  # shared pool only after 300 s
+    try:
+        await wait_until(lambda: console.status == "away")
+        assert await kitami.set_available()
+        kiosk.begin()
+        assert await kiosk.request_service("employment", [])
+        await asyncio.sleep(0.5)
+        assert kiosk.visit.ticket_state == "waiting" and kitami.offer is None
+        started = asyncio.ensure_future(wait_for(kiosk, "call_started", 20))
+        shift = asyncio.ensure_future(run_shift(console, ShiftPlan(calls=1, offer_timeout_s=10)))
+        await started
+        await asyncio.sleep(1.0)
+        await kiosk.hang_up()
+        served = await asyncio.wait_for(shift, 30)
+        assert [s["end_reason"] for s in served] == ["resident_hangup"]
+    finally:
+        await kiosk.stop()
+        await console.stop()
+        await kitami.stop()
