@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -106,16 +106,20 @@ class TokenBucket:
     rate: float
     burst: float
     tokens: float = 0.0
-    stamp: float = field(default_factory=time.monotonic)
     strikes: int = 0
+    clock: Callable[[], float] = time.monotonic
+    stamp: float = 0.0
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
+        self.stamp = self.clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+        if self.tokens >= self.burst:  # back within its rate long enough to refill: past bursts are forgiven
+            self.strikes = 0
         if self.tokens >= 1:
             self.tokens -= 1
             return True

@@ -27,6 +27,7 @@ from server.auth import issue_token
 from server.db.base import utcnow
 from server.db.models import Branch, Kiosk, Staff
 from signaling.client import RequestFailed, SignalingClient
+from signaling.hub import TokenBucket
 from signaling.protocol.messages import (
     CallMedia,
     OfferAccept,
@@ -413,3 +414,20 @@ async def test_flood_is_rate_limited_then_closed(env: Env, witness: SignalingCli
     refs = [f["ref"] for f in got if f["type"] == "error"]
     assert all(r is not None and r.startswith("f") for r in refs)
     await still_serving(witness)
+
+
+async def test_flood_strikes_are_forgiven_once_the_bucket_refills() -> None:
+    """A kiosk that bursts now and then over months must not be closed for the sum of its bursts; a client
+    that keeps flooding is (strikes only reset when the bucket has refilled completely)."""
+    t = [1000.0]
+    bucket = TokenBucket(rate=50.0, burst=200, clock=lambda: t[0])
+    for _ in range(200):
+        assert bucket.take()
+    assert not bucket.take() and not bucket.take()
+    assert bucket.strikes == 2
+    t[0] += 1.0                      # 50 tokens back, not full: the burst is still going on
+    for _ in range(50):
+        assert bucket.take()
+    assert not bucket.take() and bucket.strikes == 3
+    t[0] += 4.1                      # full again: forgiven
+    assert bucket.take() and bucket.strikes == 0

@@ -1,4 +1,4 @@
-"""The headless runners behind `madoguchi demo --headless` and the CLI (kiosk/headless.py, staff_console/headless.py)."""
+"""The headless runners behind `madoguchi demo --headless` (kiosk/headless.py, staff_console/headless.py)."""
 
 from __future__ import annotations
 
