@@ -758,7 +758,7 @@ class StaffController(Emitter):
                 self._clear_offer()
                 self.emit("offer_revoked", {"ticket_id": tid, "reason": "offline"})
             self._spawn(self._end_call_media())
-            self._set_local_status("offline")
+            self._set_local_status("offline", self.client.stop_reason)
             self.emit("connection", {"state": state, "resumed": False, "reason": self.client.stop_reason})
             return
         if state == "online":

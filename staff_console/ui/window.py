@@ -86,6 +86,8 @@ class IdlePage(QWidget):
     def retranslate(self) -> None:
         t = self.texts
         key = self.status if self.status in ("available", "away", "offered", "offline") else "other"
+        if self.status == "offline" and self.reason in ("replaced", "revoked"):
+            key = "stopped"  # the server ended this window's connection: it is not "connecting"
         self.big.setText(t.t(f"idle.{key}"))
         hint = f"idle.{key}.hint"
         if self.status == "away" and self.reason == "no_answer":
@@ -141,8 +143,11 @@ class ConsoleWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.header)
-        lay.addWidget(self.banner)
-        lay.addWidget(self.reconnect_button, 0, Qt.AlignmentFlag.AlignLeft)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(0, 0, 8, 0)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.reconnect_button)
+        lay.addLayout(banner_row)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.setStatusBar(QStatusBar())

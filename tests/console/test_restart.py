@@ -10,6 +10,7 @@ from pathlib import Path
 from signaling.observer import wait_for
 from tests.console.conftest import scene, wait_until
 from tests.integration.calls import kiosk_controller, staff_controller
+from tests.kiosk.helpers import SHOTS
 
 
 async def test_console_restart_mid_call(tmp_path: Path) -> None:
@@ -55,6 +56,8 @@ async def test_same_account_on_two_consoles_does_not_flap(tmp_path: Path) -> Non
         await wait_until(lambda: first.connection == "closed" and win.banner.isVisible(), what="first window stops")
         assert win.banner.text() == win.texts.t("conn.stopped_replaced") and "別の端末" in win.banner.text()
         assert win.reconnect_button.isVisible() and first.status == "offline"
+        await asyncio.sleep(0.15)  # let the loop paint before grabbing
+        assert win.grab().save(str(SHOTS / "console_replaced_ja.png"))
         await asyncio.sleep(1.5)
         assert first.client is not None and second.client is not None
         assert (first.client.connects, second.client.connects, second.connection) == (1, 1, "online")
