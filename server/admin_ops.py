@@ -1,4 +1,4 @@
-"""Administrator operations shared by the CLI and the API: kiosks, enrollment, revocation."""
+"""Administrator operations shared by the CLI and the API: kiosks (enrollment, revocation) and staff accounts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import hash_secret, new_enroll_code
 from server.db.base import utcnow
-from server.db.models import Branch, Kiosk
+from server.db.models import Branch, Kiosk, Municipality, Service, Staff
 from server.queue.context import audit
 
 ENROLL_VALID = timedelta(hours=24)
@@ -40,3 +40,87 @@ async def revoke_kiosk(db: AsyncSession, kiosk_id: int, actor: str) -> None:
         raise AdminError(f"no kiosk {kiosk_id}")
     k.revoked_at, k.credential_hash = utcnow(), None
     audit(db, actor, "kiosk.revoked", f"kiosk:{kiosk_id}")
+
+
+# ---------------------------------------------------------------- staff accounts (DESIGN §2: admin manages staff)
+STAFF_ROLES = ("specialist", "supervisor", "it_monitor", "admin")
+MIN_PASSWORD_LEN = 12
+
+
+class Invalid(AdminError):
+    """The request names something that does not exist or breaks a rule (HTTP 422)."""
+
+
+class Conflict(AdminError):
+    """The request clashes with the current state (HTTP 409)."""
+
+
+async def _services(db: AsyncSession, codes: list[str]) -> list[Service]:
+    found = (await db.execute(select(Service).where(Service.code.in_(codes)))).scalars().all()
+    missing = sorted(set(codes) - {s.code for s in found})
+    if missing:
+        known = (await db.execute(select(Service.code))).scalars().all()
+        raise Invalid(f"unknown service {', '.join(missing)}; known: {', '.join(known)}")
+    return list(found)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LEN:
+        raise Invalid(f"the password must have at least {MIN_PASSWORD_LEN} characters")
+
+
+async def create_staff(db: AsyncSession, *, username: str, display_name: str, municipality_code: str, role: str,
+                       skills: list[str], capabilities: list[str], password: str, actor: str) -> Staff:
+    if role not in STAFF_ROLES:
+        raise Invalid(f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
+    _check_password(password)
+    muni = (await db.execute(select(Municipality).where(Municipality.code == municipality_code))).scalar_one_or_none()
+    if muni is None:
+        raise Invalid(f"unknown municipality {municipality_code!r}")
+    if (await db.execute(select(Staff.id).where(Staff.username == username))).first() is not None:
+        raise Conflict(f"the username {username!r} is taken")
+    s = Staff(username=username, display_name=display_name, municipality=muni, role=role,
+              password_hash=hash_secret(password), capabilities=list(capabilities), active=True,
+              skills=await _services(db, skills))
+    db.add(s)
+    await db.flush()
+    audit(db, actor, "staff.created", f"staff:{s.id}", role=role, municipality=municipality_code, skills=skills)
+    return s
+
+
+async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_name: str | None = None,
+                       role: str | None = None, skills: list[str] | None = None,
+                       capabilities: list[str] | None = None, active: bool | None = None) -> tuple[Staff, bool]:
+    """Change an account. Returns (staff, disabled_now): the caller closes a disabled account's sockets."""
+    s = await db.get(Staff, staff_id, with_for_update={"of": Staff})
+    if s is None:
+        raise AdminError(f"no staff member {staff_id}")
+    if actor == f"staff:{staff_id}" and (active is False or (role is not None and role != "admin")):
+        raise Conflict("you cannot disable your own account or take away your own admin role")
+    changed: dict[str, object] = {}
+    if role is not None:
+        if role not in STAFF_ROLES:
+            raise Invalid(f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
+        s.role, changed["role"] = role, role
+    if display_name is not None:
+        s.display_name, changed["display_name"] = display_name, True
+    if skills is not None:
+        s.skills, changed["skills"] = await _services(db, skills), skills
+    if capabilities is not None:
+        s.capabilities, changed["capabilities"] = list(capabilities), capabilities
+    disabled_now = active is False and s.active
+    if active is not None:
+        s.active, changed["active"] = active, active
+    if disabled_now:
+        s.status, s.status_reason = "offline", ""
+    audit(db, actor, "staff.updated", f"staff:{staff_id}", **changed)
+    return s, disabled_now
+
+
+async def set_staff_password(db: AsyncSession, staff_id: int, password: str, actor: str) -> None:
+    _check_password(password)
+    s = await db.get(Staff, staff_id, with_for_update={"of": Staff})
+    if s is None:
+        raise AdminError(f"no staff member {staff_id}")
+    s.password_hash = hash_secret(password)
+    audit(db, actor, "staff.password_reset", f"staff:{staff_id}")

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from server.settings import get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
 app = typer.Typer(help="Madoguchi remote service window.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administration: kiosks and enrollment.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration: kiosks, enrollment and staff accounts.", no_args_is_help=True)
 protocol_app = typer.Typer(help="The signaling protocol.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
@@ -68,49 +74,76 @@ def db_seed() -> None:
     typer.echo("demo data inserted" if asyncio.run(go()) else "data already present; nothing inserted")
 
 
+def _admin(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one administrator operation in its own transaction on the configured database."""
+    from server.admin_ops import AdminError
+    from server.db.session import make_engine, make_sessionmaker
+
+    async def go() -> T:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @admin_app.command("enroll-kiosk")
 def enroll_kiosk(
     branch: Annotated[str, typer.Option(help="Branch code, e.g. bihoro")],
     name: Annotated[str, typer.Option(help="A name for the device")] = "",
 ) -> None:
     """Create a kiosk and print its one-time enrollment code (valid 24 h)."""
-    from server.admin_ops import AdminError, create_enrollment
-    from server.db.session import make_engine, make_sessionmaker
+    from server.admin_ops import create_enrollment
 
-    async def go() -> tuple[int, str]:
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as db, db.begin():
-                return await create_enrollment(db, branch, name, "cli")
-        finally:
-            await engine.dispose()
-
-    try:
-        kiosk_id, code = asyncio.run(go())
-    except AdminError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    kiosk_id, code = _admin(lambda db: create_enrollment(db, branch, name, "cli"))
     typer.echo(f"kiosk id: {kiosk_id}\nenrollment code: {code}  (valid 24 h, once)")
 
 
 @admin_app.command("revoke-kiosk")
 def revoke(kiosk_id: int) -> None:
-    """Revoke a kiosk's credential (a running server also closes its socket via the API)."""
-    from server.admin_ops import AdminError, revoke_kiosk
-    from server.db.session import make_engine, make_sessionmaker
+    """Revoke a kiosk's credential (through the API, a running server also closes its socket)."""
+    from server.admin_ops import revoke_kiosk
 
-    async def go() -> None:
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as db, db.begin():
-                await revoke_kiosk(db, kiosk_id, "cli")
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(go())
-    except AdminError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    _admin(lambda db: revoke_kiosk(db, kiosk_id, "cli"))
     typer.echo(f"kiosk {kiosk_id} revoked")
+
+
+@admin_app.command("add-staff")
+def add_staff(
+    username: Annotated[str, typer.Option(help="Login name")],
+    display_name: Annotated[str, typer.Option(help="Name shown to colleagues and residents")],
+    municipality: Annotated[str, typer.Option(help="Municipality code, e.g. kitami")],
+    role: Annotated[str, typer.Option(help="specialist | supervisor | it_monitor | admin")] = "specialist",
+    skill: Annotated[list[str] | None, typer.Option(help="Service code this person serves (repeat)")] = None,
+    capability: Annotated[list[str] | None, typer.Option(help="Need they can serve, e.g. written (repeat)")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="MADOGUCHI_NEW_STAFF_PASSWORD")] = "",
+) -> None:
+    """Create a staff account (the API does the same: POST /api/admin/staff)."""
+    from server.admin_ops import create_staff
+
+    async def work(db: AsyncSession) -> int:
+        s = await create_staff(db, username=username, display_name=display_name, municipality_code=municipality,
+                               role=role, skills=skill or [], capabilities=capability or [], password=password,
+                               actor="cli")
+        return s.id
+
+    typer.echo(f"staff id: {_admin(work)}")
+
+
+@admin_app.command("set-staff-active")
+def set_staff_active(staff_id: int, active: Annotated[bool, typer.Option("--active/--disabled")]) -> None:
+    """Enable or disable a staff account (through the API, a running server also closes its consoles)."""
+    from server.admin_ops import update_staff
+
+    _admin(lambda db: update_staff(db, staff_id, "cli", active=active))
+    typer.echo(f"staff {staff_id} {'active' if active else 'disabled'}")
 
 
 @protocol_app.command("schema")

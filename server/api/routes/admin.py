@@ -1,17 +1,27 @@
-"""Admin API: branches, kiosks (enroll, revoke)."""
+"""Admin API: kiosks (enroll, revoke) and staff accounts (create, change, disable, reset password)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server.admin_ops import AdminError, create_enrollment, revoke_kiosk
+from server.admin_ops import (
+    AdminError,
+    Conflict,
+    Invalid,
+    create_enrollment,
+    create_staff,
+    revoke_kiosk,
+    set_staff_password,
+    update_staff,
+)
 from server.api.deps import DB, Ctx, require_roles
 from server.db.models import Kiosk, Staff
 from signaling.protocol.errors import CloseCode
+from signaling.protocol.models import Need
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 Admin = Annotated[Staff, Depends(require_roles("admin"))]
@@ -62,3 +72,108 @@ async def revoke(kiosk_id: int, db: DB, ctx: Ctx, staff: Admin) -> dict[str, boo
         raise HTTPException(404, str(exc)) from None
     await ctx.hub.disconnect(f"kiosk:{kiosk_id}", CloseCode.REVOKED, "kiosk revoked")
     return {"revoked": True}
+
+
+# ---------------------------------------------------------------- staff accounts
+Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,31}$")]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+Role = Literal["specialist", "supervisor", "it_monitor", "admin"]
+Codes = Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=20)]
+
+
+class StaffAdminOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    municipality: str
+    role: str
+    skills: list[str]
+    capabilities: list[str]
+    active: bool
+    status: str
+
+
+class StaffCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Username
+    display_name: Name
+    municipality_code: Annotated[str, Field(min_length=1, max_length=32)]
+    role: Role
+    skills: Codes = []
+    capabilities: list[Need] = []
+    password: Password
+
+
+class StaffUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: Name | None = None
+    role: Role | None = None
+    skills: Codes | None = None
+    capabilities: list[Need] | None = None
+    active: bool | None = None
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Password
+
+
+def _staff_out(s: Staff) -> StaffAdminOut:
+    return StaffAdminOut(id=s.id, username=s.username, display_name=s.display_name, municipality=s.municipality.code,
+                         role=s.role, skills=sorted(sv.code for sv in s.skills), capabilities=list(s.capabilities),
+                         active=s.active, status=s.status)
+
+
+def _http(exc: AdminError) -> HTTPException:
+    code = 422 if isinstance(exc, Invalid) else 409 if isinstance(exc, Conflict) else 404
+    return HTTPException(code, str(exc))
+
+
+@router.get("/staff")
+async def list_staff(db: DB, _: Admin) -> list[StaffAdminOut]:
+    rows = (await db.execute(select(Staff).order_by(Staff.id))).scalars().unique().all()
+    return [_staff_out(s) for s in rows]
+
+
+@router.post("/staff", status_code=201)
+async def add_staff(body: StaffCreateIn, db: DB, staff: Admin) -> StaffAdminOut:
+    try:
+        s = await create_staff(db, username=body.username, display_name=body.display_name,
+                               municipality_code=body.municipality_code, role=body.role, skills=list(body.skills),
+                               capabilities=list(body.capabilities), password=body.password,
+                               actor=f"staff:{staff.id}")
+        out = _staff_out(s)
+        await db.commit()
+    except AdminError as exc:
+        raise _http(exc) from None
+    return out
+
+
+@router.patch("/staff/{staff_id}")
+async def change_staff(staff_id: int, body: StaffUpdateIn, db: DB, ctx: Ctx, staff: Admin) -> StaffAdminOut:
+    try:
+        s, disabled_now = await update_staff(
+            db, staff_id, f"staff:{staff.id}", display_name=body.display_name, role=body.role,
+            skills=list(body.skills) if body.skills is not None else None,
+            capabilities=list(body.capabilities) if body.capabilities is not None else None, active=body.active)
+        out = _staff_out(s)
+        await db.commit()
+    except AdminError as exc:
+        raise _http(exc) from None
+    if disabled_now:  # the console stops for good (protocol.md: 4001 is final)
+        await ctx.hub.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "account disabled")
+    return out
+
+
+@router.post("/staff/{staff_id}/password")
+async def reset_password(staff_id: int, body: PasswordIn, db: DB, ctx: Ctx, staff: Admin) -> dict[str, bool]:
+    """A new password (a forgotten or leaked one): open consoles of that account are closed with 4001."""
+    try:
+        await set_staff_password(db, staff_id, body.password, f"staff:{staff.id}")
+        await db.commit()
+    except AdminError as exc:
+        raise _http(exc) from None
+    if staff_id != staff.id:
+        await ctx.hub.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "password reset by an administrator")
+    return {"reset": True}
