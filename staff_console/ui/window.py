@@ -377,6 +377,8 @@ class ConsoleWindow(QMainWindow):
 
     def _on_error(self, data: dict[str, Any]) -> None:
         code = str(data.get("code", ""))
+        if code == "offline" and self.ctl.client is not None and self.ctl.client.stop_reason is not None:
+            return  # the banner already says why nothing reaches the server
         if code == "note_incomplete":
             missing = list(data.get("details", {}).get("missing", []))
             form = self.wrapup_view.form if self.stack.currentWidget() is self.wrapup_view else \

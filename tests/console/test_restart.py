@@ -56,9 +56,11 @@ async def test_same_account_on_two_consoles_does_not_flap(tmp_path: Path) -> Non
         await wait_until(lambda: first.connection == "closed" and win.banner.isVisible(), what="first window stops")
         assert win.banner.text() == win.texts.t("conn.stopped_replaced") and "別の端末" in win.banner.text()
         assert win.reconnect_button.isVisible() and first.status == "offline"
+        assert first.status_reason == "replaced" and win.idle.big.text() == win.texts.t("idle.stopped")
         await asyncio.sleep(0.15)  # let the loop paint before grabbing
         assert win.grab().save(str(SHOTS / "console_replaced_ja.png"))
         await asyncio.sleep(1.5)
+        assert win.statusBar().currentMessage() == ""  # no "waiting to reconnect" beside a banner that says stop
         assert first.client is not None and second.client is not None
         assert (first.client.connects, second.client.connects, second.connection) == (1, 1, "online")
         win.reconnect_button.click()
