@@ -192,6 +192,10 @@ class KioskController(Emitter):
             self.emit("error", {"code": "offline", "message": str(exc)})
             return False
         self.visit.ticket_id = int(data["ticket_id"])
+        if self.visit.session_id is not None or self.visit.ticket_state not in (None, "waiting", "offered"):
+            # Race found by the soak test: a quick accept's session.start can overtake this ack (the server
+            # answers ticket.create after routing and broadcasting); the call has begun, do not go back to waiting
+            return True
         self.visit.ticket_state = "waiting"
         self.visit.position, self.visit.estimated_wait_s = data.get("position"), data.get("estimated_wait_s")
         self._set_screen("waiting")
