@@ -314,6 +314,8 @@ class KioskController(Emitter):
             return
         if self.visit.ticket_id is None and msg.state in FINAL_TICKET_STATES:
             return
+        if self.visit.session_id is not None and msg.state in ("waiting", "offered"):
+            return  # a queue update computed before the accept, delivered after session.start: stale
         self.visit.ticket_id, self.visit.ticket_state = msg.ticket_id, msg.state
         self.visit.service_code = msg.service_code
         if msg.position is not None:
