@@ -79,7 +79,7 @@ async def test_specialist_turn_through_the_window(tmp_path: Path) -> None:
         click(dlg.accept_btn, LEFT)
         await connected
         cv = win.call_view
-        assert win.stack.currentWidget() is cv and not dlg.isVisible()
+        await wait_until(lambda: win.stack.currentWidget() is cv and not dlg.isVisible(), what="call view shown")
         assert ctl.status == "in_call" and win.header.pill.text() == "通話中"
         await wait_until(lambda: cv.remote.frames_painted > 0 and cv.self_view.frames_painted > 0, what="painted")
         assert "就労の相談" in cv.what.text() and "筆談" in cv.where.text()
@@ -118,7 +118,9 @@ async def test_specialist_turn_through_the_window(tmp_path: Path) -> None:
         assert (await ended)["wrap_up"] is True
         await wait_until(lambda: kiosk.screen == "feedback", what="kiosk feedback")
         wv = win.wrapup_view
-        assert win.stack.currentWidget() is wv and ctl.status == "wrap_up"
+        # the window hears the controller through queued Qt signals (EventBridge): give it a turn of the loop
+        await wait_until(lambda: win.stack.currentWidget() is wv, what="wrap-up shown")
+        assert ctl.status == "wrap_up"
         assert not await ctl.finish_wrapup()  # the server refuses too: no note yet
         click(wv.finish_btn, LEFT)
         await wait_until(wv.form.error.isVisible, what="category demanded")
@@ -133,8 +135,8 @@ async def test_specialist_turn_through_the_window(tmp_path: Path) -> None:
         done = asyncio.ensure_future(wait_for(ctl, "wrapup_done", 10))
         click(wv.finish_btn, LEFT)
         await done
-        await wait_until(lambda: ctl.status == "available", what="available again")
-        assert win.stack.currentWidget() is win.idle and win.header.pill.text() == "受付中"
+        await wait_until(lambda: ctl.status == "available" and win.stack.currentWidget() is win.idle
+                         and win.header.pill.text() == "受付中", what="available again, on screen too")
         assert ctl.wrapup is None and ctl.call is None
 
         # --- the history shows the session with its record
