@@ -268,7 +268,10 @@ class Hub:
         await conn.send(welcome)
         # on_connect (database work, pushes) runs beside the read loop: a socket is read from the first
         # moment, so its keep-alive pongs are never left unread behind a burst of connects.
-        conn.ready = asyncio.create_task(self._on_connect(conn, old is not None or bool(msg.resume_token)))
+        # "resumed" = the same client process coming back (it presents the resume token of its last welcome). A
+        # fresh start is not one even while its old socket is still registered (the close not yet seen, or a
+        # half-open socket after a crash): it must be told what it owes (a wrap-up), as it knows nothing.
+        conn.ready = asyncio.create_task(self._on_connect(conn, bool(msg.resume_token)))
         return conn
 
     async def _on_connect(self, conn: Connection, resumed: bool) -> None:
