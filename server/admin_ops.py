@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import hash_secret, new_enroll_code
 from server.db.base import utcnow
-from server.db.models import Branch, Kiosk, Municipality, Service, Staff
+from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.queue.context import audit
 
 ENROLL_VALID = timedelta(hours=24)
@@ -43,7 +43,6 @@ async def revoke_kiosk(db: AsyncSession, kiosk_id: int, actor: str) -> None:
 
 
 # ---------------------------------------------------------------- staff accounts (DESIGN §2: admin manages staff)
-STAFF_ROLES = ("specialist", "supervisor", "it_monitor", "admin")
 MIN_PASSWORD_LEN = 12
 
 

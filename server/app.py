@@ -23,7 +23,7 @@ from server.migrate import upgrade_async
 from server.monitor import install_request_ids
 from server.monitor import router as monitor_router
 from server.queue.context import QueueContext
-from server.queue.tickets import abandon_lost_kiosks, expire_offers, release_declines, route
+from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
 from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
 from signaling.hub import Hub
@@ -39,7 +39,6 @@ async def _tick(ctx: QueueContext, gc_policy: GcPolicy) -> None:
         try:
             gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
             await expire_offers(ctx)
-            await release_declines(ctx)
             await abandon_lost_kiosks(ctx)
             await route(ctx)  # the shared-pool tier opens with time
         except Exception:
@@ -80,7 +79,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                         "presence and the monitor stay local to each node (claims are safe on shared PostgreSQL)")
         gc_policy = GcPolicy(freeze_after_connects=settings.gc_freeze_after_connects,
                              refresh_s=settings.gc_refresh_s)
-        app.state.gc_policy = gc_policy
         gc_policy.start()
         ticker = asyncio.create_task(_tick(ctx, gc_policy))
         try:

@@ -58,24 +58,16 @@ def db_upgrade() -> None:
 def db_seed() -> None:
     """Insert the demo municipalities, branches, services and staff (once)."""
     from server.db.seed import seed_demo
-    from server.db.session import make_engine, make_sessionmaker
     from server.migrate import upgrade
 
-    url = get_settings().database_url
-    upgrade(url)
-
-    async def go() -> bool:
-        engine = make_engine(url)
-        async with make_sessionmaker(engine)() as db, db.begin():
-            done = await seed_demo(db)
-        await engine.dispose()
-        return done
-
-    typer.echo("demo data inserted" if asyncio.run(go()) else "data already present; nothing inserted")
+    upgrade(get_settings().database_url)
+    done = _in_transaction(seed_demo)
+    typer.echo("demo data inserted" if done else "data already present; nothing inserted")
 
 
-def _admin(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one administrator operation in its own transaction on the configured database."""
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one operation in its own transaction on the configured database (an AdminError becomes a usage
+    error on the command line)."""
     from server.admin_ops import AdminError
     from server.db.session import make_engine, make_sessionmaker
 
@@ -101,7 +93,7 @@ def enroll_kiosk(
     """Create a kiosk and print its one-time enrollment code (valid 24 h)."""
     from server.admin_ops import create_enrollment
 
-    kiosk_id, code = _admin(lambda db: create_enrollment(db, branch, name, "cli"))
+    kiosk_id, code = _in_transaction(lambda db: create_enrollment(db, branch, name, "cli"))
     typer.echo(f"kiosk id: {kiosk_id}\nenrollment code: {code}  (valid 24 h, once)")
 
 
@@ -110,7 +102,7 @@ def revoke(kiosk_id: int) -> None:
     """Revoke a kiosk's credential (through the API, a running server also closes its socket)."""
     from server.admin_ops import revoke_kiosk
 
-    _admin(lambda db: revoke_kiosk(db, kiosk_id, "cli"))
+    _in_transaction(lambda db: revoke_kiosk(db, kiosk_id, "cli"))
     typer.echo(f"kiosk {kiosk_id} revoked")
 
 
@@ -134,7 +126,7 @@ def add_staff(
                                actor="cli")
         return s.id
 
-    typer.echo(f"staff id: {_admin(work)}")
+    typer.echo(f"staff id: {_in_transaction(work)}")
 
 
 @admin_app.command("set-staff-active")
@@ -142,7 +134,7 @@ def set_staff_active(staff_id: int, active: Annotated[bool, typer.Option("--acti
     """Enable or disable a staff account (through the API, a running server also closes its consoles)."""
     from server.admin_ops import update_staff
 
-    _admin(lambda db: update_staff(db, staff_id, "cli", active=active))
+    _in_transaction(lambda db: update_staff(db, staff_id, "cli", active=active))
     typer.echo(f"staff {staff_id} {'active' if active else 'disabled'}")
 
 

@@ -744,6 +744,13 @@ class StaffController(Emitter):
         if media is not None:
             await media.close()
 
+    def _drop_offer_offline(self) -> None:
+        """The server withdraws an offer from a console it cannot reach: do not leave it ringing here."""
+        if self.offer is not None:
+            tid = self.offer.ticket_id
+            self._clear_offer()
+            self.emit("offer_revoked", {"ticket_id": tid, "reason": "offline"})
+
     async def reconnect_here(self) -> None:
         """After ``replaced`` (the same account connected on another console): take the connection back."""
         if self.client is not None and self.client.state == "closed" and self.client.stop_reason is not None:
@@ -753,10 +760,7 @@ class StaffController(Emitter):
         self.connection = state
         if state == "closed" and self.client is not None and self.client.stop_reason is not None:
             # the other console has the account now (and re-syncs any call); this one lets go of its media
-            if self.offer is not None:
-                tid = self.offer.ticket_id
-                self._clear_offer()
-                self.emit("offer_revoked", {"ticket_id": tid, "reason": "offline"})
+            self._drop_offer_offline()
             self._spawn(self._end_call_media())
             self._set_local_status("offline", self.client.stop_reason)
             self.emit("connection", {"state": state, "resumed": False, "reason": self.client.stop_reason})
@@ -767,10 +771,8 @@ class StaffController(Emitter):
             self.emit("connection", {"state": state, "resumed": self.was_online})
             self.was_online = True
             return
-        if state == "offline" and self.offer is not None:
-            tid = self.offer.ticket_id  # the server withdraws an offer from a console it cannot reach
-            self._clear_offer()
-            self.emit("offer_revoked", {"ticket_id": tid, "reason": "offline"})
+        if state == "offline":
+            self._drop_offer_offline()
         if state == "offline" and self.status in ("available", "away", "offered"):
             # routing no longer counts this console: never show a stale "available"; the server's status
             # push after the reconnect (and the restore of self.wanted) sets it again

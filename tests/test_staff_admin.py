@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.db.models import AuditEvent
 from signaling.client import CredentialRejected, SignalingClient
 from signaling.protocol.messages import OfferAccept, StatusSet, TicketCreate
+from tests.integration.test_call_e2e import wait_until
 from tests.test_auth_api import bearer, login
 from tests.test_routing import world
 
@@ -37,14 +38,6 @@ async def _console(env: Any, username: str, password: str) -> SignalingClient:
     return client
 
 
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_admin_creates_a_specialist_who_can_then_serve(tmp_path: Path, backend: str) -> None:
     async with world(tmp_path, backend) as w, httpx.AsyncClient(base_url=w.env.url) as http:
         admin = bearer((await login(http, "admin")).json()["access_token"])
@@ -65,7 +58,7 @@ async def test_admin_creates_a_specialist_who_can_then_serve(tmp_path: Path, bac
         await client.request(StatusSet(status="available"))
         kiosk = await w.kiosk("oketo")
         tid = (await kiosk.req(TicketCreate(service_code="employment", needs=["written"])))["ticket_id"]
-        await _until(lambda: w.env.ctx.hub.is_connected(f"staff:{made['id']}"))
+        await wait_until(lambda: w.env.ctx.hub.is_connected(f"staff:{made['id']}"))
         for _ in range(100):
             if (await w.ticket(tid)).offered_to_id == made["id"]:
                 break
@@ -107,7 +100,7 @@ async def test_disable_and_password_reset_close_open_consoles(tmp_path: Path, ba
         r = await http.post(f"/api/admin/staff/{sid}/password", json={"password": "a new long passphrase"},
                             headers=admin)
         assert r.status_code == 200, r.text
-        await _until(lambda: client.state == "closed")
+        await wait_until(lambda: client.state == "closed")
         assert client.stop_reason == "revoked" and client.connects == 1
         assert (await login(http, "yamada", NEW["password"])).status_code == 401
         assert (await login(http, "yamada", "a new long passphrase")).status_code == 200
@@ -117,7 +110,7 @@ async def test_disable_and_password_reset_close_open_consoles(tmp_path: Path, ba
         assert (await http.get("/api/staff", headers=token)).status_code == 200
         r = await http.patch(f"/api/admin/staff/{sid}", json={"active": False}, headers=admin)
         assert r.status_code == 200 and r.json()["active"] is False and r.json()["status"] == "offline"
-        await _until(lambda: client.state == "closed")
+        await wait_until(lambda: client.state == "closed")
         assert client.stop_reason == "revoked"
         assert (await login(http, "yamada", "a new long passphrase")).status_code == 401
         assert (await http.get("/api/staff", headers=token)).status_code == 401

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.auth import InvalidToken, decode_token
-from server.db.models import Kiosk, Service, Staff
+from server.db.models import STAFF_ROLES, Kiosk, Service, Staff
 from server.queue import calls, presence, tickets
 from server.queue.context import QueueContext
 from server.turn import ice_servers_for
@@ -37,7 +37,6 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import ServiceInfo
 
-STAFF_ROLES = ("specialist", "supervisor", "it_monitor", "admin")
 _DB_INT = 2**63  # ids are 64-bit in every database; a larger one would reach the driver and fail there
 
 

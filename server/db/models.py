@@ -7,7 +7,7 @@ Times are stored as UTC. ``Note`` holds sensitive consultation content
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -104,13 +104,17 @@ class StaffSkill(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
 
 
+StaffRole = Literal["specialist", "supervisor", "it_monitor", "admin"]
+STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)
+
+
 class Staff(Base):
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # specialist|supervisor|it_monitor|admin
+    role: Mapped[str] = mapped_column(String(16))  # a StaffRole
     password_hash: Mapped[str] = mapped_column(String(256))
     capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)  # needs they can serve
     languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["ja"])

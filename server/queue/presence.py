@@ -132,7 +132,7 @@ async def staff_disconnected(ctx: QueueContext, staff: Principal) -> None:
                 t = (await db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
                                       .with_for_update(of=Ticket))).scalar_one_or_none()
                 if t is not None:
-                    _back_to_waiting(t, s.id, declined=False)  # gone, not a refusal: may get it again
+                    _back_to_waiting(t, s.id)  # gone, not a refusal: may get it again
                     revoked = t.id
             s.status, s.status_reason = "offline", ""
             audit(db, staff.peer, "staff.offline", staff.peer)

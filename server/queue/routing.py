@@ -3,7 +3,7 @@
 Order: tickets by priority (high first) then original arrival; for each, the
 eligible available specialist who has been idle longest. Eligible means: has
 the service as a skill, can serve every need, has not declined this ticket
-lately (tickets.release_declines forgets declines after a while), and is in
+lately (tickets._release_declines forgets declines after a while), and is in
 the resident's municipality unless the service is shared and the ticket has
 waited past the shared-pool delay. A ticket transferred to a named
 colleague goes to that colleague only, whatever their skills (the colleague

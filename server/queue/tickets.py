@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.base import utcnow
 from server.db.models import CallSession, Kiosk, Service, Staff, Ticket
 from server.queue import states
 from server.queue.broadcast import broadcast
@@ -123,6 +123,7 @@ async def route(ctx: QueueContext) -> None:
         )).scalars().all()
         if not tickets:
             return
+        _release_declines(db, tickets, now - timedelta(seconds=ctx.settings.decline_hold_s))
         staff = (await db.execute(
             select(Staff).where(Staff.status == "available", Staff.active,
                                 Staff.role.in_(("specialist", "supervisor")))
@@ -182,7 +183,7 @@ async def accept(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[st
             .with_for_update(of=Ticket)
         )).scalars().all()
         for other in held:
-            _back_to_waiting(other, s.id, declined=False)
+            _back_to_waiting(other, s.id)
             audit(db, staff.peer, "ticket.offer_released", f"ticket:{other.id}", took=ticket_id)
         await db.refresh(t)
         previous_offer = t.offered_at if t.offered_to_id == s.id else None
@@ -224,7 +225,7 @@ async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[s
         t = await db.get(Ticket, ticket_id, with_for_update={"of": Ticket})
         if t is None or t.state != "offered" or t.offered_to_id != staff.principal_id:
             raise HubError(ErrorCode.NOT_FOUND, "no open offer of this ticket to you")
-        _back_to_waiting(t, staff.principal_id, now=ctx.now())
+        _back_to_waiting(t, staff.principal_id, declined_at=ctx.now())
         await _release_staff(db, staff.principal_id, ctx)
         audit(db, staff.peer, "ticket.decline", f"ticket:{t.id}")
     await route(ctx)
@@ -232,23 +233,22 @@ async def decline(ctx: QueueContext, staff: Principal, ticket_id: int) -> dict[s
     return {"ticket_id": ticket_id}
 
 
-def _back_to_waiting(t: Ticket, staff_id: int, *, declined: bool = True, unanswered: bool = False,
-                     now: datetime | None = None) -> None:
+def _back_to_waiting(t: Ticket, staff_id: int, *, declined_at: datetime | None = None,
+                     unanswered: bool = False) -> None:
     """Withdraw the offer.
 
-    ``declined``: the specialist said no, so routing skips them for this ticket until ``decline_hold_s`` after
-    its last decline (:func:`release_declines`: when everyone on duty said no, the resident must not wait for
-    ever). ``unanswered``: the offer
-    timed out; the specialist is set away, and once back on duty may be offered it again (else a ticket
-    only they can serve would wait for ever). A named colleague who declines or does not answer sends the
-    ticket back to the service queue. A dropped connection or another ticket taken is neither.
+    ``declined_at``: the specialist said no then, so routing skips them for this ticket until
+    ``decline_hold_s`` after its last decline (:func:`_release_declines`: when everyone on duty said no, the
+    resident must not wait for ever). ``unanswered``: the offer timed out; the specialist is set away, and
+    once back on duty may be offered it again (else a ticket only they can serve would wait for ever). A named
+    colleague who declines or does not answer sends the ticket back to the service queue. A dropped
+    connection or another ticket taken is neither.
     """
     states.check(t.state, "waiting")
     t.state, t.offered_to_id, t.offered_at, t.offer_expires_at = "waiting", None, None, None
-    if declined:
-        t.declined_by = [*(t.declined_by or []), staff_id]
-        t.declined_at = now or utcnow()
-    if (declined or unanswered) and t.target_staff_id == staff_id:
+    if declined_at is not None:
+        t.declined_by, t.declined_at = [*(t.declined_by or []), staff_id], declined_at
+    if (declined_at is not None or unanswered) and t.target_staff_id == staff_id:
         t.target_staff_id = None
 
 
@@ -264,7 +264,7 @@ async def expire_offers(ctx: QueueContext) -> None:
         for t in rows:
             staff_id = t.offered_to_id
             assert staff_id is not None
-            _back_to_waiting(t, staff_id, declined=False, unanswered=True)
+            _back_to_waiting(t, staff_id, unanswered=True)
             await _release_staff(db, staff_id, ctx, status="away", reason="no_answer")
             audit(db, "system", "ticket.offer_timeout", f"ticket:{t.id}", staff_id=staff_id)
             revoked.append((staff_id, t.id))
@@ -277,20 +277,12 @@ async def expire_offers(ctx: QueueContext) -> None:
         await broadcast(ctx)
 
 
-async def release_declines(ctx: QueueContext) -> None:
-    """Waiting tickets whose last decline is ``decline_hold_s`` old may be offered to their decliners again."""
-    cutoff = ctx.now() - timedelta(seconds=ctx.settings.decline_hold_s)
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        released = (await db.execute(
-            update(Ticket).where(Ticket.state == "waiting", Ticket.declined_at.is_not(None),
-                                 Ticket.declined_at <= cutoff)
-            .values(declined_by=[], declined_at=None).returning(Ticket.id)
-        )).scalars().all()
-        for tid in released:
-            audit(db, "system", "ticket.declines_released", f"ticket:{tid}")
-    if released:
-        await route(ctx)
-        await broadcast(ctx)
+def _release_declines(db: AsyncSession, waiting: Sequence[Ticket], cutoff: datetime) -> None:
+    """Tickets whose last decline is older than ``cutoff`` may be offered to their decliners again."""
+    for t in waiting:
+        if t.declined_at is not None and t.declined_at <= cutoff:
+            t.declined_by, t.declined_at = [], None
+            audit(db, "system", "ticket.declines_released", f"ticket:{t.id}")
 
 
 async def abandon_lost_kiosks(ctx: QueueContext) -> None:

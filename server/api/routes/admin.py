@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from server.admin_ops import (
     update_staff,
 )
 from server.api.deps import DB, Ctx, require_roles
-from server.db.models import Kiosk, Staff
+from server.db.models import Kiosk, Staff, StaffRole
 from signaling.protocol.errors import CloseCode
 from signaling.protocol.models import Need
 
@@ -78,7 +78,6 @@ async def revoke(kiosk_id: int, db: DB, ctx: Ctx, staff: Admin) -> dict[str, boo
 Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,31}$")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
-Role = Literal["specialist", "supervisor", "it_monitor", "admin"]
 Codes = Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=20)]
 
 
@@ -99,7 +98,7 @@ class StaffCreateIn(BaseModel):
     username: Username
     display_name: Name
     municipality_code: Annotated[str, Field(min_length=1, max_length=32)]
-    role: Role
+    role: StaffRole
     skills: Codes = []
     capabilities: list[Need] = []
     password: Password
@@ -108,7 +107,7 @@ class StaffCreateIn(BaseModel):
 class StaffUpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: Name | None = None
-    role: Role | None = None
+    role: StaffRole | None = None
     skills: Codes | None = None
     capabilities: list[Need] | None = None
     active: bool | None = None
