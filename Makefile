@@ -32,8 +32,8 @@ lint: $(STAMP)
 	$(BIN)/mypy signaling server kiosk staff_console
 
 bench: $(STAMP)
-	$(BIN)/python bench/call_setup.py
-	$(BIN)/python bench/signaling_load.py --quick
+	$(BIN)/python -m bench.call_setup
+	$(BIN)/python -m bench.signaling_load --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
