@@ -655,9 +655,7 @@ async def breakdown(a: argparse.Namespace, ids: dict[str, list[int]]) -> None:
     """
     from server.app import create_app
     from server.auth import decode_token, issue_token
-    from server.queue import broadcast as bc
-    from server.queue import presence
-    from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
+    from server.queue import presence, queue_views
     from signaling.hub import Connection
     from signaling.protocol.codec import dump, parse_client
     from signaling.protocol.messages import Ack, Auth, Pong, RtcOfferRelay
@@ -697,28 +695,29 @@ async def breakdown(a: argparse.Namespace, ids: dict[str, list[int]]) -> None:
         async def decode(i: int) -> None:
             decode_token(SECRET, tokens[i])
 
+        engine = ctx.engine
+
         async def connected(i: int) -> None:
-            await presence.kiosk_connected(ctx, principals[i], "")
+            await engine.run(presence.kiosk_connected, principals[i], "", False)
 
         async def broadcast(i: int) -> None:
-            await bc.broadcast(ctx)
+            await engine.run(lambda step: queue_views.push_queue(step, consoles=False))
 
         async def handle_times(i: int) -> None:
-            await bc.handle_times(ctx)
+            async with ctx.maker() as db:
+                await queue_views.handle_times(db)
 
         async def disconnected(i: int) -> None:
-            await presence.kiosk_disconnected(ctx, principals[i])
+            await engine.run(presence.kiosk_disconnected, principals[i])
 
         async def tick(i: int) -> None:
-            await expire_offers(ctx)
-            await abandon_lost_kiosks(ctx)
-            await route(ctx)
+            await engine.tick()
 
         await timed("authenticate", authenticate, n)
         await timed("authenticate.decode_token", decode, n)
         await timed("on_connect.kiosk_connected", connected, n)
-        await timed("on_connect.kiosk_connected.broadcast", broadcast, n)
-        await timed("on_connect.kiosk_connected.broadcast.handle_times", handle_times, n)
+        await timed("on_connect.kiosk_connected.push_queue", broadcast, n)
+        await timed("on_connect.kiosk_connected.push_queue.handle_times", handle_times, n)
         await timed("on_disconnect.kiosk_disconnected", disconnected, n)
         # on_disconnect scans every resume token: fill the table as N connected kiosks would
         for j in range(a.n):
@@ -731,7 +730,7 @@ async def breakdown(a: argparse.Namespace, ids: dict[str, list[int]]) -> None:
         await timed(f"on_disconnect_with_{a.n}_resume_tokens", on_disconnect, n)
         for j in range(a.n):
             handler.resume_tokens.pop(f"bench-token-{j}", None)
-        await timed("tick(expire_offers+abandon_lost_kiosks+route)", tick, max(1, n // 5))
+        await timed("tick(expire_offers+abandon_lost_kiosks+end_silent_calls+route)", tick, max(1, n // 5))
 
         sdp = make_sdp("offer", 1, a.sdp_bytes)
         ping = json.dumps({"type": "ping", "id": "p1"})

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import hash_secret, new_enroll_code
+from server.db.audit import audit
 from server.db.base import utcnow
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
-from server.queue.context import audit
 
 ENROLL_VALID = timedelta(hours=24)
 

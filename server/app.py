@@ -9,21 +9,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import update
 
 from server import __version__
 from server.api import ws
 from server.api.routes import admin, auth, health, services, sessions
 from server.api.ws_handler import ServerHandler
-from server.db.models import Staff, Ticket
+from server.context import AppContext
 from server.db.session import make_engine, make_sessionmaker
+from server.delivery import Delivery
 from server.gc_policy import GcPolicy
 from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
 from server.monitor import router as monitor_router
-from server.queue.context import QueueContext
-from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
+from server.queue.clock import SystemClock
+from server.queue.engine import QueueEngine, recover_after_restart
 from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
 from signaling.hub import Hub
@@ -32,29 +32,15 @@ log = logging.getLogger("madoguchi.server")
 TICK_S = 0.5
 
 
-async def _tick(ctx: QueueContext, gc_policy: GcPolicy) -> None:
+async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
     """Timers that must hold across nodes live in the database; this loop applies them."""
     while True:
         await asyncio.sleep(TICK_S)
         try:
             gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
-            await expire_offers(ctx)
-            await abandon_lost_kiosks(ctx)
-            await route(ctx)  # the shared-pool tier opens with time
+            await ctx.engine.tick()
         except Exception:
             log.exception("queue tick failed")
-
-
-async def _recover_after_restart(ctx: QueueContext) -> None:
-    """Single node: nobody is connected yet. Outstanding offers go back; queued kiosks get their grace."""
-    async with ctx.maker() as db, db.begin():
-        now = ctx.now()
-        await db.execute(update(Ticket).where(Ticket.state == "offered").values(
-            state="waiting", offered_to_id=None, offered_at=None, offer_expires_at=None))
-        await db.execute(update(Ticket).where(Ticket.state.in_(("waiting",)), Ticket.disconnected_at.is_(None))
-                         .values(disconnected_at=now))
-        await db.execute(update(Staff).where(Staff.status.in_(("available", "away", "offered")))
-                         .values(status="offline", status_reason=""))
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -64,16 +50,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade_async(settings.database_url)
-        engine = make_engine(settings.database_url)
-        metrics = Metrics()
-        ctx = QueueContext(maker=make_sessionmaker(engine), settings=settings, hub=None, metrics=metrics)  # type: ignore[arg-type]
-        handler = ServerHandler(ctx)
-        hub = Hub(handler, rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst)
+        db_engine = make_engine(settings.database_url)
+        maker = make_sessionmaker(db_engine)
+        metrics, clock, delivery = Metrics(), SystemClock(), Delivery()
+        queue = QueueEngine(maker, settings, clock, metrics, delivery)
+        ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,
+                         delivery=delivery)
+        hub = Hub(ServerHandler(ctx), rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst)
         hub.on_message_counted = metrics.count_message
-        ctx.hub = hub
+        delivery.attach(hub)
         app.state.ctx, app.state.hub, app.state.settings = ctx, hub, settings
         if not settings.redis_url:
-            await _recover_after_restart(ctx)
+            await queue.run(recover_after_restart)
         else:
             log.warning("MADOGUCHI_REDIS_URL is set, but several nodes are not supported yet: signaling relay, "
                         "presence and the monitor stay local to each node (claims are safe on shared PostgreSQL)")
@@ -89,7 +77,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await ticker
             for peer in list(hub.connections):
                 await hub.disconnect(peer, 1001, "server shutting down")
-            await engine.dispose()
+            await db_engine.dispose()
 
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan)
     for r in (auth.router, services.router, sessions.router, admin.router, health.router, ws.router):

@@ -19,12 +19,14 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from signaling.principal import Principal
 from signaling.protocol.codec import ProtocolError, dump, parse_client
 from signaling.protocol.errors import CloseCode, ErrorCode
 from signaling.protocol.messages import (
@@ -46,6 +48,7 @@ from signaling.protocol.version import AUTH_TIMEOUT_S
 
 log = logging.getLogger("madoguchi.hub")
 SEND_TIMEOUT_S = 5.0
+MAX_QUEUED_FRAMES = 1000  # a socket this far behind is dead or stuck: it is closed, not buffered for ever
 
 
 def _parse(text: str) -> ClientMessage:
@@ -85,23 +88,6 @@ class Transport(Protocol):
 
 
 @dataclass
-class Principal:
-    kind: str  # "kiosk" | "staff"
-    principal_id: int
-    role: str
-    display_name: str = ""
-    municipality_id: int | None = None
-
-    @property
-    def peer(self) -> str:
-        return f"{self.kind}:{self.principal_id}"
-
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "staff"
-
-
-@dataclass
 class TokenBucket:
     rate: float
     burst: float
@@ -128,43 +114,98 @@ class TokenBucket:
 
 
 class Connection:
+    """One authenticated socket. Frames are *posted*: appended to this socket's own queue at once, in the
+    order of the calls, and written by one writer task. So the order in which the server decided
+    things (a reply, then the pushes it caused) is the order the client reads, whatever the sockets'
+    speeds, and no caller ever waits on a slow socket."""
+
     def __init__(self, transport: Transport, principal: Principal, rate: float, burst: int) -> None:
         self.transport = transport
         self.principal = principal
         self.bucket = TokenBucket(rate, burst)
         self.connected_at = time.monotonic()
-        self._send_lock = asyncio.Lock()
         self.closed = False
         self.ready: asyncio.Task[None] | None = None  # the handler's on_connect
+        self._queue: deque[str] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Future[None] | None = None
 
     @property
     def peer(self) -> str:
         return self.principal.peer
 
-    async def send(self, msg: BaseModel) -> bool:
+    def post(self, msg: BaseModel | str) -> bool:
+        """Queue a frame (a model, or text already serialised); False if the socket is closed."""
         if self.closed:
             return False
-        try:
-            async with self._send_lock:
-                async with asyncio.timeout(SEND_TIMEOUT_S):  # no Task per frame, unlike wait_for on 3.11
-                    await self.transport.send_text(dump(msg))
-            return True
-        except Exception:  # a dead or stuck socket: drop it, never crash the sender
+        if len(self._queue) >= MAX_QUEUED_FRAMES:
             self.closed = True
-            with contextlib.suppress(Exception):
-                await self.transport.close(CloseCode.GOING_AWAY, "send failed")
+            self._queue.clear()
+            self._closer = asyncio.ensure_future(self._abort(CloseCode.POLICY_VIOLATION, "not reading its frames"))
             return False
+        self._queue.append(msg if isinstance(msg, str) else dump(msg))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+        return True
+
+    async def send(self, msg: BaseModel) -> bool:
+        """Post and wait until this frame (and all before it) has been written."""
+        if not self.post(msg):
+            return False
+        await self.flushed()
+        return not self.closed
+
+    async def flushed(self) -> None:
+        writer = self._writer
+        while writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(writer)
+            writer = self._writer
+
+    async def _write(self) -> None:
+        try:
+            while self._queue and not self.closed:
+                text = self._queue[0]
+                try:
+                    async with asyncio.timeout(SEND_TIMEOUT_S):  # no Task per frame, unlike wait_for on 3.11
+                        await self.transport.send_text(text)
+                except Exception:  # a dead or stuck socket: drop it, never crash the sender
+                    self.closed = True
+                    self._queue.clear()
+                    await self._abort(CloseCode.GOING_AWAY, "send failed")
+                    return
+                self._queue.popleft()
+        finally:
+            self._writer = None
+
+    async def _abort(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.transport.close(code, reason)
 
     async def close(self, code: int, reason: str) -> None:
+        """Close after the frames already posted (a revocation reason arrives after what came before)."""
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(SEND_TIMEOUT_S):
+                    await self.flushed()
         self.closed = True
+        self._queue.clear()
         with contextlib.suppress(Exception):
             await self.transport.close(code, reason)
 
 
+Respond = Callable[[BaseModel | None], None]
+
+
 class Handler(Protocol):
+    """The server's side of the hub. ``on_message`` answers through ``respond(reply)`` (posts the ``ack``)
+    at the moment it chooses, so that the reply can precede the pushes its request caused; if it returns
+    without responding, the hub posts an empty ``ack``. A HubError raised before responding becomes the
+    ``error`` reply."""
+
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]: ...
     async def on_connect(self, conn: Connection, resumed: bool) -> None: ...
-    async def on_message(self, conn: Connection, msg: ClientMessage) -> dict[str, Any] | None: ...
+    async def on_message(self, conn: Connection, msg: ClientMessage, respond: Respond) -> None: ...
     async def on_disconnect(self, conn: Connection) -> None: ...
 
 
@@ -182,11 +223,22 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------ delivery
+    def post(self, peer: str, msg: BaseModel | str) -> bool:
+        """Queue a frame for a locally connected peer, in call order; False if it is not here."""
+        conn = self.connections.get(peer)
+        if conn is None:
+            return False
+        return conn.post(msg)
+
     async def send(self, peer: str, msg: BaseModel) -> bool:
         conn = self.connections.get(peer)
         if conn is None:
             return False
         return await conn.send(msg)
+
+    def relay(self, peer: str, msg: BaseModel) -> bool:
+        """Where a relayed frame goes: a local peer here; a server spanning nodes replaces this."""
+        return self.post(peer, msg)
 
     def is_connected(self, peer: str) -> bool:
         return peer in self.connections
@@ -265,7 +317,7 @@ class Hub:
         self.connects_total += 1
         if old is not None:
             await old.close(CloseCode.REPLACED, "connected again elsewhere")
-        await conn.send(welcome)
+        conn.post(welcome)
         # on_connect (database work, pushes) runs beside the read loop: a socket is read from the first
         # moment, so its keep-alive pongs are never left unread behind a burst of connects.
         # "resumed" = the same client process coming back (it presents the resume token of its last welcome). A
@@ -298,8 +350,8 @@ class Hub:
                 if conn.bucket.strikes > self.burst:
                     await conn.close(CloseCode.POLICY_VIOLATION, "message flood")
                     return
-                await conn.send(Error(ref=_ref_of(text), code=ErrorCode.RATE_LIMITED,
-                                      message="too many messages; slow down"))
+                conn.post(Error(ref=_ref_of(text), code=ErrorCode.RATE_LIMITED,
+                                message="too many messages; slow down"))
                 continue
             await self._dispatch(conn, text)
 
@@ -308,28 +360,42 @@ class Hub:
             msg = _parse(text)
         except ProtocolError as exc:
             self._count("invalid", exc.code)
-            await conn.send(Error(ref=exc.ref, code=exc.code, message=exc.message))
+            conn.post(Error(ref=exc.ref, code=exc.code, message=exc.message))
             return
+        replied = False
+
+        def respond(data: BaseModel | None) -> None:
+            nonlocal replied
+            if not replied:
+                replied = True
+                conn.post(Ack(ref=msg.id, data=data.model_dump(mode="json") if data is not None else {}))
+
         try:
             self._authorise(conn, msg)
             if isinstance(msg, Ping):
-                await conn.send(Pong(ref=msg.id))
+                conn.post(Pong(ref=msg.id))
                 self._count(msg.type, None)
                 return
             if isinstance(msg, (RtcOffer, RtcAnswer)):
-                await self._relay(conn, msg)
-                data = None
+                self._relay(conn, msg)
+                respond(None)
             else:
-                data = await self.handler.on_message(conn, msg)
-            await conn.send(Ack(ref=msg.id, data=data or {}))
+                await self.handler.on_message(conn, msg, respond)
+                respond(None)
             self._count(msg.type, None)
         except HubError as exc:
             self._count(msg.type, exc.code)
-            await conn.send(Error(ref=msg.id, code=exc.code, message=exc.message, details=exc.details))
+            if not replied:
+                replied = True
+                conn.post(Error(ref=msg.id, code=exc.code, message=exc.message, details=exc.details))
+            else:
+                log.warning("%s from %s failed after its reply: %s", msg.type, conn.peer, exc.message)
         except Exception:
             log.exception("handler failed on %s from %s", msg.type, conn.peer)
             self._count(msg.type, ErrorCode.INTERNAL)
-            await conn.send(Error(ref=msg.id, code=ErrorCode.INTERNAL, message="internal error"))
+            if not replied:
+                replied = True
+                conn.post(Error(ref=msg.id, code=ErrorCode.INTERNAL, message="internal error"))
 
     def _authorise(self, conn: Connection, msg: ClientMessage) -> None:
         if isinstance(msg, Auth):
@@ -341,7 +407,7 @@ class Hub:
         if conn.principal.is_staff and conn.principal.role == "it_monitor" and msg.type not in ("ping",):
             raise HubError(ErrorCode.FORBIDDEN, "the IT monitor role cannot take part in calls")
 
-    async def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
+    def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
         members = self.rooms.get(msg.session_id, set())
         if conn.peer not in members:
             raise HubError(ErrorCode.NOT_FOUND, "you are not in this session")
@@ -349,7 +415,7 @@ class Hub:
             raise HubError(ErrorCode.NOT_FOUND, f"{msg.to} is not in this session")
         relay_cls = RtcOfferRelay if isinstance(msg, RtcOffer) else RtcAnswerRelay
         out = relay_cls(session_id=msg.session_id, sender=conn.peer, sdp=msg.sdp, purpose=msg.purpose)
-        if not await self.send(msg.to, out):
+        if not self.relay(msg.to, out):
             raise HubError(ErrorCode.CONFLICT, f"{msg.to} is not connected")
 
     def _count(self, typ: str, code: str | None) -> None:

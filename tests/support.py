@@ -14,7 +14,7 @@ import httpx
 
 from server.admin_ops import create_enrollment
 from server.db.seed import DEMO_PASSWORD, seed_demo
-from server.queue.context import QueueContext
+from server.context import AppContext
 from server.run import RunningServer, start_server
 from server.settings import Settings
 from signaling.client import SignalingClient
@@ -51,7 +51,7 @@ class Env:
     clients: list[SignalingClient] = field(default_factory=list)
 
     @property
-    def ctx(self) -> QueueContext:
+    def ctx(self) -> AppContext:
         return self.app.state.ctx  # type: ignore[no-any-return]
 
     @property

@@ -27,7 +27,7 @@ async def test_failed_media_ends_the_call(tmp_path: Path, backend: str) -> None:
         await tanaka.req(SessionJoin(session_id=sid))
         await kiosk.req(CallMedia(session_id=sid, state="connected", setup_ms=120.0))
         # the supervisor's own link failing is theirs: the resident and the specialist go on talking
-        assert await tanaka.req(CallMedia(session_id=sid, state="failed")) == {}
+        assert await tanaka.req(CallMedia(session_id=sid, state="failed")) == {"ended": None}
         assert (await _session(w, sid)).ended_at is None
         # the resident's link to the specialist is dead after the healing window: the call ends
         assert await kiosk.req(CallMedia(session_id=sid, state="failed")) == {"ended": "media_failed"}

@@ -27,7 +27,7 @@ import websockets
 from playwright.async_api import Browser, Page, async_playwright, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.monitor.feed import Snapshot
+from signaling.protocol.monitor import Snapshot
 from signaling.observer import wait_for
 from signaling.protocol.messages import CallMedia, CallStatsReport, OfferAccept, StatusSet, TicketCreate
 from signaling.protocol.models import CallStats

@@ -489,11 +489,12 @@ async def test_transfer_to_service_keeps_place_in_queue(tmp_path: Path, backend:
         t2 = (await k2.req(TicketCreate(service_code="guardianship")))["ticket_id"]
         await suzuki.inbox.next("offer", ticket_id=t2)        # suzuki holds t2's offer
         await sato.req(TransferRequest(session_id=sid, service_code="guardianship"))
-        # t1 arrived before t2, so it is ahead in the guardianship queue
-        await k1.inbox.next("ticket.update", ticket_id=t1, position=1, reason="")
-        await k2.inbox.next("ticket.update", ticket_id=t2, position=2)
+        # t1 arrived before t2, so it is ahead in the guardianship queue; but t2's offer is being answered,
+        # so t1 is honestly told it is second until suzuki declines t2
+        await k1.inbox.next("ticket.update", ticket_id=t1, position=2, reason="")
         await suzuki.req(OfferDecline(ticket_id=t2))
         offer = await suzuki.inbox.next("offer", ticket_id=t1)
+        await k1.inbox.next("ticket.update", ticket_id=t1, position=1, state="offered")
         assert offer.service_code == "guardianship" and offer.transferred
         again = TransferRequest(session_id=sid, service_code="guardianship")
         assert (await sato.fails(again)).code == "not_found"
@@ -599,12 +600,12 @@ async def test_position_and_estimate_pushed_and_updated(tmp_path: Path, backend:
                   for i, (k, tid) in enumerate(zip(kiosks, t, strict=True))]
         waits = [u.estimated_wait_s for u in before]
         assert waits[0] is not None and waits[0] < waits[1] < waits[2]
-        assert waits == [300.0, 900.0, 1500.0]  # half a call for the one being served, then a call each
+        assert waits == [0.0, 600.0, 1200.0]  # the offered one is being answered; then a call each
         # the ticket ahead is served: every waiting kiosk moves up and its estimate drops
         sid = (await sato.req(OfferAccept(ticket_id=t[0])))["session_id"]
         after = [await k.inbox.next("ticket.update", ticket_id=tid, position=i + 1)
                  for i, (k, tid) in enumerate(zip(kiosks[1:], t[1:], strict=True))]
-        assert [u.estimated_wait_s for u in after] == [300.0, 900.0]
+        assert [round(u.estimated_wait_s or 0, -1) for u in after] == [600.0, 1200.0]  # the rest of sato's call
         await kiosks[0].inbox.next("ticket.update", ticket_id=t[0], state="in_call")
         # once a call has ended, the estimate comes from real handle times (here: a call of a few ms)
         await w.finish(sato, kiosks[0], sid)

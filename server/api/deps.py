@@ -10,13 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import InvalidToken, decode_token
+from server.context import AppContext
 from server.db.models import Staff
-from server.queue.context import QueueContext
 
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_ctx(request: Request) -> QueueContext:
+def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
@@ -57,4 +57,4 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Staff]]:
 
 DB = Annotated[AsyncSession, Depends(get_db)]
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
-Ctx = Annotated[QueueContext, Depends(get_ctx)]
+Ctx = Annotated[AppContext, Depends(get_ctx)]

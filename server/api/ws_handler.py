@@ -1,18 +1,21 @@
-"""The server's :class:`signaling.hub.Handler`: authenticates sockets and maps messages to queue operations."""
+"""The server's :class:`signaling.hub.Handler`: authenticates sockets and maps messages to queue operations,
+which the engine runs (reply first, then the outbox). Queue errors become ``error`` codes here."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from sqlalchemy import select
 
 from server.auth import InvalidToken, decode_token
+from server.context import AppContext
 from server.db.models import STAFF_ROLES, Kiosk, Service, Staff
-from server.queue import calls, presence, tickets
-from server.queue.context import QueueContext
+from server.queue import calls, participants, presence, tickets
+from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
+from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for
-from signaling.hub import AuthRejected, Connection, HubError, Principal
+from signaling.hub import AuthRejected, Connection, HubError, Respond
+from signaling.principal import Principal
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     Auth,
@@ -38,6 +41,10 @@ from signaling.protocol.messages import (
 from signaling.protocol.models import ServiceInfo
 
 _DB_INT = 2**63  # ids are 64-bit in every database; a larger one would reach the driver and fail there
+ERROR_CODE: dict[type[QueueError], ErrorCode] = {
+    Invalid: ErrorCode.INVALID_MESSAGE, NotFound: ErrorCode.NOT_FOUND, Forbidden: ErrorCode.FORBIDDEN,
+    Conflict: ErrorCode.CONFLICT, NoSpecialist: ErrorCode.NO_SPECIALIST,
+}
 
 
 def _check_ints(msg: ClientMessage) -> None:
@@ -47,8 +54,12 @@ def _check_ints(msg: ClientMessage) -> None:
             raise HubError(ErrorCode.INVALID_MESSAGE, f"invalid {msg.type}: {name}: out of range")
 
 
+def wire_error(exc: QueueError) -> HubError:
+    return HubError(ERROR_CODE.get(type(exc), ErrorCode.CONFLICT), exc.message, exc.details)
+
+
 class ServerHandler:
-    def __init__(self, ctx: QueueContext) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.resume_tokens: dict[str, str] = {}  # token -> peer
         self.token_of: dict[str, str] = {}  # peer -> its current token
@@ -74,7 +85,7 @@ class ServerHandler:
                 extra = {"municipality": s.municipality.name_ja, "branch": ""}
             services = (await db.execute(select(Service).order_by(Service.sort_order))).scalars().all()
             on_duty = (await db.execute(
-                select(Staff).where(Staff.status.in_(tickets.ON_DUTY), Staff.active))).scalars().unique().all()
+                select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().unique().all()
         duty_skills = {sk.id for s in on_duty for sk in s.skills}
         token = secrets.token_urlsafe(24)
         old_token = self.token_of.pop(principal.peer, None)
@@ -96,11 +107,11 @@ class ServerHandler:
         return principal, welcome
 
     async def on_connect(self, conn: Connection, resumed: bool) -> None:
-        p = conn.principal
+        p, engine = conn.principal, self.ctx.engine
         if p.kind == "kiosk":
-            await presence.kiosk_connected(self.ctx, p, self.app_versions.get(p.peer, ""))
+            await engine.run(presence.kiosk_connected, p, self.app_versions.get(p.peer, ""), resumed)
         elif p.role in ("specialist", "supervisor"):
-            await presence.staff_connected(self.ctx, p, resumed)
+            await engine.run(presence.staff_connected, p, resumed)
 
     async def on_disconnect(self, conn: Connection) -> None:
         p = conn.principal
@@ -109,47 +120,53 @@ class ServerHandler:
             del self.token_of[p.peer]
             self.resume_tokens.pop(token, None)
         if p.kind == "kiosk":
-            await presence.kiosk_disconnected(self.ctx, p)
+            await self.ctx.engine.run(presence.kiosk_disconnected, p)
         elif p.role in ("specialist", "supervisor"):
-            await presence.staff_disconnected(self.ctx, p)
+            await self.ctx.engine.run(presence.staff_disconnected, p)
 
-    async def on_message(self, conn: Connection, msg: ClientMessage) -> dict[str, Any] | None:
-        ctx, p = self.ctx, conn.principal
+    async def on_message(self, conn: Connection, msg: ClientMessage, respond: Respond) -> None:
         _check_ints(msg)
+        try:
+            await self._run(conn.principal, msg, respond)
+        except QueueError as exc:
+            raise wire_error(exc) from None
+
+    async def _run(self, p: Principal, msg: ClientMessage, respond: Respond) -> None:
+        run = self.ctx.engine.run
         match msg:
             case TicketCreate():
-                return await tickets.create_ticket(ctx, p, msg)
+                await run(tickets.create_ticket, p, msg, reply=respond)
             case TicketCancel():
-                return await tickets.cancel_ticket(ctx, p, msg.ticket_id)
-            case KioskState():
-                return await calls.kiosk_screen(ctx, p, msg.screen)
-            case FeedbackSubmit():
-                return await calls.feedback(ctx, p, msg)
-            case StatusSet():
-                return await presence.set_status(ctx, p, msg.status, msg.reason)
+                await run(tickets.cancel_ticket, p, msg.ticket_id, reply=respond)
             case OfferAccept():
-                return await tickets.accept(ctx, p, msg.ticket_id)
+                await run(tickets.accept, p, msg.ticket_id, reply=respond)
             case OfferDecline():
-                return await tickets.decline(ctx, p, msg.ticket_id)
+                await run(tickets.decline, p, msg.ticket_id, reply=respond)
+            case StatusSet():
+                await run(presence.set_status, p, msg, reply=respond)
+            case KioskState():
+                await run(calls.kiosk_screen, p, msg.screen, reply=respond)
+            case FeedbackSubmit():
+                await run(calls.feedback, p, msg, reply=respond)
             case SessionEnd():
-                return await calls.end_session(ctx, p, msg.session_id)
+                await run(calls.end_session, p, msg.session_id, reply=respond)
             case WrapupDone():
-                return await calls.wrapup_done(ctx, p, msg.session_id)
+                await run(calls.wrapup_done, p, msg.session_id, reply=respond)
             case TransferRequest():
-                return await calls.transfer(ctx, p, msg)
-            case InviteRequest():
-                return await calls.invite(ctx, p, msg.session_id, msg.staff_id)
-            case InviteAnswer():
-                if not msg.accept:
-                    ctx.pending_invites.discard((msg.session_id, p.principal_id))
-                    return {"session_id": msg.session_id, "joined": False}
-                return await calls.join(ctx, p, msg.session_id, "third_party")
-            case SessionJoin():
-                return await calls.join(ctx, p, msg.session_id, "supervisor")
-            case SessionLeave():
-                return await calls.leave(ctx, p, msg.session_id)
+                await run(calls.transfer, p, msg, reply=respond)
             case CallMedia():
-                return await calls.media_state(ctx, p, msg)
+                await run(calls.media_state, p, msg, reply=respond)
             case CallStatsReport():
-                return await calls.record_stats(ctx, p, msg)
-        raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")
+                await run(calls.record_stats, p, msg, reply=respond)
+            case InviteRequest():
+                await run(participants.invite, p, msg.session_id, msg.staff_id, reply=respond)
+            case InviteAnswer() if not msg.accept:
+                await run(participants.decline_invite, p, msg.session_id, reply=respond)
+            case InviteAnswer():
+                await run(participants.join, p, msg.session_id, "third_party", reply=respond)
+            case SessionJoin():
+                await run(participants.join, p, msg.session_id, "supervisor", reply=respond)
+            case SessionLeave():
+                await run(participants.leave, p, msg.session_id, reply=respond)
+            case _:
+                raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

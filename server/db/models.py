@@ -168,6 +168,7 @@ class CallSession(Base):
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     media_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    media_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last report on the media, either side
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     wrapup_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(32))

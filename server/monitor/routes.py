@@ -28,10 +28,11 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from server import __version__
 from server.api.ws import origin_allowed
 from server.auth import InvalidToken, decode_token, issue_token
+from server.context import AppContext
 from server.db.models import Staff
-from server.monitor.feed import FeedError, FeedModel, Hello, TokenRefresh
 from server.monitor.snapshot import SnapshotCache
-from server.queue.context import QueueContext
+from signaling.protocol.errors import CloseCode
+from signaling.protocol.monitor import FeedError, FeedModel, Hello, TokenRefresh
 
 router = APIRouter(tags=["monitor"])
 MONITOR_ROLES = ("it_monitor", "supervisor", "admin")
@@ -40,7 +41,8 @@ FEED_INTERVAL_S = 1.0
 AUTH_TIMEOUT_S = 5.0
 RECHECK_S = 30.0  # the account is looked up again this often
 REFRESH_BEFORE_S = 300.0  # a fresh token is sent this long before the current one expires
-CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_POLICY = 4401, 4403, 1008
+CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_POLICY = (
+    CloseCode.UNAUTHENTICATED, CloseCode.ROLE_FORBIDDEN, CloseCode.POLICY_VIOLATION)
 _ASSETS = {"monitor.js": "text/javascript; charset=utf-8", "monitor.css": "text/css; charset=utf-8"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -52,7 +54,7 @@ class FeedDenied(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-async def authorise(ctx: QueueContext, token: str) -> tuple[Staff, float]:
+async def authorise(ctx: AppContext, token: str) -> tuple[Staff, float]:
     """The staff member behind a token, if the role may watch. Returns (staff, token expiry)."""
     try:
         claims = decode_token(ctx.settings.secret_key, token)
@@ -69,7 +71,7 @@ async def authorise(ctx: QueueContext, token: str) -> tuple[Staff, float]:
     return staff, claims.exp
 
 
-def _cache(ctx: QueueContext, app_state: object) -> SnapshotCache:
+def _cache(ctx: AppContext, app_state: object) -> SnapshotCache:
     cache = getattr(app_state, "monitor_cache", None)
     if cache is None:
         cache = SnapshotCache(max_age_s=FEED_INTERVAL_S / 2)
@@ -124,7 +126,7 @@ async def _first_frame_token(ws: WebSocket) -> str:
 
 @router.websocket("/monitor/feed")
 async def feed(ws: WebSocket) -> None:
-    ctx: QueueContext = ws.app.state.ctx
+    ctx: AppContext = ws.app.state.ctx
     if not origin_allowed(ws, ctx.settings.allowed_origins):
         await ws.close(CLOSE_POLICY, "origin not allowed")
         return
@@ -167,7 +169,7 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-async def _push(ws: WebSocket, ctx: QueueContext, staff_id: int, exp: float, reader: asyncio.Task[None]) -> None:
+async def _push(ws: WebSocket, ctx: AppContext, staff_id: int, exp: float, reader: asyncio.Task[None]) -> None:
     cache = _cache(ctx, ws.app.state)
     checked = time.monotonic()
     ttl = ctx.settings.access_token_ttl_s

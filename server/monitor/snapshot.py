@@ -2,7 +2,7 @@
 
 Online/offline comes from the hub's live connections (this node); everything
 else from the database, and call quality from the latest ``call.stats`` kept
-in :attr:`QueueContext.live`. :func:`alerts_for` is pure so its rules can be
+in :attr:`AppContext.live`. :func:`alerts_for` is pure so its rules can be
 read and tested in one place.
 """
 
@@ -16,8 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.context import AppContext
 from server.db.models import Branch, CallSession, Kiosk, Service, Staff, Ticket
-from server.monitor.feed import (
+from server.queue import states
+from server.settings import Settings
+from signaling.protocol.monitor import (
     Alert,
     Counts,
     KioskRow,
@@ -29,9 +32,6 @@ from server.monitor.feed import (
     StaffRow,
     Thresholds,
 )
-from server.queue import states
-from server.queue.context import QueueContext
-from server.settings import Settings
 
 ON_DUTY = ("available", "offered", "in_call", "wrap_up")
 CALL_ROLES = ("specialist", "supervisor")
@@ -103,7 +103,7 @@ def alerts_for(t: Thresholds, kiosks: list[KioskRow], sessions: list[SessionRow]
     return out
 
 
-async def build_snapshot(ctx: QueueContext) -> Snapshot:
+async def build_snapshot(ctx: AppContext) -> Snapshot:
     now = ctx.now()
     hub = ctx.hub
     t = thresholds(ctx.settings)
@@ -169,7 +169,7 @@ async def build_snapshot(ctx: QueueContext) -> Snapshot:
 
     session_rows: list[SessionRow] = []
     for cs in live:
-        per_side = ctx.live.by_session.get(cs.id, {})
+        per_side = ctx.engine.shared.live.get(cs.id, {})
         kq, sq = quality_of(per_side.get("kiosk"), now), quality_of(per_side.get("staff"), now)
         bad = any(q is not None and q.age_s <= STALE_STATS_S and (
             (q.loss_pct or 0) > t.quality_alert_loss_pct or (q.rtt_ms or 0) > t.quality_alert_rtt_ms)
@@ -203,7 +203,7 @@ class SnapshotCache:
         self._text = ""
         self._stamp = float("-inf")
 
-    async def get(self, ctx: QueueContext) -> str:
+    async def get(self, ctx: AppContext) -> str:
         async with self._lock:
             if time.monotonic() - self._stamp >= self.max_age_s:
                 self._text = (await build_snapshot(ctx)).model_dump_json()

@@ -1,143 +1,129 @@
-"""Who is connected: kiosk grace and resume, staff status (available/away/...)."""
+"""Who comes and goes: kiosk grace and resume, staff status (available/away/...). A client that comes
+back always learns the current state of its ticket and its call, whatever happened while it was away."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select
 
 from server.db.models import CallSession, Kiosk, Staff, Ticket
-from server.queue.broadcast import broadcast
-from server.queue.context import QueueContext, audit
-from server.queue.tickets import _back_to_waiting, active_session, active_ticket, route
-from signaling.hub import HubError, Principal
-from signaling.protocol.errors import ErrorCode
-from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusUpdate, TicketUpdate
-from signaling.protocol.models import Participant
+from server.queue import states
+from server.queue.errors import Conflict, Forbidden
+from server.queue.queue_views import tell_kiosk, waits
+from server.queue.step import Step
+from server.queue.tickets import back_to_waiting, push_status
+from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, active_ticket, last_session, participants
+from signaling.principal import Principal
+from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
+from signaling.protocol.replies import StatusChanged
 
 
-async def push_status(ctx: QueueContext, staff_id: int) -> None:
-    async with ctx.maker() as db:
-        s = await db.get(Staff, staff_id)
-    if s is not None:
-        await ctx.hub.send(f"staff:{staff_id}", StatusUpdate(status=s.status, reason=s.status_reason))  # type: ignore[arg-type]
+async def set_status(step: Step, staff: Principal, msg: StatusSet) -> StatusChanged:
+    s = await step.db.get(Staff, staff.principal_id, with_for_update=LOCK_STAFF)
+    assert s is not None
+    if s.role not in CALL_ROLES:
+        raise Forbidden("only specialists and supervisors take calls")
+    if s.status in ("in_call", "wrap_up", "offered"):
+        raise Conflict(f"you are {s.status}; status changes after it")
+    if msg.status == "available" and s.status != "available":
+        s.idle_since = step.now
+    s.status, s.status_reason = msg.status, msg.reason if msg.status == "away" else ""
+    step.audit(staff.peer, "staff.status", staff.peer, status=msg.status, reason=msg.reason)
+    await push_status(step, staff.principal_id)
+    step.outbox.requeue = True
+    return StatusChanged(status=msg.status)
 
 
-async def set_status(ctx: QueueContext, staff: Principal, status: str, reason: str) -> dict[str, Any]:
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
-        assert s is not None
-        if s.role not in ("specialist", "supervisor"):
-            raise HubError(ErrorCode.FORBIDDEN, "only specialists and supervisors take calls")
-        if s.status in ("in_call", "wrap_up", "offered"):
-            raise HubError(ErrorCode.CONFLICT, f"you are {s.status}; status changes after it")
-        if status == "available" and s.status != "available":
-            s.idle_since = ctx.now()
-        s.status, s.status_reason = status, reason if status == "away" else ""
-        audit(db, staff.peer, "staff.status", staff.peer, status=status, reason=reason)
-    await push_status(ctx, staff.principal_id)
-    await route(ctx)
-    await broadcast(ctx)
-    return {"status": status}
+async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resumed: bool) -> None:
+    """A kiosk (re)connects. Within the grace it gets its ticket, place and call back. A kiosk that resumes
+    (the same program, with its resume token) is also told how its last visit ended: a call that ended
+    while it was away (``session.ended``), a ticket abandoned after the grace."""
+    db = step.db
+    k = await db.get(Kiosk, kiosk.principal_id)
+    assert k is not None
+    k.last_seen_at, k.app_version = step.now, app_version
+    step.metrics.connected.labels("kiosk").inc()
+    t = await active_ticket(db, k.id)
+    if t is not None:
+        t.disconnected_at = None
+        step.audit(kiosk.peer, "kiosk.resume", f"ticket:{t.id}", state=t.state)
+        if t.state in states.QUEUED:
+            tell_kiosk(step, t, (await waits(step)).get(t.id), reason="resumed")
+            step.outbox.requeue = True  # a resumed queued ticket can be routed again
+            return
+        tell_kiosk(step, t, None, reason="resumed")
+        sess = await active_session(db, t.id)
+        if sess is not None:
+            step.outbox.join(sess.id, kiosk.peer)
+            step.send(kiosk.peer, SessionStart(
+                session_id=sess.id, ticket_id=t.id, service_code=t.service.code, you=kiosk.peer,
+                participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
+                municipality=sess.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
+            ))
+        return
+    last = (await db.execute(select(Ticket).where(Ticket.kiosk_id == k.id)
+                             .order_by(Ticket.id.desc()).limit(1))).scalar_one_or_none()
+    if last is None:
+        return
+    if last.state == "abandoned":
+        # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
+        tell_kiosk(step, last, None, reason="grace_expired")
+    elif resumed:
+        sess = await last_session(db, last.id)
+        tell_kiosk(step, last, None, reason="resumed")
+        if sess is not None and sess.ended_at is not None:
+            step.send(kiosk.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup"))  # type: ignore[arg-type]
 
 
-async def kiosk_connected(ctx: QueueContext, kiosk: Principal, app_version: str) -> None:
-    """A kiosk (re)connects: within the grace period it gets its ticket and position back."""
-    start: SessionStart | None = None
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        k = await db.get(Kiosk, kiosk.principal_id)
-        assert k is not None
-        k.last_seen_at, k.app_version = ctx.now(), app_version
-        t = await active_ticket(db, k.id)
-        if t is not None:
-            t.disconnected_at = None
-            audit(db, kiosk.peer, "kiosk.resume", f"ticket:{t.id}", state=t.state)
-            if t.state == "in_call":
-                sess = await active_session(db, t.id)
-                if sess is not None:
-                    ctx.hub.join_room(sess.id, kiosk.peer)
-                    start = SessionStart(
-                        session_id=sess.id, ticket_id=t.id, service_code=t.service.code, you=kiosk.peer,
-                        participants=[Participant(peer=p["peer"], role=p["role"]) for p in sess.participants
-                                      if "left_at" not in p], offer_to=[],
-                    )
-            ticket_state = (t.id, t.state, t.service.code, "resumed")
-        else:
-            # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
-            last = (await db.execute(select(Ticket).where(Ticket.kiosk_id == k.id)
-                                     .order_by(Ticket.id.desc()).limit(1))).scalar_one_or_none()
-            ticket_state = None
-            if last is not None and last.state == "abandoned":
-                ticket_state = (last.id, last.state, last.service.code, "grace_expired")
-    ctx.metrics.connected.labels("kiosk").inc()
-    if ticket_state is not None:
-        tid, state, code, why = ticket_state
-        await ctx.hub.send(kiosk.peer, TicketUpdate(ticket_id=tid, state=state, service_code=code,  # type: ignore[arg-type]
-                                                    reason=why))
-    if start is not None:
-        await ctx.hub.send(kiosk.peer, start)
-    if ticket_state is not None and ticket_state[1] in ("waiting", "offered"):
-        await broadcast(ctx)  # only a resumed queued ticket changes anyone's view (not every idle kiosk)
+async def kiosk_disconnected(step: Step, kiosk: Principal) -> None:
+    k = await step.db.get(Kiosk, kiosk.principal_id)
+    if k is not None:
+        k.last_seen_at = step.now
+        k.screen = "offline"
+    t = await active_ticket(step.db, kiosk.principal_id)
+    if t is not None:
+        t.disconnected_at = step.now  # a call in progress keeps its media; queued tickets get the grace
+    step.metrics.connected.labels("kiosk").dec()
 
 
-async def kiosk_disconnected(ctx: QueueContext, kiosk: Principal) -> None:
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        k = await db.get(Kiosk, kiosk.principal_id)
-        if k is not None:
-            k.last_seen_at = ctx.now()
-            k.screen = "offline"
-        t = await active_ticket(db, kiosk.principal_id)
-        if t is not None:
-            t.disconnected_at = ctx.now()  # a call in progress keeps its media; queued tickets get the grace
-    ctx.metrics.connected.labels("kiosk").dec()
-
-
-async def staff_connected(ctx: QueueContext, staff: Principal, resumed: bool = False) -> None:
+async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
     """A console (re)connects: a live call is re-announced; a console started afresh (not resuming) is also
-    told about a finished call whose wrap-up it still owes, or it could never finish it."""
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
-        assert s is not None
-        if s.status == "offline":
-            s.status, s.status_reason = "away", "signed_in"
-        sess = (await db.execute(
-            select(CallSession).where(CallSession.staff_id == s.id, CallSession.wrapup_done_at.is_(None))
-            .order_by(CallSession.id.desc()).limit(1)
-        )).scalar_one_or_none()
-        resync: SessionStart | SessionEnded | None = None
-        if sess is not None and sess.ended_at is not None and not resumed:
-            resync = SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup",  # type: ignore[arg-type]
-                                  wrap_up=True)
-        if sess is not None and sess.ended_at is None:
-            ctx.hub.join_room(sess.id, staff.peer)
-            resync = SessionStart(
-                session_id=sess.id, ticket_id=sess.ticket_id, service_code=sess.service.code, you=staff.peer,
-                participants=[Participant(peer=p["peer"], role=p["role"]) for p in sess.participants
-                              if "left_at" not in p], offer_to=[],
-            )
-    ctx.metrics.connected.labels("staff").inc()
-    await push_status(ctx, staff.principal_id)
-    if resync is not None:
-        await ctx.hub.send(staff.peer, resync)
-    await broadcast(ctx)
+    told about a finished call whose wrap-up it still owes, or it could never finish it. A console that
+    resumes learns of a call that ended while it was away from its status (``wrap_up``)."""
+    s = await step.db.get(Staff, staff.principal_id, with_for_update=LOCK_STAFF)
+    assert s is not None
+    if s.status == "offline":
+        s.status, s.status_reason = "away", "signed_in"
+    step.metrics.connected.labels("staff").inc()
+    sess = (await step.db.execute(
+        select(CallSession).where(CallSession.staff_id == s.id, CallSession.wrapup_done_at.is_(None))
+        .order_by(CallSession.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    await push_status(step, staff.principal_id)
+    if sess is not None and sess.ended_at is None:
+        step.outbox.join(sess.id, staff.peer)
+        step.send(staff.peer, SessionStart(
+            session_id=sess.id, ticket_id=sess.ticket_id, service_code=sess.service.code, you=staff.peer,
+            participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
+            municipality=sess.branch.municipality.name_ja,
+        ))
+    elif sess is not None and not resumed:
+        step.send(staff.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup",  # type: ignore[arg-type]
+                                           wrap_up=True))
+    step.outbox.requeue = True
 
 
-async def staff_disconnected(ctx: QueueContext, staff: Principal) -> None:
+async def staff_disconnected(step: Step, staff: Principal) -> None:
     """An available specialist who vanishes gets no more offers; a call keeps its media."""
-    revoked: int | None = None
-    async with ctx.lock, ctx.maker() as db, db.begin():
-        s = await db.get(Staff, staff.principal_id, with_for_update={"of": Staff})
-        if s is not None and s.status in ("available", "away", "offered"):
-            if s.status == "offered":
-                t = (await db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
-                                      .with_for_update(of=Ticket))).scalar_one_or_none()
-                if t is not None:
-                    _back_to_waiting(t, s.id)  # gone, not a refusal: may get it again
-                    revoked = t.id
-            s.status, s.status_reason = "offline", ""
-            audit(db, staff.peer, "staff.offline", staff.peer)
-    ctx.metrics.connected.labels("staff").dec()
-    if revoked is not None:
-        await ctx.hub.send(staff.peer, OfferRevoked(ticket_id=revoked, reason="declined"))
-    await route(ctx)
-    await broadcast(ctx)
+    s = await step.db.get(Staff, staff.principal_id, with_for_update=LOCK_STAFF)
+    step.metrics.connected.labels("staff").dec()
+    if s is None or s.status not in ("available", "away", "offered"):
+        return
+    if s.status == "offered":
+        t = (await step.db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
+                                   .with_for_update(of=Ticket))).scalar_one_or_none()
+        if t is not None:
+            back_to_waiting(t, s.id)  # gone, not a refusal: may get it again
+            step.send(staff.peer, OfferRevoked(ticket_id=t.id, reason="declined"))
+    s.status, s.status_reason = "offline", ""
+    step.audit(staff.peer, "staff.offline", staff.peer)
+    step.outbox.requeue = True

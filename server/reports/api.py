@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from server.api.deps import DB, Ctx, require_roles
+from server.db.audit import audit
 from server.db.models import Staff
-from server.queue.context import audit
 from server.reports.build import ReportError, UnknownMunicipality, build_report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])

@@ -15,10 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
+from signaling.protocol.errors import ErrorCode
 from signaling.protocol.models import (
     CallStats,
     EndReason,
     IceServer,
+    Lenient,
     Need,
     Participant,
     QueueItem,
@@ -42,6 +44,14 @@ def new_id(prefix: str = "m") -> str:
 
 
 class Msg(Strict):
+    """A client → server frame: unknown fields are refused."""
+
+    id: MsgId = Field(default_factory=new_id)
+
+
+class ServerMsg(Lenient):
+    """A server → client frame: clients ignore fields they do not know (a newer server may add some)."""
+
     id: MsgId = Field(default_factory=new_id)
 
 
@@ -195,7 +205,7 @@ ClientMessage = Annotated[
 
 
 # ---------------------------------------------------------------- server -> client
-class Welcome(Msg):
+class Welcome(ServerMsg):
     type: Literal["welcome"] = "welcome"
     ref: str
     protocol_version: str = PROTOCOL_VERSION
@@ -211,26 +221,26 @@ class Welcome(Msg):
     heartbeat_s: float = 10.0
 
 
-class Ack(Msg):
+class Ack(ServerMsg):
     type: Literal["ack"] = "ack"
     ref: str
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class Error(Msg):
+class Error(ServerMsg):
     type: Literal["error"] = "error"
     ref: str | None = None
-    code: str
+    code: ErrorCode
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class Pong(Msg):
+class Pong(ServerMsg):
     type: Literal["pong"] = "pong"
     ref: str
 
 
-class TicketUpdate(Msg):
+class TicketUpdate(ServerMsg):
     """Kiosk: its ticket moved (position, wait estimate, state)."""
 
     type: Literal["ticket.update"] = "ticket.update"
@@ -242,7 +252,7 @@ class TicketUpdate(Msg):
     reason: str = ""
 
 
-class Offer(Msg):
+class Offer(ServerMsg):
     """Staff: a ticket is offered to you; accept before ``expires_in_s``."""
 
     type: Literal["offer"] = "offer"
@@ -256,13 +266,13 @@ class Offer(Msg):
     transferred: bool = False
 
 
-class OfferRevoked(Msg):
+class OfferRevoked(ServerMsg):
     type: Literal["offer.revoked"] = "offer.revoked"
     ticket_id: int
     reason: Literal["timeout", "taken", "cancelled", "abandoned", "declined"]
 
 
-class QueueSnapshot(Msg):
+class QueueSnapshot(ServerMsg):
     """Staff: the waiting tickets they may serve; supervisors also get every specialist."""
 
     type: Literal["queue.snapshot"] = "queue.snapshot"
@@ -270,13 +280,13 @@ class QueueSnapshot(Msg):
     staff: list[StaffState] = Field(default_factory=list)
 
 
-class StatusUpdate(Msg):
+class StatusUpdate(ServerMsg):
     type: Literal["status"] = "status"
     status: StaffStatus
     reason: str = ""
 
 
-class SessionStart(Msg):
+class SessionStart(ServerMsg):
     """Both: a call begins. ``offer_to`` lists peers this client must send rtc.offer to."""
 
     type: Literal["session.start"] = "session.start"
@@ -292,26 +302,26 @@ class SessionStart(Msg):
     needs: list[Need] = Field(default_factory=list)
 
 
-class ParticipantJoined(Msg):
+class ParticipantJoined(ServerMsg):
     type: Literal["participant.joined"] = "participant.joined"
     session_id: int
     participant: Participant
 
 
-class ParticipantLeft(Msg):
+class ParticipantLeft(ServerMsg):
     type: Literal["participant.left"] = "participant.left"
     session_id: int
     peer: str
 
 
-class InviteIncoming(Msg):
+class InviteIncoming(ServerMsg):
     type: Literal["invite"] = "invite"
     session_id: int
     from_name: str
     service_code: str
 
 
-class RtcOfferRelay(Msg):
+class RtcOfferRelay(ServerMsg):
     type: Literal["rtc.offer"] = "rtc.offer"
     session_id: int
     sender: str
@@ -319,7 +329,7 @@ class RtcOfferRelay(Msg):
     purpose: Literal["call", "whisper"] = "call"
 
 
-class RtcAnswerRelay(Msg):
+class RtcAnswerRelay(ServerMsg):
     type: Literal["rtc.answer"] = "rtc.answer"
     session_id: int
     sender: str
@@ -327,7 +337,7 @@ class RtcAnswerRelay(Msg):
     purpose: Literal["call", "whisper"] = "call"
 
 
-class SessionEnded(Msg):
+class SessionEnded(ServerMsg):
     type: Literal["session.ended"] = "session.ended"
     session_id: int
     reason: EndReason
@@ -355,7 +365,7 @@ __all__ = [
     "FeedbackSubmit", "InviteAnswer", "InviteIncoming", "InviteRequest", "KioskState", "Offer",
     "OfferAccept", "OfferDecline", "OfferRevoked", "ParticipantJoined", "ParticipantLeft", "Ping",
     "Pong", "QueueSnapshot", "RtcAnswer", "RtcAnswerRelay", "RtcOffer", "RtcOfferRelay", "ServerMessage",
-    "SessionEnd", "SessionEnded", "SessionJoin", "SessionLeave", "SessionStart", "StatusSet",
+    "ServerMsg", "SessionEnd", "SessionEnded", "SessionJoin", "SessionLeave", "SessionStart", "StatusSet",
     "StatusUpdate", "TicketCancel", "TicketCreate", "TicketUpdate", "TransferRequest", "Welcome",
     "WrapupDone", "client_adapter", "new_id", "server_adapter",
 ]

@@ -17,16 +17,24 @@ ParticipantRole = Literal["resident", "specialist", "third_party", "supervisor"]
 
 
 class Strict(BaseModel):
+    """What clients send: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IceServer(Strict):
+class Lenient(BaseModel):
+    """What the server sends: clients ignore fields they do not know (a newer server may add some)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class IceServer(Lenient):
     urls: list[str]
     username: str | None = None
     credential: str | None = None
 
 
-class ServiceInfo(Strict):
+class ServiceInfo(Lenient):
     code: str
     name_ja: str
     name_en: str
@@ -36,7 +44,7 @@ class ServiceInfo(Strict):
     hours: str = ""
 
 
-class QueueItem(Strict):
+class QueueItem(Lenient):
     """A waiting ticket as a specialist sees it (no resident identity)."""
 
     ticket_id: int
@@ -50,14 +58,14 @@ class QueueItem(Strict):
     tier: Literal["own", "shared"] = "own"
 
 
-class StaffState(Strict):
+class StaffState(Lenient):
     staff_id: int
     name: str
     status: StaffStatus
     reason: str = ""
 
 
-class Participant(Strict):
+class Participant(Lenient):
     peer: str                   # "kiosk:<id>" or "staff:<id>"
     role: ParticipantRole
     display_name: str = ""

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Ctx
 from server.auth import hash_secret, issue_token, new_device_secret, verify_secret
+from server.db.audit import audit
 from server.db.models import Kiosk, Staff
-from server.queue.context import audit
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import DB, Ctx, require_roles
+from server.db.audit import audit
 from server.db.base import utcnow
 from server.db.models import Branch, CallSession, Note, Service, Staff
-from server.queue.context import audit
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 CallStaff = Annotated[Staff, Depends(require_roles("specialist", "supervisor"))]

@@ -1,4 +1,4 @@
-"""The monitor feed's wire shapes: the allow-list of what an IT monitor may see.
+"""The monitor feed's wire shapes (``/monitor/feed``): the allow-list of what an IT monitor may see.
 
 Every field the page can ever receive is declared here; the snapshot builder
 fills these models field by field, so a new column in the database never
@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class FeedModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Server → page only; like every server → client shape, readers ignore fields they do not know."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Place(FeedModel):

@@ -1,0 +1,33 @@
+"""What the application holds for its routes and handlers: database, settings, clock, metrics, the queue
+engine, and the delivery (the hub behind it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.delivery import Delivery
+from server.metrics import Metrics
+from server.queue.clock import Clock
+from server.queue.engine import QueueEngine
+from server.settings import Settings
+from signaling.hub import Hub
+
+
+@dataclass
+class AppContext:
+    maker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    metrics: Metrics
+    clock: Clock
+    engine: QueueEngine
+    delivery: Delivery
+
+    @property
+    def hub(self) -> Hub:
+        return self.delivery.hub
+
+    def now(self) -> datetime:
+        return self.clock.now()

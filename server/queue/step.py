@@ -1,0 +1,57 @@
+"""Everything one queue operation may read, and its outbox. An operation gets a Step, reads and writes
+the database inside the step's transaction, appends to ``outbox``, and returns its typed reply; it
+never sends anything itself.
+
+``now`` is fixed for the whole step (one operation sees one instant); ``presence`` is a read-only view
+of who is connected, taken just before the step; ``shared`` is the in-memory state that is not in the
+database (pending invites, live call quality, what each kiosk was last told).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.audit import audit
+from server.metrics import Metrics
+from server.queue.outbox import Outbox
+from server.settings import Settings
+
+
+@dataclass(frozen=True)
+class PresenceView:
+    """Who is connected right now (kiosks and consoles), as peer names: read-only for the queue."""
+
+    peers: Container[str] = frozenset()
+
+    def is_connected(self, peer: str) -> bool:
+        return peer in self.peers
+
+
+@dataclass
+class Shared:
+    pending_invites: set[tuple[int, int]] = field(default_factory=set)  # (session, staff)
+    live: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # session -> side -> latest stats
+    told: dict[int, tuple[str, int | None, float | None, datetime]] = field(default_factory=dict)
+    # ticket -> (state, position, estimate, when) last pushed to its kiosk
+
+
+@dataclass
+class Step:
+    db: AsyncSession
+    now: datetime
+    settings: Settings
+    presence: PresenceView
+    metrics: Metrics
+    shared: Shared
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def audit(self, actor: str, action: str, subject: str = "", **detail: Any) -> None:
+        audit(self.db, actor, action, subject, **detail)
+
+    def send(self, peer: str, msg: Any) -> None:
+        self.outbox.send(peer, msg)

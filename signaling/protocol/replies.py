@@ -1,0 +1,93 @@
+"""What ``ack.data`` holds for each request type: one model per reply shape.
+
+The envelope stays ``{"type": "ack", "ref": ..., "data": {...}}``; ``data`` is
+the reply model of the request named by ``ref`` (``REPLY_OF[request.type]``).
+Clients parse it with :func:`parse_reply` instead of reading a dict. Replies,
+like every server → client shape, ignore unknown fields: a newer server may
+add some.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from signaling.protocol.models import EndReason, Lenient, StaffStatus
+
+
+class Reply(Lenient):
+    """Base of every reply (an empty reply is ``{}``)."""
+
+
+class Empty(Reply):
+    pass
+
+
+class TicketCreated(Reply):
+    ticket_id: int
+    position: int | None = None          # 1 = next; None only while it cannot be placed
+    estimated_wait_s: float | None = None  # seconds until a specialist is expected to answer
+
+
+class TicketRef(Reply):
+    ticket_id: int
+
+
+class SessionRef(Reply):
+    session_id: int
+
+
+class Accepted(Reply):
+    session_id: int
+    ticket_id: int
+
+
+class StatusChanged(Reply):
+    status: StaffStatus
+
+
+class InviteAnswered(Reply):
+    session_id: int
+    joined: bool = True
+
+
+class MediaRecorded(Reply):
+    ended: EndReason | None = None  # set when this report ended the call
+
+
+REPLY_OF: dict[str, type[Reply]] = {
+    "ticket.create": TicketCreated,
+    "ticket.cancel": TicketRef,
+    "kiosk.state": Empty,
+    "feedback.submit": SessionRef,
+    "status.set": StatusChanged,
+    "offer.accept": Accepted,
+    "offer.decline": TicketRef,
+    "session.end": SessionRef,
+    "wrapup.done": SessionRef,
+    "transfer.request": TicketRef,
+    "invite.request": SessionRef,
+    "invite.answer": InviteAnswered,
+    "session.join": SessionRef,
+    "session.leave": SessionRef,
+    "rtc.offer": Empty,
+    "rtc.answer": Empty,
+    "call.media": MediaRecorded,
+    "call.stats": Empty,
+}
+
+
+def parse_reply(request_type: str, data: dict[str, Any]) -> Reply:
+    """The typed reply to a request of ``request_type`` (raises pydantic's ValidationError if malformed)."""
+    return REPLY_OF.get(request_type, Empty).model_validate(data)
+
+
+def reply_schemas() -> dict[str, Any]:
+    return {typ: model.model_json_schema() for typ, model in sorted(REPLY_OF.items())}
+
+
+__all__ = [
+    "REPLY_OF", "Accepted", "BaseModel", "Empty", "InviteAnswered", "MediaRecorded", "Reply", "SessionRef",
+    "StatusChanged", "TicketCreated", "TicketRef", "parse_reply", "reply_schemas",
+]
