@@ -1,9 +1,16 @@
 """Reconnecting signaling client used by kiosk and console (no Qt, no aiortc).
 
 It keeps one WebSocket to ``/ws`` open, authenticates with a fresh token on
-every (re)connect, resumes with the last resume token, backs off
-exponentially with jitter while the server is unreachable, and matches
-replies to requests by id.
+every (re)connect, resumes with the last resume token, and matches replies to
+requests by id. It knows one or several server URLs (nodes sharing one
+state, DESIGN §7): a failed attempt or a dropped connection moves on to the
+next URL. Between attempts it waits a capped exponential backoff with full
+jitter (:func:`backoff_delay`): the first retry after a drop within
+``backoff_base_s``, later ones within ``backoff_max_s``, so it is back within
+about a second of a server becoming reachable while a crowd of clients
+spreads its attempts over the whole window. A silent server (a machine that
+died without closing its sockets) is noticed by WebSocket keep-alive pings
+within ``ping_interval_s + ping_timeout_s``.
 
 Exceptions::
 
@@ -20,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import websockets
@@ -64,25 +71,53 @@ class CredentialRejected(AuthFailed):
     """Raised by ``get_token`` when the server refuses the credential itself (a revoked kiosk): final."""
 
 
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | random.SystemRandom) -> float:
+    """Full jitter ("Exponential Backoff and Jitter", AWS architecture blog): uniform in
+    [0, min(cap, base * 2**attempt)]. ``attempt`` 0 is the first retry after a drop."""
+    return rng.uniform(0.0, min(cap_s, base_s * 2 ** min(attempt, 32)))
+
+
+def http_base(ws_url: str) -> str:
+    """The REST base URL of a server's ``/ws`` URL (ws://h:p/ws -> http://h:p)."""
+    base = ws_url.removesuffix("/").removesuffix("/ws")
+    if base.startswith("wss://"):
+        return "https://" + base[6:]
+    return "http://" + base.removeprefix("ws://")
+
+
 class SignalingClient:
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         get_token: Callable[[], Awaitable[str]],
         *,
         on_message: Callable[[ServerMessage], Awaitable[None]] | None = None,
         on_state: Callable[[ConnState], None] | None = None,
         app_version: str = "",
         request_timeout_s: float = 10.0,
-        backoff_max_s: float = 15.0,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 2.0,
+        open_timeout_s: float = 5.0,
+        ping_interval_s: float = 2.0,
+        ping_timeout_s: float = 3.0,
     ) -> None:
-        self.url = url
+        """``url``: the ``/ws`` URL of one server, or of several (tried in turn). ``get_token`` is called before
+        every attempt; it should fetch from :attr:`http_url`, the server about to be tried."""
+        self.urls: list[str] = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("at least one server URL is needed")
+        self._url_index = 0
         self.get_token = get_token
         self.on_message = on_message
         self.on_state = on_state
         self.app_version = app_version
         self.request_timeout_s = request_timeout_s
+        self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.open_timeout_s = open_timeout_s
+        self.ping_interval_s = ping_interval_s
+        self.ping_timeout_s = ping_timeout_s
+        self._rng = random.SystemRandom()  # no shared seed: clients started together must not retry together
         self.state: ConnState = "offline"
         self.welcome: Welcome | None = None
         self.last_error: str = ""
@@ -95,6 +130,16 @@ class SignalingClient:
         self.stop_reason: StopReason | None = None  # set when the server ended this client for good
 
     # ------------------------------------------------------------ public
+    @property
+    def url(self) -> str:
+        """The server this client is connected to, or tries next."""
+        return self.urls[self._url_index]
+
+    @property
+    def http_url(self) -> str:
+        """The REST base URL of :attr:`url` (for ``get_token``: fetch the token from the server being tried)."""
+        return http_base(self.url)
+
     async def start(self) -> None:
         """Start (or, after a final close such as ``replaced``, restart on the user's request) connecting."""
         if self._task is not None and self._task.done():
@@ -158,7 +203,7 @@ class SignalingClient:
                 self.on_state(state)
 
     async def _run(self) -> None:
-        delay = 0.5
+        attempt = 0  # retries since the client was last online
         while not self._closing:
             self._set_state("connecting")
             connects = self.connects
@@ -189,15 +234,17 @@ class SignalingClient:
                 self._set_state("closed")
                 return
             if self.connects != connects:  # this attempt got online, however it ended: back off from the start
-                delay = 0.5
+                attempt = 0
+            self._url_index = (self._url_index + 1) % len(self.urls)  # that server failed us: try the next
             self._set_state("offline")
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(self.backoff_max_s, delay * 2)
+            await asyncio.sleep(backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s, self._rng))
+            attempt += 1
 
     async def _session(self) -> None:
         token = await self.get_token()
         async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=MAX_FRAME_BYTES,  # type: ignore[list-item]
-                           compression=None, open_timeout=10, ping_interval=10, ping_timeout=20) as ws:
+                           compression=None, open_timeout=self.open_timeout_s, ping_interval=self.ping_interval_s,
+                           ping_timeout=self.ping_timeout_s) as ws:
             resume = self.welcome.resume_token if self.welcome else None
             auth = Auth(token=token, resume_token=resume, app_version=self.app_version)
             await ws.send(dump(auth))
