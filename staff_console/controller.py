@@ -63,6 +63,7 @@ from signaling.protocol.messages import (
     WrapupDone,
 )
 from signaling.protocol.models import CallStats, Participant, QueueItem, ServiceInfo, StaffState
+from signaling.protocol.replies import Reply
 from staff_console import __version__
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
@@ -219,11 +220,11 @@ class StaffController(Emitter):
         if self.client is not None:
             await self.client.close()
 
-    async def _request(self, msg: Any) -> dict[str, Any] | None:
+    async def _request(self, msg: Any) -> Reply | None:
         if self.client is None:
             return None
         try:
-            return await self.client.request(msg)
+            return await self.client.ask(msg)
         except ClientError as exc:
             self.emit("error", {"code": getattr(exc, "code", "offline"), "message": str(exc), "request": msg.type,
                                 "details": getattr(exc, "details", {})})
