@@ -140,12 +140,14 @@ def set_staff_active(staff_id: int, active: Annotated[bool, typer.Option("--acti
 
 @protocol_app.command("schema")
 def schema() -> None:
-    """Print the JSON Schema of every client and server message."""
+    """Print the JSON Schema of every client and server message, and of each request's reply (``ack.data``)."""
     from signaling.protocol.messages import client_adapter, server_adapter
+    from signaling.protocol.replies import reply_schemas
     from signaling.protocol.version import PROTOCOL_VERSION, SUBPROTOCOL
 
     out = {"protocol_version": PROTOCOL_VERSION, "subprotocol": SUBPROTOCOL,
-           "client_to_server": client_adapter.json_schema(), "server_to_client": server_adapter.json_schema()}
+           "client_to_server": client_adapter.json_schema(), "server_to_client": server_adapter.json_schema(),
+           "replies": reply_schemas()}
     typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 
