@@ -14,6 +14,24 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.cluster import LocalCluster, RedisCluster
+from server.db.seed import seed_demo
+from server.db.session import make_engine, make_sessionmaker
+from server.migrate import upgrade_async
+from server.settings import Settings
+from tests.support import make_settings, reset_pg
+
+
+async def seeded_settings(tmp_path: Any, backend: str = "sqlite", **overrides: Any) -> Settings:
+    """Settings of a migrated, seeded database that every server started with them shares (as nodes do)."""
+    settings = make_settings(tmp_path, backend, **overrides)
+    if backend == "pg":
+        await reset_pg(settings.database_url)
+    await upgrade_async(settings.database_url)
+    engine = make_engine(settings.database_url)
+    async with make_sessionmaker(engine)() as db, db.begin():
+        await seed_demo(db)
+    await engine.dispose()
+    return settings
 
 
 def redis_url() -> str:

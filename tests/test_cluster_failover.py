@@ -6,32 +6,15 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from server.db.seed import DEMO_PASSWORD, seed_demo
-from server.db.session import make_engine, make_sessionmaker
-from server.migrate import upgrade_async
+from server.db.seed import DEMO_PASSWORD
 from server.run import RunningServer, start_server
-from server.settings import Settings
 from signaling.client import ConnState, SignalingClient, backoff_delay, http_base
-from tests.support import make_settings
-
-
-@asynccontextmanager
-async def seeded(tmp_path: Path) -> AsyncIterator[Settings]:
-    """One database (migrated and seeded) that every server of the test shares, as nodes do."""
-    settings = make_settings(tmp_path, "sqlite")
-    await upgrade_async(settings.database_url)
-    engine = make_engine(settings.database_url)
-    async with make_sessionmaker(engine)() as db, db.begin():
-        await seed_demo(db)
-    await engine.dispose()
-    yield settings
+from tests.cluster_support import seeded_settings
 
 
 class Watch:
@@ -69,62 +52,62 @@ async def staff_client(urls: list[str], watch: Watch, username: str = "takahashi
 
 
 async def test_a_stopped_server_sends_its_clients_to_the_other(tmp_path: Path) -> None:
-    async with seeded(tmp_path) as settings:
-        a, b = await start_server(settings), await start_server(settings)
-        servers: list[RunningServer] = [a, b]
-        watch = Watch()
-        client = await staff_client([a.ws_url, b.ws_url], watch)
-        try:
-            await watch.online_at(a.ws_url)
-            await a.stop()
-            await watch.online_at(b.ws_url)
-            assert client.connects == 2 and client.http_url == b.http_url
-            a = await start_server(settings, port=a.port)  # a comes back; b goes down: back to a
-            servers.append(a)
-            await b.stop()
-            await watch.online_at(a.ws_url)
-            assert client.connects == 3
-            assert [s for s, _ in watch.history if s == "closed"] == []
-        finally:
-            await client.close()
-            for srv in servers:
-                await srv.stop()
+    settings = await seeded_settings(tmp_path)
+    a, b = await start_server(settings), await start_server(settings)
+    servers: list[RunningServer] = [a, b]
+    watch = Watch()
+    client = await staff_client([a.ws_url, b.ws_url], watch)
+    try:
+        await watch.online_at(a.ws_url)
+        await a.stop()
+        await watch.online_at(b.ws_url)
+        assert client.connects == 2 and client.http_url == b.http_url
+        a = await start_server(settings, port=a.port)  # a comes back; b goes down: back to a
+        servers.append(a)
+        await b.stop()
+        await watch.online_at(a.ws_url)
+        assert client.connects == 3
+        assert [s for s, _ in watch.history if s == "closed"] == []
+    finally:
+        await client.close()
+        for srv in servers:
+            await srv.stop()
 
 
 async def test_an_unreachable_first_url_is_skipped(tmp_path: Path, unused_tcp_port: int) -> None:
-    async with seeded(tmp_path) as settings:
-        b = await start_server(settings)
-        dead = f"ws://127.0.0.1:{unused_tcp_port}/ws"
-        watch = Watch()
-        client = await staff_client([dead, b.ws_url], watch)
-        try:
-            await watch.online_at(b.ws_url)
-            assert client.connects == 1
-            assert "ConnectError" in client.last_error or "refused" in client.last_error.lower()
-        finally:
-            await client.close()
-            await b.stop()
+    settings = await seeded_settings(tmp_path)
+    b = await start_server(settings)
+    dead = f"ws://127.0.0.1:{unused_tcp_port}/ws"
+    watch = Watch()
+    client = await staff_client([dead, b.ws_url], watch)
+    try:
+        await watch.online_at(b.ws_url)
+        assert client.connects == 1
+        assert "ConnectError" in client.last_error or "refused" in client.last_error.lower()
+    finally:
+        await client.close()
+        await b.stop()
 
 
 async def test_a_client_comes_back_after_an_outage_of_its_only_server(tmp_path: Path) -> None:
-    async with seeded(tmp_path) as settings:
-        srv = await start_server(settings)
-        watch = Watch()
-        client = SignalingClient(srv.ws_url, lambda: _login(srv.http_url), on_state=watch)  # one URL, as before
-        watch.client = client
-        await client.start()
-        try:
-            await watch.online_at(srv.ws_url)
-            await srv.stop()
-            async with asyncio.timeout(10):
-                while (await watch.seen.get())[0] != "offline":
-                    pass
-            srv = await start_server(settings, port=srv.port)
-            await watch.online_at(srv.ws_url)
-            assert client.connects == 2
-        finally:
-            await client.close()
-            await srv.stop()
+    settings = await seeded_settings(tmp_path)
+    srv = await start_server(settings)
+    watch = Watch()
+    client = SignalingClient(srv.ws_url, lambda: _login(srv.http_url), on_state=watch)  # one URL, as before
+    watch.client = client
+    await client.start()
+    try:
+        await watch.online_at(srv.ws_url)
+        await srv.stop()
+        async with asyncio.timeout(10):
+            while (await watch.seen.get())[0] != "offline":
+                pass
+        srv = await start_server(settings, port=srv.port)
+        await watch.online_at(srv.ws_url)
+        assert client.connects == 2
+    finally:
+        await client.close()
+        await srv.stop()
 
 
 async def _login(base: str) -> str:
@@ -150,7 +133,10 @@ def test_backoff_is_capped_exponential_with_full_jitter() -> None:
 def test_http_base_of_a_ws_url() -> None:
     assert http_base("ws://127.0.0.1:8400/ws") == "http://127.0.0.1:8400"
     assert http_base("wss://madoguchi.example.jp/city/ws") == "https://madoguchi.example.jp/city"
-    client = SignalingClient(["ws://a:1/ws", "ws://b:2/ws"], _login)
+    async def no_token() -> str:
+        raise AssertionError("never connects")
+
+    client = SignalingClient(["ws://a:1/ws", "ws://b:2/ws"], no_token)
     assert client.url == "ws://a:1/ws" and client.http_url == "http://a:1"
     with pytest.raises(ValueError):
-        SignalingClient([], _login)
+        SignalingClient([], no_token)
