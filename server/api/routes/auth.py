@@ -3,18 +3,26 @@
 argon2 costs ~0.13 s of CPU per check here: it runs in a small thread pool (one thread per core), never on
 the event loop, and never inside a database transaction (on SQLite every transaction holds the write lock,
 ``BEGIN IMMEDIATE``): each route reads what it needs, ends that transaction, checks, then writes briefly.
+
+Passwords and the 8-digit enrollment codes are guessable, so they get argon2. A kiosk's device secret is 256
+random bits (``new_device_secret``): nobody can guess it, so a slow hash buys nothing and costs every kiosk
+reconnection 0.13 s of CPU (a node's death sends hundreds at once to the survivors). Device secrets are
+stored as ``sha256$<hex>``; one still stored with argon2 (enrolled before) is checked with argon2 once and
+then stored the fast way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.api.deps import DB, Ctx
 from server.auth import hash_secret, issue_token, new_device_secret, verify_secret
@@ -42,6 +50,18 @@ async def verify_off_loop(hashed: str | None, secret: str) -> bool:
         await asyncio.get_running_loop().run_in_executor(_hashing, verify_secret, _dummy_hash, secret)
         return False
     return await asyncio.get_running_loop().run_in_executor(_hashing, verify_secret, hashed, secret)
+
+
+DEVICE_HASH_PREFIX = "sha256$"
+
+
+def hash_device_secret(secret: str) -> str:
+    """For high-entropy device secrets only (never for passwords or codes a person could guess)."""
+    return DEVICE_HASH_PREFIX + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_device_secret(stored: str, secret: str) -> bool:
+    return hmac.compare_digest(stored.encode(), hash_device_secret(secret).encode())
 
 
 class LoginIn(BaseModel):
@@ -113,7 +133,7 @@ async def enroll(body: EnrollIn, db: DB, ctx: Ctx) -> EnrollOut:
     if not await verify_off_loop(code_hash, body.code):
         raise refused
     secret = new_device_secret()
-    credential = await hash_off_loop(secret)
+    credential = hash_device_secret(secret)
     k = await db.get(Kiosk, body.kiosk_id, with_for_update={"of": Kiosk}, populate_existing=True)
     if k is None or k.enroll_code_hash != code_hash or k.revoked_at is not None:
         raise refused  # used (or revoked) by someone else meanwhile: a code works once
@@ -139,8 +159,18 @@ class TokenOut(BaseModel):
 async def kiosk_token(body: KioskTokenIn, db: DB, ctx: Ctx) -> TokenOut:
     k = await db.get(Kiosk, body.kiosk_id)
     credential = k.credential_hash if k is not None and k.revoked_at is None else None
-    await db.commit()  # end the read (and SQLite's write lock) before the slow check
-    if not await verify_off_loop(credential, body.secret):
+    await db.commit()  # end the read (and SQLite's write lock) before any slow check
+    if credential is None:
+        ok = False  # kiosk ids are not secret: no need to spend a slow check to hide which exist
+    elif credential.startswith(DEVICE_HASH_PREFIX):
+        ok = check_device_secret(credential, body.secret)
+    else:  # enrolled before device secrets were hashed the fast way: argon2 once, then upgrade
+        ok = await verify_off_loop(credential, body.secret)
+        if ok:
+            await db.execute(update(Kiosk).where(Kiosk.id == body.kiosk_id, Kiosk.credential_hash == credential)
+                             .values(credential_hash=hash_device_secret(body.secret)))
+            await db.commit()
+    if not ok:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "kiosk credential wrong or revoked")
     assert k is not None
     ttl = ctx.settings.kiosk_token_ttl_s
