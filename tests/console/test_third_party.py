@@ -83,6 +83,7 @@ async def test_third_party_joins_and_leaves(tmp_path: Path) -> None:
         assert takahashi.call is not None and not takahashi.call.ended
         assert [p.peer for p in kiosk.visit.participants] == [kiosk_peer, t_peer]
         assert await takahashi.hang_up()
+        await wait_until(lambda: takahashi.wrapup is not None, what="wrap-up (session.ended follows the ack)")
 
         async with env.ctx.maker() as db:
             rows = (await db.execute(select(AuditEvent).where(AuditEvent.actor == s_peer))).scalars().all()
