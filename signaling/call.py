@@ -23,6 +23,23 @@ every link. The policy also applies to links healed later.
 
 Control messages (``send_control`` / the ``control`` event) ride the data
 channel of one link, e.g. to tell the specialist a whisper starts.
+
+A link the other side closes on purpose (data-channel ``bye``: it hung up, or its program is
+stopping) is reported as ``remote_closed`` and is not healed from this side; the mesh waits the
+media grace for a fresh link from that participant (a restarted console offers one), and when none
+comes it reports ``failed`` like a link that could not be healed (the primary's), or drops the link
+(``peer_removed``: a third party or supervisor who left while the server could not say so). A link
+replaced by a fresh one is closed without ``bye``, so that the other side heals over it instead of
+taking it for the end.
+
+Events (``emit(name, data)``): ``peer_added``, ``peer_removed``, ``connected`` (``setup_ms``,
+``generation``), ``link_failed``, ``reconnecting``, ``remote_closed``, ``failed`` (``reported``: the
+server acknowledged ``call.media {failed}``; ``ended``: the end reason it answered, if it ended the
+session), ``chat``, ``control``, ``quality`` (``stats``).
+
+Counters: ``frames_received`` / ``audio_frames_received`` in the ``call.stats`` reports (and
+:meth:`CallMesh.frames_received`) are cumulative for the session: frames received on links that a
+heal replaced are carried over, so they never restart.
 """
 
 from __future__ import annotations
@@ -50,6 +67,7 @@ from signaling.protocol.messages import (
     RtcOfferRelay,
 )
 from signaling.protocol.models import IceServer
+from signaling.protocol.replies import MediaRecorded, Reply
 
 log = logging.getLogger("madoguchi.call")
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -123,6 +141,8 @@ class CallMesh:
         stats_interval_s: float = 2.0,
         started_at: float | None = None,
         send_policy: Callable[[str], SendPolicy] | None = None,
+        report_setup_ms: bool = True,
+        media_lost_after_s: float = 5.0,
     ) -> None:
         self.client = client
         self.session_id = session_id
@@ -135,6 +155,9 @@ class CallMesh:
         self.send_policy = send_policy
         self.connect_timeout_s = connect_timeout_s
         self.media_grace_s = media_grace_s
+        self.media_lost_after_s = media_lost_after_s
+        # the specialist knows when the call was accepted; a kiosk does not, so it reports no setup time
+        self.report_setup_ms = report_setup_ms
         self.stats_interval_s = stats_interval_s
         self.started_at = started_at if started_at is not None else time.monotonic()
         self.links: dict[str, Link] = {}
@@ -147,6 +170,7 @@ class CallMesh:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._healing: set[str] = set()
         self._stats_task: asyncio.Task[None] | None = None
+        self._frames_base: dict[str, tuple[int, int]] = {}  # (video, audio) received on replaced links
 
     # ------------------------------------------------------------ public
     async def start(self, offer_to: list[str]) -> None:
@@ -172,6 +196,7 @@ class CallMesh:
     async def remove_peer(self, peer: str) -> None:
         link = self.links.pop(peer, None)
         if link is not None:
+            self._carry_frames(peer, link.call)
             await link.call.close()
             self.emit("peer_removed", {"peer": peer})
 
@@ -226,6 +251,22 @@ class CallMesh:
     def link(self, peer: str | None = None) -> Link | None:
         return self.links.get(peer or self.primary or "") if (peer or self.primary) else None
 
+    def frames_received(self, peer: str | None = None) -> dict[str, int]:
+        """Video and audio frames received from ``peer`` (default: the primary) in this session, over every
+        link a heal replaced; still answers after :meth:`close`."""
+        peer = peer or self.primary or ""
+        video, audio = self._frames_base.get(peer, (0, 0))
+        link = self.links.get(peer)
+        if link is not None:
+            video += link.call.video_frames_received
+            audio += link.call.audio_frames_received
+        return {"video": video, "audio": audio}
+
+    def primary_alive(self) -> bool:
+        """Media with the primary is flowing (connected, not lost, not left with a bye)."""
+        link = self.link()
+        return link is not None and link.call.media_alive
+
     async def close(self) -> None:
         if self.closed:
             return
@@ -235,7 +276,8 @@ class CallMesh:
         for task in list(self._tasks) + ([self._stats_task] if self._stats_task else []):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for link in list(self.links.values()):
+        for peer, link in list(self.links.items()):
+            self._carry_frames(peer, link.call)
             await link.call.close()
         self.links.clear()
 
@@ -244,10 +286,12 @@ class CallMesh:
         policy = self.policy(peer)
         audio, video = (None, None) if policy == "none" else self.media.subscribe(audio=True, video=policy == "av")
         call = CallPeer(ice_servers=self.ice_servers, audio=audio, video=video, receive_only=policy == "none",
-                        connect_timeout_s=self.connect_timeout_s, label=f"{self.me}->{peer}")
+                        connect_timeout_s=self.connect_timeout_s, media_lost_after_s=self.media_lost_after_s,
+                        label=f"{self.me}->{peer}")
         call.on_chat = lambda text, p=peer: self.emit("chat", {"peer": p, "text": text})  # type: ignore[misc]
         call.on_control = lambda data, p=peer: self.emit("control", {"peer": p, "data": data})  # type: ignore[misc]
         call.on_media_lost = lambda p=peer: self._spawn(self._heal(p))  # type: ignore[misc]
+        call.on_remote_closed = lambda p=peer, c=call: self._on_remote_bye(p, c)  # type: ignore[misc]
         if self.on_audio is not None:
             call.on_audio_frame = lambda frame, p=peer: self._audio_out(p, frame)  # type: ignore[misc]
         if self._audio_muted(peer):
@@ -260,15 +304,29 @@ class CallMesh:
         if self.on_audio is not None:
             self.on_audio(peer, frame)
 
+    def _carry_frames(self, peer: str, call: CallPeer) -> None:
+        video, audio = self._frames_base.get(peer, (0, 0))
+        self._frames_base[peer] = (video + call.video_frames_received, audio + call.audio_frames_received)
+
     async def _replace(self, peer: str, link: Link) -> None:
         old = self.links.get(peer)
         if old is not None:
             link.generation = old.generation + 1
+            self._carry_frames(peer, old.call)
         self.links[peer] = link
         if old is not None:
-            await old.call.close()
+            await old.call.close(say_bye=False)  # replaced, not ended: the other side heals over it
         else:
             self.emit("peer_added", {"peer": peer})
+
+    def _on_remote_bye(self, peer: str, call: CallPeer) -> None:
+        link = self.links.get(peer)
+        if self.closed or link is None or link.call is not call:
+            return  # a link already replaced (or this mesh closed): nothing ends
+        self.emit("remote_closed", {"peer": peer, "generation": link.generation})
+        # left on purpose: never offer again from here, but a restarted console offers a fresh link; if
+        # none comes within the media grace the link is as dead as one that could not be healed
+        self._spawn(self._heal(peer, offer=False, announce=False))
 
     async def _offer(self, peer: str) -> None:
         link = Link(peer, self._new_call(peer), offerer=True)
@@ -285,12 +343,14 @@ class CallMesh:
         await self._await_connected(link)
 
     async def _send(self, msg: RtcOffer | RtcAnswer | CallMedia | CallStatsReport) -> bool:
+        return await self._request(msg) is not None
+
+    async def _request(self, msg: RtcOffer | RtcAnswer | CallMedia | CallStatsReport) -> Reply | None:
         try:
-            await self.client.request(msg)
-            return True
+            return await self.client.ask(msg)
         except ClientError as exc:
             log.info("could not send %s: %s", msg.type, exc)
-            return False
+            return None
 
     async def _await_connected(self, link: Link) -> None:
         try:
@@ -304,26 +364,29 @@ class CallMesh:
         self.emit("connected", {"peer": link.peer, "setup_ms": setup_ms, "generation": link.generation})
         if link.peer == self.primary and not self.reported_connected:
             self.reported_connected = True
-            total_ms = (link.connected_at - self.started_at) * 1000
-            await self._send(CallMedia(session_id=self.session_id, state="connected", setup_ms=round(total_ms, 1)))
+            total_ms = round((link.connected_at - self.started_at) * 1000, 1) if self.report_setup_ms else None
+            await self._send(CallMedia(session_id=self.session_id, state="connected", setup_ms=total_ms))
 
-    async def _heal(self, peer: str) -> None:
-        """A fresh peer connection under the same session, within the grace window."""
+    async def _heal(self, peer: str, *, offer: bool | None = None, announce: bool = True) -> None:
+        """A fresh peer connection under the same session, within the grace window. ``offer``: make fresh
+        offers (default: when this side made the link's offer); else wait for the other side's."""
         link = self.links.get(peer)
         if link is None or self.closed or peer in self._healing:
             return
         self._healing.add(peer)
         try:
-            await self._heal_link(peer, link)
+            await self._heal_link(peer, link, link.offerer if offer is None else offer, announce)
         finally:
             self._healing.discard(peer)
 
-    async def _heal_link(self, peer: str, link: Link) -> None:
+    async def _heal_link(self, peer: str, link: Link, offer: bool, announce: bool) -> None:
         generation = link.generation
-        self.emit("reconnecting", {"peer": peer})
-        if peer == self.primary:  # the server acts on the resident <-> specialist link only
-            await self._send(CallMedia(session_id=self.session_id, state="reconnecting"))
+        if announce:
+            self.emit("reconnecting", {"peer": peer})
+            if peer == self.primary:  # the server acts on the resident <-> specialist link only
+                await self._send(CallMedia(session_id=self.session_id, state="reconnecting"))
         deadline = time.monotonic() + self.media_grace_s
+        step = min(1.0, max(0.05, self.media_grace_s / 10))
         attempt = 0
         while time.monotonic() < deadline and not self.closed:
             current = self.links.get(peer)
@@ -331,7 +394,7 @@ class CallMesh:
                 return
             if current.generation > generation and current.connected_at is not None:
                 return  # the other side's fresh offer already healed it
-            if link.offerer:
+            if offer:
                 attempt += 1
                 try:
                     await asyncio.wait_for(self._offer(peer), self.connect_timeout_s + 5)
@@ -340,11 +403,18 @@ class CallMesh:
                 fresh = self.links.get(peer)
                 if fresh is not None and fresh.connected_at is not None and fresh.generation > generation:
                     return
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(step)
+        if self.closed:
+            return
+        if not announce and peer != self.primary:
+            await self.remove_peer(peer)  # a participant who left on purpose (bye) and did not come back
+            return
+        reply: Reply | None = None
+        if peer == self.primary:  # the server ends the session (media_failed / kiosk_lost)
+            reply = await self._request(CallMedia(session_id=self.session_id, state="failed"))
         if not self.closed:
-            self.emit("failed", {"peer": peer})
-            if peer == self.primary:  # the server ends the session (media_failed / kiosk_lost)
-                await self._send(CallMedia(session_id=self.session_id, state="failed"))
+            self.emit("failed", {"peer": peer, "reported": reply is not None,
+                                 "ended": reply.ended if isinstance(reply, MediaRecorded) else None})
 
     async def _stats_loop(self) -> None:
         while not self.closed:
@@ -357,6 +427,10 @@ class CallMesh:
             except Exception as exc:
                 log.debug("stats failed: %s", exc)
                 continue
+            video, audio = self._frames_base.get(link.peer, (0, 0))
+            if video or audio:  # cumulative over the links a heal replaced (docs/protocol.md, call.stats)
+                stats = stats.model_copy(update={"frames_received": (stats.frames_received or 0) + video,
+                                                 "audio_frames_received": (stats.audio_frames_received or 0) + audio})
             self.emit("quality", {"peer": link.peer, "stats": stats})
             await self._send(CallStatsReport(session_id=self.session_id, stats=stats))
 

@@ -16,9 +16,11 @@ API::
     peer.set_audio_muted(True); peer.set_video_enabled(False)   # silence / black frames
     stats = await peer.stats()               # CallStats; rates are measured between calls
     await peer.close()                       # idempotent; tells the other side "bye" first
+    await peer.close(say_bye=False)          # a link being replaced: the other side heals over it
 
     attributes: connection_state, connect_ms, first_remote_video_at, first_remote_audio_at (monotonic),
-                video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason
+                video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason,
+                remote_bye (the other side said "bye"), media_alive (connected, not lost, no bye, not closed)
     callbacks:  on_video_frame(frame), on_audio_frame(frame), on_chat(text), on_control(dict),
                 on_media_lost(), on_remote_closed()
 
@@ -30,8 +32,10 @@ Liveness: both sides send ``{"kind": "hb"}`` every ``heartbeat_interval_s`` on t
 ``"madoguchi"``. ``on_media_lost`` fires once, after "connected", when neither a data-channel message
 nor an inbound frame has arrived for ``media_lost_after_s``, or when the connection goes
 "failed"/"closed" without a "bye" (aiortc itself needs ~30 s to notice a dead path). A "bye" (the
-remote called :meth:`close`) fires ``on_remote_closed`` instead. Failures before "connected" surface
-only through :meth:`wait_connected`.
+remote called :meth:`close`) fires ``on_remote_closed`` instead, and the link is then no longer
+``media_alive``: what to do about a link the other side left on purpose is the caller's decision
+(:class:`~signaling.call.CallMesh` waits the media grace for a fresh link). Failures before
+"connected" surface only through :meth:`wait_connected`.
 
 Errors::
 
@@ -165,6 +169,17 @@ class CallPeer:
     @property
     def latest_video_frame(self) -> VideoFrame | None:
         return self._sink_value("video", "latest_frame")  # type: ignore[no-any-return]
+
+    @property
+    def remote_bye(self) -> bool:
+        """The other side closed this link on purpose (data-channel "bye")."""
+        return self._remote_bye
+
+    @property
+    def media_alive(self) -> bool:
+        """Connected, and neither lost, left by the other side, nor closed here."""
+        return (self.connected_at is not None and self.media_lost_reason is None and not self._remote_bye
+                and not self._closed)
 
     # ------------------------------------------------------------ SDP
     def _begin(self) -> None:
@@ -392,11 +407,15 @@ class CallPeer:
         )
 
     # ------------------------------------------------------------ close
-    async def close(self) -> None:
-        """Say bye, stop heartbeats, sinks, the connection and our tracks (idempotent)."""
+    async def close(self, *, say_bye: bool = True) -> None:
+        """Say bye, stop heartbeats, sinks, the connection and our tracks (idempotent).
+
+        ``say_bye=False`` when the link is being replaced by a fresh one (healing): the other side must
+        not take that for the end of the call."""
         if self._closed:
             return
-        self._send({"kind": "bye"})
+        if say_bye:
+            self._send({"kind": "bye"})
         self._closed = True
         self._settle(CallFailed(f"{self.label}: closed"))
         if self._monitor is not None:
