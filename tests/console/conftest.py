@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
@@ -20,18 +19,12 @@ from staff_console.controller import StaffController
 from staff_console.ui import style
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
+from tests.qt_loop import loop_factories
 from tests.support import Env, make_settings, server_env
 
 
-def _qasync_loop() -> asyncio.AbstractEventLoop:
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)  # as the console does: closing a dialog never stops the loop
-    return qasync.QEventLoop(app)
-
-
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], Any]]:
-    return {"qasync": _qasync_loop}
+    return loop_factories()  # qasync, with asyncio callbacks kept inside the running loop (tests/qt_loop.py)
 
 
 class Windows:

@@ -1,20 +1,15 @@
-"""Kiosk window tests run on the same loop the kiosk runs on in production: qasync over a QApplication."""
+"""Kiosk window tests run on the same loop the kiosk runs on in production: qasync over a QApplication (with
+asyncio callbacks kept inside the running loop, tests/qt_loop.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import qasync
-from PySide6.QtWidgets import QApplication
+import pytest
+
+from tests.qt_loop import loop_factories
 
 
-def _qasync_loop() -> Any:
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)  # closing a test window must not stop the loop under the test
-    return qasync.QEventLoop(app)
-
-
-def pytest_asyncio_loop_factories(config: Any, item: Any) -> Mapping[str, Callable[[], Any]]:
-    return {"qasync": _qasync_loop}
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], Any]]:
+    return loop_factories()
