@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +66,10 @@ def present(widget: QApplication | object, settings: KioskSettings) -> None:
 class KioskApp:
     """Controller + window + speaker, wired; ``start``/``stop`` around the controller's connection."""
 
-    def __init__(self, settings: KioskSettings, credential: KioskCredential, *, audio: bool = True) -> None:
+    def __init__(self, settings: KioskSettings, credential: KioskCredential, *, audio: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
-        self.controller = KioskController(settings, credential)
+        self.controller = KioskController(settings, credential, clock=clock)
         self.catalog = catalog(settings)
         self.audio = AudioOutput(settings.audio_output_device, on_rendered=self.controller.far_end) if audio else None
         if self.audio is not None:

@@ -6,9 +6,20 @@ behind a PIN) and ``offline`` as an overlay when the server cannot be reached.
 The controller emits events (see :class:`~signaling.observer.Emitter`); the Qt
 window and the headless CLI listen to them.
 
-Events: ``screen``, ``connection``, ``services``, ``ticket``, ``no_specialist``,
+Events: ``screen``, ``connection``, ``services``, ``ticket``, ``wait``, ``no_specialist``,
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``,
 ``quality``, ``error``, ``reset``, ``language``, ``idle_warning``.
+
+Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
+the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`)
+and the clearing of a call screen whose media is gone.
+
+A call ends on the kiosk without the server when the server cannot hear it: the resident hangs up
+offline, the specialist's console says ``bye`` on the data channel while the kiosk is offline, or the
+media stays dead past ``media_grace_s`` (the call layer's grace, then ``failed``). What the server must
+still learn (``session.end``, ``call.media {failed}``, feedback) waits in the outbox
+(:mod:`kiosk.services.outbox`) and is sent after the reconnect; the server's re-sync of such a call
+(``session.start``, ``ticket.update in_call``) is not taken for a call that goes on.
 
 Audio: remote audio frames go to :attr:`KioskController.on_remote_audio` (the
 window's speaker output, never through the event bridge: 50 frames a second per
@@ -32,16 +43,17 @@ from kiosk import __version__
 from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential
 from kiosk.services.echo import EchoCancelledTrack, EchoCanceller, EchoUnavailable
+from kiosk.services.outbox import Outbox, Report, ReportKind
 from kiosk.services.server_api import device_token
 from kiosk.services.tap import TapTrack
 from kiosk.settings import KioskSettings
+from kiosk.wait_estimate import UNKNOWN, WaitCountdown, WaitView
 from signaling.call import CallMesh, LocalMedia
 from signaling.client import ClientError, ConnState, NotConnected, RequestFailed, SignalingClient
 from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
-    FeedbackSubmit,
     KioskScreen,
     KioskState,
     ParticipantJoined,
@@ -58,6 +70,7 @@ from signaling.protocol.messages import (
     Welcome,
 )
 from signaling.protocol.models import Need, Participant, ServiceInfo
+from signaling.protocol.replies import TicketCreated
 
 log = logging.getLogger("madoguchi.kiosk")
 FINAL_TICKET_STATES = ("cancelled", "abandoned", "done", "no_specialist")
@@ -85,10 +98,12 @@ class ResidentVisit:
 
 
 class KioskController(Emitter):
-    def __init__(self, settings: KioskSettings, credential: KioskCredential) -> None:
+    def __init__(self, settings: KioskSettings, credential: KioskCredential, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.settings = settings
         self.credential = credential
+        self.clock = clock
         self.client = SignalingClient(settings.ws_url, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"kiosk/{__version__}")
         self.screen = "idle"
@@ -99,7 +114,16 @@ class KioskController(Emitter):
         self.media: LocalMedia | None = None
         self.call_started_at: float | None = None
         self.first_remote_frame_at: float | None = None
-        self.last_activity = time.monotonic()
+        self.last_call_frames: dict[str, int] = {}  # frames received from the specialist in the last call
+        self.last_activity = clock()
+        self.outbox = Outbox(settings.outbox_path)
+        # calls this kiosk ended while the server could not hear it, and their tickets: the server's re-sync
+        # of them after the reconnect is stale
+        self._ended_here: set[int] = {r.session_id for r in self.outbox.pending if r.kind != "feedback"}
+        self._ended_tickets: set[int] = {r.ticket_id for r in self.outbox.pending if r.ticket_id is not None}
+        self._media_dead_since: float | None = None
+        self.countdown = WaitCountdown()
+        self.wait_view: WaitView = UNKNOWN
         self.branch = credential.branch
         self.language = settings.language
         self.echo: EchoCanceller | None = None
@@ -116,7 +140,7 @@ class KioskController(Emitter):
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await self.client.start()
-        self._idle_task = asyncio.create_task(self._inactivity_loop())
+        self._idle_task = asyncio.create_task(self._tick_loop())
 
     async def stop(self) -> None:
         if self._idle_task is not None:
@@ -132,7 +156,7 @@ class KioskController(Emitter):
     # ------------------------------------------------------------ resident intents
     def touch(self) -> None:
         """Any interaction: postpones the inactivity reset."""
-        self.last_activity = time.monotonic()
+        self.last_activity = self.clock()
         self._idle_warned = False
 
     def set_language(self, language: str) -> None:
@@ -173,8 +197,8 @@ class KioskController(Emitter):
         self.visit.service_code, self.visit.needs = code, list(needs or [])
         try:
             language = self.language if self.language in ("ja", "en") else "en"  # the wire knows ja and en
-            data = await self.client.request(TicketCreate(service_code=code, needs=self.visit.needs,
-                                                          language=language))  # type: ignore[arg-type]
+            reply = await self.client.ask(TicketCreate(service_code=code, needs=self.visit.needs,
+                                                       language=language))  # type: ignore[arg-type]
         except RequestFailed as exc:
             if exc.code == ErrorCode.NO_SPECIALIST:
                 info = {"service_code": code, **exc.details}
@@ -191,13 +215,15 @@ class KioskController(Emitter):
         except NotConnected as exc:
             self.emit("error", {"code": "offline", "message": str(exc)})
             return False
-        self.visit.ticket_id = int(data["ticket_id"])
+        assert isinstance(reply, TicketCreated)
+        self.visit.ticket_id = reply.ticket_id
         if self.visit.session_id is not None or self.visit.ticket_state not in (None, "waiting", "offered"):
-            # Race found by the soak test: a quick accept's session.start can overtake this ack (the server
-            # answers ticket.create after routing and broadcasting); the call has begun, do not go back to waiting
+            # a guard kept although the server now replies before any push: a call that has begun never goes
+            # back to the waiting screen
             return True
         self.visit.ticket_state = "waiting"
-        self.visit.position, self.visit.estimated_wait_s = data.get("position"), data.get("estimated_wait_s")
+        self.visit.position = reply.position
+        self._rebase_wait(reply.estimated_wait_s)
         self._set_screen("waiting")
         self.emit("ticket", self._ticket_payload())
         return True
@@ -210,14 +236,18 @@ class KioskController(Emitter):
         self.reset()
 
     async def hang_up(self) -> None:
-        if self.visit.session_id is None:
+        sid = self.visit.session_id
+        if sid is None:
             return
         try:
-            await self.client.request(SessionEnd(session_id=self.visit.session_id))
-        except ClientError as exc:
-            # the server will learn of it; locally the call is over for the resident
+            await self.client.request(SessionEnd(session_id=sid))
+        except NotConnected as exc:
+            # locally the call is over for the resident; the server learns of it after the reconnect
             log.info("hang-up not confirmed: %s", exc)
-            await self._finish_call(self.visit.session_id, "resident_hangup")
+            await self._end_here(sid, "resident_hangup", "session_end")
+        except RequestFailed as exc:  # heard: e.g. the call had already ended
+            log.info("hang-up refused: %s", exc)
+            await self._finish_call(sid, "resident_hangup")
 
     def send_chat(self, text: str) -> bool:
         text = text.strip()[:500]
@@ -240,20 +270,36 @@ class KioskController(Emitter):
             self.mesh.set_camera(on)
 
     async def submit_feedback(self, rating: int, saved_trip: bool | None) -> bool:
+        """Thank the resident and clear the screen at once; the rating reaches the server now, or from the
+        outbox after the reconnect. True when the server has it now."""
         sid = self.visit.feedback_session_id
-        ok = False
-        if sid is not None:
-            try:
-                await self.client.request(FeedbackSubmit(session_id=sid, rating=rating, saved_trip=saved_trip))
-                ok = True
-            except ClientError as exc:
-                self.emit("error", {"code": getattr(exc, "code", "offline"), "message": str(exc)})
+        report = Report("feedback", sid, rating=rating, saved_trip=saved_trip) if sid is not None else None
+        if report is not None:
+            self.outbox.add(report)
         self.reset()
-        return ok
+        if report is None:
+            return False
+        for sent, refused in await self.flush_outbox():
+            if sent == report and refused is not None:
+                self.emit("error", {"code": refused.code, "message": refused.message})
+                return False
+        return report not in self.outbox
+
+    async def flush_outbox(self) -> list[tuple[Report, RequestFailed | None]]:
+        """Send the kept reports (after a reconnect, or when one is added while online)."""
+        if not self.outbox.pending or self.connection != "online":
+            return []
+        done = await self.outbox.flush(self.client.request)
+        for report, _refused in done:
+            if report.kind != "feedback":
+                self._ended_here.discard(report.session_id)  # the server knows: no re-sync of it will come
+        return done
 
     def reset(self) -> None:
         """Privacy reset: forget everything of this resident and show the welcome screen."""
         self.visit = ResidentVisit()
+        self.countdown.clear()
+        self.wait_view = UNKNOWN
         self.first_remote_frame_at = None
         self.call_started_at = None
         self.selfcheck_results = []
@@ -265,7 +311,7 @@ class KioskController(Emitter):
     # ------------------------------------------------------------ IT self-check
     def unlock_selfcheck(self, pin: str) -> bool:
         """The self-check screen is for IT staff: a PIN, and a lockout after repeated wrong ones."""
-        now = time.monotonic()
+        now = self.clock()
         self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT_S]
         if len(self._pin_failures) >= PIN_ATTEMPTS or self.screen not in ("idle", "selfcheck"):
             return False
@@ -310,6 +356,8 @@ class KioskController(Emitter):
                 await self._finish_call(msg.session_id, msg.reason)
 
     async def _on_ticket(self, msg: TicketUpdate) -> None:
+        if msg.ticket_id in self._ended_tickets and not self._ended_ticket_update(msg):
+            return
         if self.visit.ticket_id not in (None, msg.ticket_id):
             return
         if self.visit.ticket_id is None and msg.state in FINAL_TICKET_STATES:
@@ -318,8 +366,9 @@ class KioskController(Emitter):
             return  # a queue update computed before the accept, delivered after session.start: stale
         self.visit.ticket_id, self.visit.ticket_state = msg.ticket_id, msg.state
         self.visit.service_code = msg.service_code
-        if msg.position is not None:
-            self.visit.position, self.visit.estimated_wait_s = msg.position, msg.estimated_wait_s
+        if msg.state in ("waiting", "offered"):  # place and estimate as of this push (null: not known now)
+            self.visit.position = msg.position
+            self._rebase_wait(msg.estimated_wait_s)
         if msg.state in ("abandoned", "cancelled"):
             self.reset()
             return
@@ -327,9 +376,28 @@ class KioskController(Emitter):
             self._set_screen("waiting")
         self.emit("ticket", {**self._ticket_payload(), "reason": msg.reason})
 
+    def _ended_ticket_update(self, msg: TicketUpdate) -> bool:
+        """An update about the ticket of a call this kiosk ended offline: True to handle it as usual."""
+        if msg.state in ("waiting", "offered"):
+            if self.visit.ticket_id == msg.ticket_id and self.visit.session_id is None:
+                self._ended_tickets.discard(msg.ticket_id)
+                return True  # the specialist handed the resident on (transfer): still here, back to waiting
+            # the resident has gone since: nobody to call back to this kiosk for it
+            self._spawn(self._cancel_ticket(msg.ticket_id))
+        if msg.state in FINAL_TICKET_STATES:
+            self._ended_tickets.discard(msg.ticket_id)
+        return False
+
+    async def _cancel_ticket(self, ticket_id: int) -> None:
+        with contextlib.suppress(ClientError):
+            await self.client.request(TicketCancel(ticket_id=ticket_id))
+
     async def _on_session_start(self, msg: SessionStart) -> None:
         if self.mesh is not None and self.mesh.session_id == msg.session_id:
             return  # resumed signaling; the media kept going
+        if msg.session_id in self._ended_here:
+            self._spawn(self.flush_outbox())  # the re-sync of a call that ended here: the server learns now
+            return
         await self._end_call_media()
         self.visit.session_id = msg.session_id
         self.visit.participants = list(msg.participants)
@@ -338,10 +406,15 @@ class KioskController(Emitter):
         audio, video = self._open_local_media()
         self.media = LocalMedia(audio, video)
         self.call_started_at = time.monotonic()
+        self._media_dead_since = None
+        self.countdown.clear()
+        # report_setup_ms=False: the kiosk never sees the accept, so its "setup" time would not be the
+        # call's; the server takes the specialist's (docs/protocol.md, call.media)
         self.mesh = CallMesh(self.client, msg.session_id, msg.you, welcome.ice_servers if welcome else [],
                              self.media, primary=specialist, emit=self._on_call_event,
                              connect_timeout_s=self.settings.connect_timeout_s,
-                             media_grace_s=self.settings.media_grace_s)
+                             media_grace_s=self.settings.media_grace_s,
+                             media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False)
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants)})
@@ -388,6 +461,17 @@ class KioskController(Emitter):
     def _on_call_event(self, name: str, data: dict[str, Any]) -> None:
         if name in ("peer_added", "connected"):
             self._attach_audio()
+        primary = self.mesh is not None and data.get("peer") == self.mesh.primary
+        sid = self.visit.session_id
+        if name == "remote_closed" and primary and sid is not None and self.connection != "online":
+            # the specialist's console closed the call and the server cannot tell us: it is over now
+            self._spawn(self._end_here(sid, "staff_hangup", "session_end"))
+        elif name == "failed" and primary and sid is not None:
+            # no media through the whole grace: the call is cut off, whether or not the server hears it
+            if data.get("ended"):
+                self._spawn(self._finish_call(sid, str(data["ended"])))
+            else:
+                self._spawn(self._end_here(sid, "media_failed", None if data.get("reported") else "media_failed"))
         if name == "chat":
             self.visit.chat.append((data["peer"], data["text"]))
             self.emit("chat", {"who": data["peer"], "text": data["text"]})
@@ -396,11 +480,25 @@ class KioskController(Emitter):
         else:
             self.emit("call_status", {"status": name, **data})
 
-    async def _finish_call(self, session_id: int, reason: str) -> None:
+    async def _end_here(self, session_id: int, reason: str, report: ReportKind | None, *,
+                        feedback: bool = True) -> None:
+        """End the call on this kiosk without the server's ``session.ended``; ``report``: what the server must
+        be told, now or after the reconnect (kept in the outbox)."""
         if self.visit.session_id != session_id:
             return
+        if report is not None:
+            self._ended_here.add(session_id)
+            if self.visit.ticket_id is not None:
+                self._ended_tickets.add(self.visit.ticket_id)
+            self.outbox.add(Report(report, session_id, ticket_id=self.visit.ticket_id))
+        await self._finish_call(session_id, reason, feedback=feedback)
+        self._spawn(self.flush_outbox())
+
+    async def _finish_call(self, session_id: int, reason: str, *, feedback: bool = True) -> None:
+        if self.visit.session_id != session_id:
+            return
+        self.visit.session_id = None  # before the first await: the call ends once, whoever says so first
         await self._end_call_media()
-        self.visit.session_id = None
         self.emit("call_ended", {"session_id": session_id, "reason": reason})
         if reason == "transferred":
             self._set_screen("waiting")
@@ -408,14 +506,17 @@ class KioskController(Emitter):
         self.visit.feedback_session_id = session_id
         self.visit.chat.clear()
         self.touch()
-        self._set_screen("feedback")
+        if feedback:
+            self._set_screen("feedback")
 
     async def _end_call_media(self) -> None:
         mesh, media = self.mesh, self.media
         self.mesh, self.media = None, None
         self.echo, self.local_video = None, None
+        self._media_dead_since = None
         if mesh is not None:
             await mesh.close()
+            self.last_call_frames = mesh.frames_received()  # the whole call's, over healed links
         if media is not None:
             media.stop()
 
@@ -435,7 +536,22 @@ class KioskController(Emitter):
     def _ticket_payload(self) -> dict[str, Any]:
         v = self.visit
         return {"ticket_id": v.ticket_id, "state": v.ticket_state, "position": v.position,
-                "estimated_wait_s": v.estimated_wait_s, "service_code": v.service_code}
+                "estimated_wait_s": v.estimated_wait_s, "service_code": v.service_code,
+                "wait": self.wait_view.payload()}
+
+    # ------------------------------------------------------------ the wait, counted down
+    def _rebase_wait(self, estimate_s: float | None) -> None:
+        self.visit.estimated_wait_s = estimate_s
+        self.countdown.rebase(estimate_s, self.clock())
+        self.wait_view = self.countdown.view(self.clock())
+
+    def refresh_wait(self) -> None:
+        """Count the estimate down on this kiosk's clock (called every tick); ``wait`` when the words change."""
+        view = self.countdown.view(self.clock())
+        if view != self.wait_view:
+            self.wait_view = view
+            if self.screen == "waiting":
+                self.emit("wait", view.payload())
 
     def _set_screen(self, screen: str) -> None:
         if screen == self.screen:
@@ -464,6 +580,12 @@ class KioskController(Emitter):
             self.branch = self.client.welcome.branch or self.branch
             self.emit("services", {"services": self.services})
             self._spawn(self._report_screen(self.screen))
+            self._spawn(self.flush_outbox())
+        link = self.mesh.link() if self.mesh is not None else None
+        sid = self.visit.session_id
+        if state != "online" and link is not None and link.call.remote_bye and sid is not None:
+            # the specialist said bye just before the server went away: its session.ended will not come now
+            self._spawn(self._end_here(sid, "staff_hangup", "session_end"))
         reason = self.client.stop_reason if state == "closed" else None
         if reason is not None:  # revoked or started elsewhere: this kiosk is out of service until IT acts
             self._spawn(self._out_of_service())
@@ -473,18 +595,36 @@ class KioskController(Emitter):
         await self._end_call_media()
         self.reset()
 
-    async def _inactivity_loop(self) -> None:
-        """Screens left untouched go back to the welcome screen (privacy), except waiting and calls.
-        A warning (``idle_warning``) comes ``inactivity_warning_s`` before, so a slow reader can stay."""
+    async def _tick_loop(self) -> None:
+        """The controller's clock tick: the inactivity reset and the wait countdown."""
         step = min(1.0, max(0.1, self.settings.inactivity_reset_s / 10))
         while True:
             await asyncio.sleep(step)
             self.check_inactivity()
+            self.refresh_wait()
 
     def check_inactivity(self) -> None:
-        idle = time.monotonic() - self.last_activity
+        """Screens left untouched go back to the welcome screen (privacy), except waiting and live calls.
+        A warning (``idle_warning``) comes ``inactivity_warning_s`` before, so a slow reader can stay.
+        A call screen with no live media for ``inactivity_reset_s``, untouched as long, is a call nobody is
+        in any more (whatever the call layer and the server missed): it ends as cut off and is cleared."""
+        now = self.clock()
+        idle = now - self.last_activity
         limit: float | None = None
-        if self.screen in RESETTABLE_SCREENS:
+        if self.screen == "in_call":
+            if self.mesh is not None and self.mesh.primary_alive():
+                self._media_dead_since = None
+                return
+            if self._media_dead_since is None:
+                self._media_dead_since = now
+            dead = now - self._media_dead_since
+            limit = self.settings.inactivity_reset_s
+            if dead > limit and idle > limit and self.visit.session_id is not None:
+                self._media_dead_since = now  # once
+                self._spawn(self._clear_dead_call(self.visit.session_id))
+                return
+            idle = min(idle, dead)  # warn only once the media has been gone that long too
+        elif self.screen in RESETTABLE_SCREENS:
             limit = self.settings.inactivity_reset_s
         elif self.screen == "feedback":
             limit = self.settings.feedback_timeout_s
@@ -492,10 +632,14 @@ class KioskController(Emitter):
             limit = self.settings.inactivity_reset_s  # a language left switched goes back too
         if limit is None:
             return
-        if idle > limit:
+        if idle > limit and self.screen != "in_call":
             self.reset()
             return
         warn = min(self.settings.inactivity_warning_s, limit / 2)
         if self.screen != "idle" and idle > limit - warn and not self._idle_warned:
             self._idle_warned = True
             self.emit("idle_warning", {"seconds_left": round(limit - idle)})
+
+    async def _clear_dead_call(self, session_id: int) -> None:
+        await self._end_here(session_id, "media_failed", "media_failed", feedback=False)
+        self.reset()  # nobody is there to give feedback

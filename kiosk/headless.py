@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,26 +40,32 @@ async def ensure_credential(settings: KioskSettings, kiosk_id: int | None, enrol
 
 
 async def run_visit(ctl: KioskController, plan: VisitPlan) -> dict[str, Any]:
-    """Welcome → service → wait → call for plan.call_seconds → hang up → feedback. Returns a summary."""
+    """Welcome → service → wait → call for plan.call_seconds → hang up → feedback. Returns a summary:
+    ``waited_s`` from taking the ticket to the call starting (the wait, not the talk), ``frames_received``
+    from the specialist over the whole call (read when it ended, whoever ended it)."""
     await ctl.client.wait_online(30)
     ctl.begin()
     deadline = time.monotonic() + plan.retry_no_specialist_s
     started = asyncio.ensure_future(wait_for(ctl, "call_started", plan.wait_timeout_s))
-    while not await ctl.request_service(plan.service, plan.needs):
+    while True:
+        waiting_since = time.monotonic()
+        if await ctl.request_service(plan.service, plan.needs):
+            break
         if time.monotonic() > deadline:
             started.cancel()
             raise SystemExit(f"no specialist on duty for {plan.service}")
         await asyncio.sleep(1.0)
-    waiting_since = time.monotonic()
     call = await started
+    assert ctl.call_started_at is not None  # set when session.start arrived, kept until the privacy reset
+    waited = max(0.0, ctl.call_started_at - waiting_since)  # a quick accept can start it before the ack
     session_id = call["session_id"]
     ended = asyncio.ensure_future(wait_for(ctl, "call_ended", plan.call_seconds + 60))
-    await asyncio.sleep(plan.call_seconds)
-    link = ctl.mesh.link() if ctl.mesh is not None else None
-    frames = {"video": link.call.video_frames_received, "audio": link.call.audio_frames_received} if link else {}
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(ended), plan.call_seconds)  # the specialist may end it first
     if not ended.done():
         await ctl.hang_up()
     end = await ended
+    frames = dict(ctl.last_call_frames)
     await ctl.submit_feedback(plan.rating, plan.saved_trip)
-    return {"session_id": session_id, "waited_s": round(time.monotonic() - waiting_since, 2),
+    return {"session_id": session_id, "waited_s": round(waited, 2),
             "end_reason": end["reason"], "frames_received": frames}

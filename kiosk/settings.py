@@ -40,7 +40,14 @@ class KioskSettings(BaseSettings):
     feedback_timeout_s: float = 60.0
     selfcheck_pin: str = "0000"
     connect_timeout_s: float = 10.0
-    media_grace_s: float = 30.0
+    media_grace_s: float = 30.0  # a dead media path is healed within this, else the call ends as cut off
+    media_lost_after_s: float = 5.0  # nothing from the specialist for this long: the media path is dead
+    outbox_file: Path | None = None  # reports kept for the server while it cannot be reached (default: beside
+    #                                  the credential file)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_file or self.credential_file.with_name(self.credential_file.stem + ".outbox.json")
 
     @property
     def ws_url(self) -> str:
