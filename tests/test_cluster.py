@@ -163,6 +163,31 @@ async def test_forward_between_nodes_keeps_order() -> None:
         assert rec_b.disconnects == [("staff:2", 4001, "account disabled")] and rec_a.disconnects == []
 
 
+async def test_snapshot_reads_only_the_changes() -> None:
+    async with redis_nodes() as env:
+        a, _ = await env.node("a")
+        b, _ = await env.node("b")
+        seqs = {p: await a.register(p) for p in ("kiosk:1", "kiosk:2", "staff:3")}
+        assert await b.snapshot() == {"kiosk:1": "a", "kiosk:2": "a", "staff:3": "a"}
+        assert b.replica.reloads == 1
+        await b.register("kiosk:2")  # moved to b
+        assert await a.unregister("staff:3", seqs["staff:3"])
+        await a.register("staff:4")
+        assert not await a.unregister("kiosk:2", seqs["kiosk:2"])  # already elsewhere: no change
+        assert await b.snapshot() == {"kiosk:1": "a", "kiosk:2": "b", "staff:4": "a"}
+        await env.admin.delete(env.key("alive:a"))  # a's lease lapses: its peers leave the view at once
+        assert await b.snapshot() == {"kiosk:2": "b"}
+        assert b.replica.reloads == 1
+        await a.tick()  # a notices, starts a new life (its sockets are closed) and is live again
+        await a.register("kiosk:1")
+        assert await b.snapshot() == {"kiosk:1": "a", "kiosk:2": "b"}
+        assert b.replica.reloads == 1
+        await env.admin.xtrim(env.key("presence-log"), maxlen=0)  # as if b fell behind the log's cap
+        await a.register("kiosk:5")
+        assert await b.snapshot() == {"kiosk:1": "a", "kiosk:2": "b", "kiosk:5": "a"}
+        assert b.replica.reloads == 2
+
+
 async def test_a_peer_connecting_on_another_node_replaces_the_old_socket() -> None:
     async with redis_nodes() as env:
         a, rec_a = await env.node("a")

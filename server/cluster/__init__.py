@@ -10,8 +10,8 @@ Contract, in short:
   closes: True means the peer has really left (False: it is connected elsewhere by now, or its node was
   already reported lost), so only then is the departure processed. A newer registration on another node
   closes the older socket with 4002 (``on_disconnect`` there).
-- ``snapshot() -> {peer: node id}`` for peers on live nodes (2 round trips; the full map is re-read only
-  when presence changed); ``locate(peer) -> node id | None``.
+- ``snapshot() -> {peer: node id}`` for peers on live nodes: one round trip that reads only the changes
+  since the last snapshot (a second when a node joined or left); ``locate(peer) -> node id | None``.
 - ``forward(peer, text) -> bool`` hands a serialized frame to the node holding the peer, which calls
   ``on_frame(peer, text)``; ``disconnect(peer, code, reason) -> bool`` likewise calls ``on_disconnect``.
   Order is kept per peer from one sender; False: no live node holds the peer.
@@ -25,7 +25,7 @@ Contract, in short:
 Redis key layout (prefix ``madoguchi:``; an *instance* is one life of a node, ``<node id>#<life>``)::
 
     seq                   STRING  registration counter (seq numbers, increasing cluster-wide)
-    presence-version      STRING  bumped whenever ``where`` changes (snapshot cache)
+    presence-log          STREAM  every change of ``where`` (p=peer, l=location, "" = gone); MAXLEN ~100k
     nodes                 HASH    node id -> current life
     lives:<node>          STRING  life counter of a node id
     alive:<node>          STRING  the node's live life; PX ttl_s (3 s), refreshed every heartbeat_s (1 s)

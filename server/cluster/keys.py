@@ -18,8 +18,8 @@ class Keys:
         return f"{self.prefix}seq"
 
     @property
-    def version(self) -> str:  # STRING counter: bumped whenever ``where`` changes (snapshot cache)
-        return f"{self.prefix}presence-version"
+    def log(self) -> str:  # STREAM every change of ``where`` (p=peer, l=location or "" removed), capped
+        return f"{self.prefix}presence-log"
 
     @property
     def nodes(self) -> str:  # HASH node id -> current life
@@ -56,25 +56,28 @@ class Keys:
         return f"{self.prefix}room:{session_id}"
 
 
-# KEYS seq, peers:<inst>, where, version; ARGV peer, inst -> {seq, previous "<inst>|<seq>" or ""}
+LOG_MAXLEN = "100000"  # approximate cap of the presence log; a reader further behind reloads the whole map
+
+# KEYS seq, peers:<inst>, where, log; ARGV peer, inst, log cap -> {seq, previous "<inst>|<seq>" or ""}
 REGISTER = """
 local s = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], ARGV[1], s)
 local old = redis.call('HGET', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. '|' .. s)
-redis.call('INCR', KEYS[4])
+local loc = ARGV[2] .. '|' .. s
+redis.call('HSET', KEYS[3], ARGV[1], loc)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[1], 'l', loc)
 if not old then old = '' end
 return {s, old}
 """
 
-# KEYS peers:<inst>, where, version; ARGV peer, inst, seq ('' = any) -> 1 if it was the peer's latest registration
+# KEYS peers:<inst>, where, log; ARGV peer, inst, seq ('' = any), log cap -> 1 if it was the peer's latest registration
 UNREGISTER = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur or (ARGV[3] ~= '' and cur ~= ARGV[3]) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] .. '|' .. cur then
   redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('INCR', KEYS[3])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[1], 'l', '')
   return 1
 end
 return 0
@@ -90,19 +93,19 @@ end
 return out
 """
 
-# KEYS peers:<inst>, where, nodes, version; ARGV inst, node, life -> how many peers were forgotten
+# KEYS peers:<inst>, where, nodes, log; ARGV inst, node, life, log cap -> how many peers were forgotten
 FORGET = """
 local held = redis.call('HGETALL', KEYS[1])
 local n = 0
 for i = 1, #held, 2 do
   if redis.call('HGET', KEYS[2], held[i]) == ARGV[1] .. '|' .. held[i + 1] then
     redis.call('HDEL', KEYS[2], held[i])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'p', held[i], 'l', '')
     n = n + 1
   end
 end
 redis.call('DEL', KEYS[1])
 if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[3] then redis.call('HDEL', KEYS[3], ARGV[2]) end
-if n > 0 then redis.call('INCR', KEYS[4]) end
 return n
 """
 

@@ -37,6 +37,7 @@ from server.cluster.base import (
 )
 from server.cluster.keys import Keys
 from server.cluster.redis_state import RedisSharedState, unavailable
+from server.cluster.replica import PresenceReplica
 from signaling.protocol.errors import CloseCode
 
 BATCH = 512  # envelopes per pipelined round trip
@@ -77,7 +78,7 @@ class RedisCluster(RedisSharedState):
         self._reader: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
-        self._snap: tuple[str | None, dict[str, str]] = ("", {})  # (version, raw where) cache
+        self.replica = PresenceReplica(self.redis, self.keys)
         self._purged_at = 0.0
         self._register = self.redis.register_script(lua.REGISTER)
         self._unregister = self.redis.register_script(lua.UNREGISTER)
@@ -108,7 +109,7 @@ class RedisCluster(RedisSharedState):
             with contextlib.suppress(RedisError, OSError):
                 if not self._local:  # nothing left to report: leave without troubling the survivors
                     await self._forget(keys=self._forget_keys(self.instance),
-                                       args=[self.instance, self.node_id, self.life])
+                                       args=[self.instance, self.node_id, self.life, lua.LOG_MAXLEN])
                 await self.redis.delete(self.keys.alive(self.node_id))  # any leftovers go to a survivor at once
         for task in [*self._loops, *(t for t in (self._sender, self._reader) if t is not None)]:
             task.cancel()
@@ -192,12 +193,12 @@ class RedisCluster(RedisSharedState):
             log.exception("on_node_lost failed for %s; another tick will retry", instance)
             await self.redis.delete(self.keys.lost(instance))
             return False
-        await self._forget(keys=self._forget_keys(instance), args=[instance, node, life])
+        await self._forget(keys=self._forget_keys(instance), args=[instance, node, life, lua.LOG_MAXLEN])
         log.warning("node %s lost; %d peers were connected there (handled by %s)", instance, len(gone), self.instance)
         return True
 
     def _forget_keys(self, instance: str) -> list[str]:
-        return [self.keys.peers(instance), self.keys.where, self.keys.nodes, self.keys.version]
+        return [self.keys.peers(instance), self.keys.where, self.keys.nodes, self.keys.log]
 
     # ------------------------------------------------------------ presence
     async def register(self, peer: str) -> int:
@@ -206,8 +207,8 @@ class RedisCluster(RedisSharedState):
         try:
             with unavailable("register"):
                 seq, old = await self._register(
-                    keys=[self.keys.seq, self.keys.peers(self.instance), self.keys.where, self.keys.version],
-                    args=[peer, self.instance])
+                    keys=[self.keys.seq, self.keys.peers(self.instance), self.keys.where, self.keys.log],
+                    args=[peer, self.instance, lua.LOG_MAXLEN])
         except ClusterUnavailable:
             if self._local.get(peer) == 0:
                 del self._local[peer]
@@ -225,36 +226,14 @@ class RedisCluster(RedisSharedState):
         if seq is None or self._local.get(peer) == seq:
             self._local.pop(peer, None)
         with unavailable("unregister"):
-            removed = await self._unregister(keys=[self.keys.peers(self.instance), self.keys.where,
-                                                   self.keys.version],
-                                             args=[peer, self.instance, "" if seq is None else seq])
+            removed = await self._unregister(keys=[self.keys.peers(self.instance), self.keys.where, self.keys.log],
+                                             args=[peer, self.instance, "" if seq is None else seq, lua.LOG_MAXLEN])
         return bool(removed)
 
     async def snapshot(self) -> dict[str, str]:
-        """peer -> node id for every peer on a live node: two round trips (the full map only when it changed)."""
+        """peer -> node id for every peer on a live node: one round trip, reading only what changed."""
         with unavailable("snapshot"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(self.keys.version)
-                pipe.hgetall(self.keys.nodes)
-                version, nodes = await pipe.execute()
-            cached_version, raw = self._snap
-            async with self.redis.pipeline(transaction=False) as pipe:
-                if nodes:
-                    pipe.mget([self.keys.alive(n) for n in nodes])
-                if version != cached_version:
-                    pipe.hgetall(self.keys.where)
-                replies = await pipe.execute()
-        alive = replies[0] if nodes else []
-        if version != cached_version:
-            raw = replies[-1]
-            self._snap = (version, raw)
-        live = {f"{n}#{life}" for (n, life), current in zip(nodes.items(), alive, strict=True) if current == life}
-        out = {}
-        for peer, loc in raw.items():
-            instance = loc.partition("|")[0]
-            if instance in live:
-                out[peer] = instance.partition("#")[0]
-        return out
+            return await self.replica.snapshot()
 
     async def locate(self, peer: str) -> str | None:
         with unavailable("locate"):
