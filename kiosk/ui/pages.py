@@ -304,7 +304,12 @@ class WaitingPage(Page):
         self.ctx.run(self.ctx.port.cancel(), lambda _r: self.cancel.setEnabled(True))
 
     def update_ticket(self, ticket: dict[str, Any]) -> None:
-        self.ticket = {**self.ticket, **{k: v for k, v in ticket.items() if v is not None}}
+        self.ticket = {**self.ticket, **{k: v for k, v in ticket.items() if v is not None or k == "position"}}
+        self.retranslate()
+
+    def set_wait(self, wait: dict[str, Any]) -> None:
+        """The controller's countdown (:mod:`kiosk.wait_estimate`): ``kind`` and ``minutes``."""
+        self.ticket = {**self.ticket, "wait": dict(wait)}
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -321,14 +326,15 @@ class WaitingPage(Page):
             self.position.setText(t("waiting.position_next"))
         else:
             self.position.setText(t("waiting.position", n=pos))
-        est = tk.get("estimated_wait_s")
-        if est is None:
-            self.estimate.setText("")
-        elif est <= 30:
-            self.estimate.setText(t("waiting.estimate_soon"))
+        wait = tk.get("wait") or {}
+        kind = wait.get("kind", "unknown")
+        if kind == "minutes":
+            self.estimate.setText(t("waiting.estimate", minutes=int(wait.get("minutes", 0))))
+        elif kind in ("soon", "overdue"):
+            self.estimate.setText(t(f"waiting.estimate_{kind}"))
         else:
-            self.estimate.setText(t("waiting.estimate", minutes=max(1, math.ceil(est / 60))))
-        self.estimate.setVisible(est is not None)
+            self.estimate.setText("")
+        self.estimate.setVisible(kind != "unknown")
         self.state.setText(t("waiting.offered"))
         self.state.setVisible(tk.get("state") == "offered")
         self.hint.setText(t("waiting.hint"))

@@ -141,6 +141,8 @@ class KioskWindow(QWidget):
             self.welcome.retranslate()
         elif name == "ticket":
             self.waiting.update_ticket(data)
+        elif name == "wait":
+            self.waiting.set_wait(data)
         elif name == "no_specialist":
             self.nospec.set_info(data)
         elif name == "call_started":

@@ -16,7 +16,7 @@ from kiosk.ui.admin import EnrollPage
 from kiosk.ui.theme import MIN_TOUCH_MM, TEXT_PAIRS, contrast
 from signaling.i18n import Catalog
 from signaling.observer import wait_for
-from tests.integration.calls import staff_controller
+from tests.integration.calls import kiosk_controller, staff_controller
 from tests.kiosk.helpers import SIZE, a11y_problems, click, kiosk_app, shot, until, visible_texts, wrong_language
 from tests.support import Env
 
@@ -28,6 +28,8 @@ CHAT = {"ja": "こんにちは。高橋です。今日はどうされました�
 async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, language: str) -> None:
     env = sqlite_env
     console = await staff_controller(env, "takahashi")
+    (tmp_path / "ahead").mkdir()
+    ahead = await kiosk_controller(env, tmp_path / "ahead")  # another resident, a step ahead of ours
     app = await kiosk_app(env, tmp_path)
     ctl, w = app.controller, app.window
     texts: dict[str, list[tuple[str, str]]] = {}
@@ -66,14 +68,27 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         click(w.needs.toggles["written"])
         await capture("needs")
 
+        # a resident ahead of ours is talking to the only specialist on duty: ours waits, with an honest
+        # estimate from the server counted down on the kiosk
         assert await console.set_available()
-        offer = asyncio.ensure_future(wait_for(console, "offer", 15))
+        first = asyncio.ensure_future(wait_for(console, "offer", 15))
+        ahead.begin()
+        assert await ahead.request_service("employment")
+        await first
+        assert await console.accept()
+        await until(lambda: ahead.screen == "in_call")
         click(w.needs.next)
         await until(lambda: ctl.screen == "waiting")
-        await offer
-        await until(lambda: w.waiting.ticket.get("position") is not None)
+        await until(lambda: w.waiting.ticket.get("position") is not None
+                    and w.waiting.ticket.get("wait", {}).get("kind") == "minutes", what="a wait in minutes")
         await capture("waiting")
 
+        assert await console.hang_up()
+        await until(lambda: console.wrapup is not None)
+        assert await console.save_note("就労支援", "前の相談")
+        offer = asyncio.ensure_future(wait_for(console, "offer", 15))
+        assert await console.finish_wrapup()
+        await offer
         assert await console.accept()
         await until(lambda: ctl.screen == "in_call")
         await until(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0, 20,
@@ -141,6 +156,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         page.close()
     finally:
         await app.stop()
+        await ahead.stop()
         await console.stop()
 
     bad = {name: wrong_language(found, language) for name, found in texts.items()}
