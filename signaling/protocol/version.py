@@ -1,6 +1,6 @@
 """Protocol version: bump MAJOR (and the subprotocol) on any incompatible change."""
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"  # 1.1: typed replies; the reply precedes the pushes its request caused
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT_S = 5.0
