@@ -31,12 +31,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import websockets
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 
 from signaling.protocol.codec import ProtocolError, dump, parse_server
 from signaling.protocol.errors import CloseCode
 from signaling.protocol.messages import Ack, Auth, Error, Pong, ServerMessage, Welcome
+from signaling.protocol.replies import Reply, parse_reply
 from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL
 
 log = logging.getLogger("madoguchi.client")
@@ -175,6 +176,15 @@ class SignalingClient:
         finally:
             self._pending.pop(msg_id, None)
         return ack.data if isinstance(ack, Ack) else {}
+
+    async def ask(self, msg: BaseModel) -> Reply:
+        """:meth:`request`, with the ``ack`` data parsed as the typed reply of this request type
+        (signaling.protocol.replies). Raises RequestFailed if the server's reply does not fit its model."""
+        data = await self.request(msg)
+        try:
+            return parse_reply(str(getattr(msg, "type", "")), data)
+        except ValidationError as exc:
+            raise RequestFailed("invalid_reply", f"malformed reply to {getattr(msg, 'type', '?')}: {exc}") from None
 
     async def close(self) -> None:
         self._closing = True
