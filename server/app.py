@@ -14,6 +14,7 @@ from server import __version__
 from server.api import ws
 from server.api.routes import admin, auth, health, services, sessions
 from server.api.ws_handler import ServerHandler
+from server.cluster import default_node_id, make_cluster
 from server.context import AppContext
 from server.db.session import make_engine, make_sessionmaker
 from server.delivery import Delivery
@@ -24,6 +25,7 @@ from server.monitor import install_request_ids
 from server.monitor import router as monitor_router
 from server.queue.clock import SystemClock
 from server.queue.engine import QueueEngine, recover_after_restart
+from server.queue.presence import peers_lost
 from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
 from signaling.hub import Hub
@@ -52,19 +54,26 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await upgrade_async(settings.database_url)
         db_engine = make_engine(settings.database_url)
         maker = make_sessionmaker(db_engine)
-        metrics, clock, delivery = Metrics(), SystemClock(), Delivery()
-        queue = QueueEngine(maker, settings, clock, metrics, delivery)
+        metrics, clock = Metrics(), SystemClock()
+        cluster = make_cluster(settings.redis_url, settings.node_id or default_node_id())
+        delivery = Delivery(cluster)
+        queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
         ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,
                          delivery=delivery)
-        hub = Hub(ServerHandler(ctx), rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst)
+        hub = Hub(ServerHandler(ctx), rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst,
+                  remote=None if delivery.one_node else delivery)
         hub.on_message_counted = metrics.count_message
         delivery.attach(hub)
         app.state.ctx, app.state.hub, app.state.settings = ctx, hub, settings
-        if not settings.redis_url:
+
+        async def node_lost(node: str, peers: frozenset[str]) -> None:
+            log.warning("server node %s was lost with %d clients; they are treated as disconnected", node, len(peers))
+            await queue.run(peers_lost, node, peers)
+
+        cluster.on_node_lost = node_lost
+        await cluster.start()
+        if delivery.one_node:
             await queue.run(recover_after_restart)
-        else:
-            log.warning("MADOGUCHI_REDIS_URL is set, but several nodes are not supported yet: signaling relay, "
-                        "presence and the monitor stay local to each node (claims are safe on shared PostgreSQL)")
         gc_policy = GcPolicy(freeze_after_connects=settings.gc_freeze_after_connects,
                              refresh_s=settings.gc_refresh_s)
         gc_policy.start()
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await ticker
             for peer in list(hub.connections):
                 await hub.disconnect(peer, 1001, "server shutting down")
+            await cluster.close()
             await db_engine.dispose()
 
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan)

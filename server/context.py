@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.cluster import Cluster
 from server.delivery import Delivery
 from server.metrics import Metrics
 from server.queue.clock import Clock
@@ -28,6 +29,10 @@ class AppContext:
     @property
     def hub(self) -> Hub:
         return self.delivery.hub
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.delivery.cluster
 
     def now(self) -> datetime:
         return self.clock.now()

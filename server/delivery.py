@@ -1,17 +1,28 @@
-"""The one place that holds the hub: it tells the queue who is connected, and carries out the queue's
-outboxes — frames to peers and call-room changes — in order. The engine calls it right after the reply
-to the request that caused them has been posted, so a client reads the reply first, then the pushes."""
+"""The one place that holds the hub and the cluster: it tells the queue who is connected (on every node),
+and carries out the queue's outboxes — frames to peers and call-room changes — in order. A frame for a
+peer on this node goes into its socket's queue; one for a peer on another node is forwarded through the
+cluster (Redis), which keeps the order per peer. The engine calls it right after the reply to the request
+that caused them has been posted, so a client reads the reply first, then the pushes.
+
+It is also the hub's ``Remote`` (rooms and peers on other nodes, for SDP relay) and the cluster's
+receiving end (frames and close requests for sockets held here)."""
 
 from __future__ import annotations
 
+from server.cluster import Cluster, LocalCluster
 from server.queue.outbox import CloseRoom, JoinRoom, LeaveRoom, Outbox, Send
 from server.queue.step import PresenceView
 from signaling.hub import Hub
+from signaling.protocol.codec import dump
 
 
 class Delivery:
-    def __init__(self, hub: Hub | None = None) -> None:
-        self._hub = hub
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.one_node = isinstance(cluster, LocalCluster)  # then the hub alone knows who is connected
+        self._hub: Hub | None = None
+        cluster.on_frame = self._on_frame
+        cluster.on_disconnect = self._on_disconnect
 
     def attach(self, hub: Hub) -> None:
         """The hub is made after the engine that this delivery serves (the hub's handler needs the engine)."""
@@ -22,24 +33,50 @@ class Delivery:
         assert self._hub is not None, "Delivery.attach(hub) first"
         return self._hub
 
+    # ------------------------------------------------------------ the queue's sink
     async def presence(self) -> PresenceView:
-        return PresenceView(self.hub.connections.keys())
+        if self.one_node:
+            return PresenceView(self.hub.connections.keys())  # a live view: no copy per operation
+        return PresenceView(frozenset(await self.cluster.snapshot()) | frozenset(self.hub.connections))
 
     async def deliver(self, outbox: Outbox) -> None:
-        hub = self.hub
+        hub, cluster = self.hub, self.cluster
         for action in outbox.actions:
             match action:
                 case Send(peer=peer, msg=msg):
-                    hub.post(peer, msg)
+                    if not hub.post(peer, msg):
+                        await cluster.forward(peer, dump(msg))
                 case JoinRoom(session_id=sid, peer=peer):
                     hub.join_room(sid, peer)
+                    await cluster.join_room(sid, peer)
                 case LeaveRoom(session_id=sid, peer=peer):
                     hub.leave_room(sid, peer)
+                    await cluster.leave_room(sid, peer)
                 case CloseRoom(session_id=sid):
                     hub.close_room(sid)
+                    await cluster.close_room(sid)
 
+    # ------------------------------------------------------------ the hub's remote side
+    async def room(self, session_id: int) -> set[str]:
+        return await self.cluster.room(session_id)
+
+    async def forward(self, peer: str, text: str) -> bool:
+        return await self.cluster.forward(peer, text)
+
+    # ------------------------------------------------------------ for routes and handlers
     def is_connected(self, peer: str) -> bool:
         return self.hub.is_connected(peer)
 
     async def disconnect(self, peer: str, code: int, reason: str) -> None:
+        """Close a peer's socket wherever it is (revocation, an account disabled)."""
+        if self.hub.is_connected(peer):
+            await self.hub.disconnect(peer, code, reason)
+        else:
+            await self.cluster.disconnect(peer, code, reason)
+
+    # ------------------------------------------------------------ from other nodes
+    async def _on_frame(self, peer: str, text: str) -> None:
+        self.hub.post(peer, text)
+
+    async def _on_disconnect(self, peer: str, code: int, reason: str) -> None:
         await self.hub.disconnect(peer, code, reason)

@@ -197,6 +197,14 @@ class Connection:
 Respond = Callable[[BaseModel | None], None]
 
 
+class Remote(Protocol):
+    """Other server nodes, when there are several: call rooms as all nodes see them, and a way to reach a peer
+    connected to another node (the server's delivery module provides it)."""
+
+    async def room(self, session_id: int) -> set[str]: ...
+    async def forward(self, peer: str, text: str) -> bool: ...
+
+
 class Handler(Protocol):
     """The server's side of the hub. ``on_message`` answers through ``respond(reply)`` (posts the ``ack``)
     at the moment it chooses, so that the reply can precede the pushes its request caused; if it returns
@@ -212,8 +220,10 @@ class Handler(Protocol):
 class Hub:
     """Local registry of connections and call rooms, and the per-socket loop."""
 
-    def __init__(self, handler: Handler, *, rate_per_s: float = 50.0, burst: int = 200) -> None:
+    def __init__(self, handler: Handler, *, rate_per_s: float = 50.0, burst: int = 200,
+                 remote: Remote | None = None) -> None:
         self.handler = handler
+        self.remote = remote
         self.rate = rate_per_s
         self.burst = burst
         self.connections: dict[str, Connection] = {}
@@ -235,10 +245,6 @@ class Hub:
         if conn is None:
             return False
         return await conn.send(msg)
-
-    def relay(self, peer: str, msg: BaseModel) -> bool:
-        """Where a relayed frame goes: a local peer here; a server spanning nodes replaces this."""
-        return self.post(peer, msg)
 
     def is_connected(self, peer: str) -> bool:
         return peer in self.connections
@@ -377,7 +383,7 @@ class Hub:
                 self._count(msg.type, None)
                 return
             if isinstance(msg, (RtcOffer, RtcAnswer)):
-                self._relay(conn, msg)
+                await self._relay(conn, msg)
                 respond(None)
             else:
                 await self.handler.on_message(conn, msg, respond)
@@ -407,15 +413,19 @@ class Hub:
         if conn.principal.is_staff and conn.principal.role == "it_monitor" and msg.type not in ("ping",):
             raise HubError(ErrorCode.FORBIDDEN, "the IT monitor role cannot take part in calls")
 
-    def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
+    async def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
         members = self.rooms.get(msg.session_id, set())
+        if self.remote is not None and not {conn.peer, msg.to} <= members:
+            members = members | await self.remote.room(msg.session_id)  # the room as every node sees it
         if conn.peer not in members:
             raise HubError(ErrorCode.NOT_FOUND, "you are not in this session")
         if msg.to not in members:
             raise HubError(ErrorCode.NOT_FOUND, f"{msg.to} is not in this session")
         relay_cls = RtcOfferRelay if isinstance(msg, RtcOffer) else RtcAnswerRelay
         out = relay_cls(session_id=msg.session_id, sender=conn.peer, sdp=msg.sdp, purpose=msg.purpose)
-        if not self.relay(msg.to, out):
+        if self.post(msg.to, out):
+            return
+        if self.remote is None or not await self.remote.forward(msg.to, dump(out)):
             raise HubError(ErrorCode.CONFLICT, f"{msg.to} is not connected")
 
     def _count(self, typ: str, code: str | None) -> None:

@@ -64,6 +64,7 @@ class ServerHandler:
         self.resume_tokens: dict[str, str] = {}  # token -> peer
         self.token_of: dict[str, str] = {}  # peer -> its current token
         self.app_versions: dict[str, str] = {}
+        self.seq_of: dict[str, int] = {}  # peer -> the cluster registration of its socket here
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
         try:
@@ -108,6 +109,7 @@ class ServerHandler:
 
     async def on_connect(self, conn: Connection, resumed: bool) -> None:
         p, engine = conn.principal, self.ctx.engine
+        self.seq_of[p.peer] = await self.ctx.delivery.cluster.register(p.peer)  # before the queue looks
         if p.kind == "kiosk":
             await engine.run(presence.kiosk_connected, p, self.app_versions.get(p.peer, ""), resumed)
         elif p.role in ("specialist", "supervisor"):
@@ -119,6 +121,8 @@ class ServerHandler:
         if token is not None and self.ctx.hub.connections.get(p.peer) is None:
             del self.token_of[p.peer]
             self.resume_tokens.pop(token, None)
+        if not await self.ctx.delivery.cluster.unregister(p.peer, self.seq_of.pop(p.peer, None)):
+            return  # connected again on another node meanwhile: nothing has left
         if p.kind == "kiosk":
             await self.ctx.engine.run(presence.kiosk_disconnected, p)
         elif p.role in ("specialist", "supervisor"):

@@ -1,8 +1,8 @@
 """One picture of the system for the IT monitor: kiosks, specialists, queues, live calls, alerts.
 
-Online/offline comes from the hub's live connections (this node); everything
-else from the database, and call quality from the latest ``call.stats`` kept
-in :attr:`AppContext.live`. :func:`alerts_for` is pure so its rules can be
+Online/offline comes from who is connected on every node (the delivery's
+presence view); everything else from the database, and call quality from the
+latest ``call.stats`` kept in the cluster's shared store. :func:`alerts_for` is pure so its rules can be
 read and tested in one place.
 """
 
@@ -105,7 +105,8 @@ def alerts_for(t: Thresholds, kiosks: list[KioskRow], sessions: list[SessionRow]
 
 async def build_snapshot(ctx: AppContext) -> Snapshot:
     now = ctx.now()
-    hub = ctx.hub
+    hub = await ctx.delivery.presence()  # who is connected, on every node
+    qualities = await ctx.cluster.qualities()
     t = thresholds(ctx.settings)
     async with ctx.maker() as db:
         kiosks = (await db.execute(select(Kiosk).where(Kiosk.revoked_at.is_(None)).order_by(Kiosk.id))
@@ -169,7 +170,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
 
     session_rows: list[SessionRow] = []
     for cs in live:
-        per_side = ctx.engine.shared.live.get(cs.id, {})
+        per_side = qualities.get(cs.id, {})
         kq, sq = quality_of(per_side.get("kiosk"), now), quality_of(per_side.get("staff"), now)
         bad = any(q is not None and q.age_s <= STALE_STATS_S and (
             (q.loss_pct or 0) > t.quality_alert_loss_pct or (q.rtt_ms or 0) > t.quality_alert_rtt_ms)
@@ -190,7 +191,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         staff_on_duty=sum(1 for s in staff_rows if s.status in ON_DUTY),
         waiting=sum(q.waiting for q in queue_rows), live_sessions=len(session_rows), alerts=len(alerts),
     )
-    return Snapshot(at=now, node_local=not ctx.settings.redis_url, thresholds=t, counts=counts, alerts=alerts,
+    return Snapshot(at=now, node_local=False, thresholds=t, counts=counts, alerts=alerts,
                     kiosks=kiosk_rows, staff=staff_rows, queues=queue_rows, sessions=session_rows)
 
 

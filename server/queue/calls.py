@@ -81,7 +81,7 @@ async def record_stats(step: Step, who: Principal, msg: CallStatsReport) -> Empt
     cur["samples"] = n
     q[side] = cur
     sess.quality = q
-    step.shared.live.setdefault(msg.session_id, {})[side] = {**stats, "at": step.now.isoformat()}
+    await step.shared.store.put_quality(msg.session_id, side, {**stats, "at": step.now.isoformat()})
     return Empty()
 
 
@@ -133,7 +133,8 @@ async def close_session(step: Step, sess: CallSession, reason: EndReason) -> Non
     assert s is not None
     s.status, s.status_reason = "wrap_up", ""
     step.outbox.close_room(sess.id)
-    step.shared.live.pop(sess.id, None)
+    await step.shared.store.drop_quality(sess.id)
+    await step.shared.store.drop_invites(sess.id)
     staff = staff_peer(sess.staff_id)
     for peer in sorted(members):
         step.send(peer, SessionEnded(session_id=sess.id, reason=reason, wrap_up=peer == staff))

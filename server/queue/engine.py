@@ -28,7 +28,7 @@ from server.queue.clock import Clock
 from server.queue.errors import NoSpecialist
 from server.queue.outbox import Outbox
 from server.queue.queue_views import push_queue
-from server.queue.step import PresenceView, Shared, Step
+from server.queue.step import PresenceView, Shared, SharedStore, Step
 from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
 from server.settings import Settings
 
@@ -43,9 +43,9 @@ class Sink(Protocol):
 
 class QueueEngine:
     def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock,
-                 metrics: Metrics, sink: Sink, shared: Shared | None = None) -> None:
+                 metrics: Metrics, sink: Sink, store: SharedStore) -> None:
         self.maker, self.settings, self.clock, self.metrics, self.sink = maker, settings, clock, metrics, sink
-        self.shared = shared or Shared()
+        self.shared = Shared(store)
         self.lock = asyncio.Lock()
         self._waits_at: datetime | None = None
 

@@ -23,14 +23,14 @@ async def invite(step: Step, staff: Principal, session_id: int, invitee_id: int)
     if not step.presence.is_connected(staff_peer(invitee_id)):
         raise Conflict("that colleague is not connected")
     me = await step.db.get(Staff, staff.principal_id)
-    step.shared.pending_invites.add((session_id, invitee_id))
+    await step.shared.store.add_invite(session_id, invitee_id)
     step.send(staff_peer(invitee_id), InviteIncoming(
         session_id=session_id, from_name=me.display_name if me else "", service_code=sess.service.code))
     return SessionRef(session_id=session_id)
 
 
 async def decline_invite(step: Step, staff: Principal, session_id: int) -> InviteAnswered:
-    step.shared.pending_invites.discard((session_id, staff.principal_id))
+    await step.shared.store.take_invite(session_id, staff.principal_id)
     return InviteAnswered(session_id=session_id, joined=False)
 
 
@@ -41,21 +41,20 @@ async def join(step: Step, staff: Principal, session_id: int, role: ParticipantR
         raise NotFound("no live session")
     if role == "supervisor" and staff.role != "supervisor":
         raise Forbidden("only supervisors may join silently")
-    if role == "third_party" and (session_id, staff.principal_id) not in step.shared.pending_invites:
-        raise Forbidden("you were not invited to this session")
     if is_member(sess, staff.peer):
         raise Conflict("already in this session")
     me = await step.db.get(Staff, staff.principal_id)
     if me is not None and me.status in ("in_call", "offered"):
         # joining would take this console out of its own call (or offer)
         raise Conflict(f"you are {me.status}; finish that first")
+    if role == "third_party" and not await step.shared.store.take_invite(session_id, staff.principal_id):
+        raise Forbidden("you were not invited to this session")  # checked last: taking it uses it up
     name = me.display_name if me else ""
     existing = participants(sess)
     sess.participants = [*sess.participants, {"peer": staff.peer, "role": role, "name": name,
                                               "joined_at": step.now.isoformat()}]
     step.audit(staff.peer, "session.join", f"session:{sess.id}", role=role)
     t = await step.db.get(Ticket, sess.ticket_id)
-    step.shared.pending_invites.discard((session_id, staff.principal_id))
     me_p = Participant(peer=staff.peer, role=role, display_name=name)
     for p in existing:
         step.send(p.peer, ParticipantJoined(session_id=session_id, participant=me_p))

@@ -75,14 +75,18 @@ async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resume
 
 
 async def kiosk_disconnected(step: Step, kiosk: Principal) -> None:
-    k = await step.db.get(Kiosk, kiosk.principal_id)
+    step.metrics.connected.labels("kiosk").dec()
+    await _kiosk_gone(step, kiosk.principal_id)
+
+
+async def _kiosk_gone(step: Step, kiosk_id: int) -> None:
+    k = await step.db.get(Kiosk, kiosk_id)
     if k is not None:
         k.last_seen_at = step.now
         k.screen = "offline"
-    t = await active_ticket(step.db, kiosk.principal_id)
+    t = await active_ticket(step.db, kiosk_id)
     if t is not None:
         t.disconnected_at = step.now  # a call in progress keeps its media; queued tickets get the grace
-    step.metrics.connected.labels("kiosk").dec()
 
 
 async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
@@ -114,16 +118,38 @@ async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
 
 async def staff_disconnected(step: Step, staff: Principal) -> None:
     """An available specialist who vanishes gets no more offers; a call keeps its media."""
-    s = await step.db.get(Staff, staff.principal_id, with_for_update=LOCK_STAFF)
     step.metrics.connected.labels("staff").dec()
+    await _staff_gone(step, staff.principal_id)
+
+
+async def _staff_gone(step: Step, staff_id: int) -> None:
+    s = await step.db.get(Staff, staff_id, with_for_update=LOCK_STAFF)
     if s is None or s.status not in ("available", "away", "offered"):
         return
+    peer = f"staff:{staff_id}"
     if s.status == "offered":
         t = (await step.db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
                                    .with_for_update(of=Ticket))).scalar_one_or_none()
         if t is not None:
             back_to_waiting(t, s.id)  # gone, not a refusal: may get it again
-            step.send(staff.peer, OfferRevoked(ticket_id=t.id, reason="declined"))
+            step.send(peer, OfferRevoked(ticket_id=t.id, reason="declined"))
     s.status, s.status_reason = "offline", ""
-    step.audit(staff.peer, "staff.offline", staff.peer)
+    step.audit(peer, "staff.offline", peer)
+    step.outbox.requeue = True
+
+
+async def peers_lost(step: Step, node: str, peers: frozenset[str]) -> None:
+    """A server node died with these clients on it (reported once, by one survivor). They are treated as
+    disconnected at this moment: queued kiosks keep their place through the grace (they reconnect to a
+    survivor within seconds), calls keep their media, an offer that was pending on the dead node goes to
+    someone else (or back to the same specialist once reconnected)."""
+    step.audit("system", "node.lost", node, peers=len(peers))
+    for peer in sorted(peers):
+        kind, _, ident = peer.partition(":")
+        if not ident.isdigit():
+            continue
+        if kind == "kiosk":
+            await _kiosk_gone(step, int(ident))
+        elif kind == "staff":
+            await _staff_gone(step, int(ident))
     step.outbox.requeue = True

@@ -3,8 +3,8 @@ the database inside the step's transaction, appends to ``outbox``, and returns i
 never sends anything itself.
 
 ``now`` is fixed for the whole step (one operation sees one instant); ``presence`` is a read-only view
-of who is connected, taken just before the step; ``shared`` is the in-memory state that is not in the
-database (pending invites, live call quality, what each kiosk was last told).
+of who is connected, taken just before the step; ``shared`` is the state that is not in the database
+(pending invites and live call quality, shared by all nodes; what each kiosk was last told, per node).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,12 +32,22 @@ class PresenceView:
         return peer in self.peers
 
 
+class SharedStore(Protocol):
+    """State that is not in the database but must be the same on every server node (server/cluster keeps it:
+    in memory on one node, in Redis across several)."""
+
+    async def add_invite(self, session_id: int, staff_id: int) -> None: ...
+    async def take_invite(self, session_id: int, staff_id: int) -> bool: ...
+    async def drop_invites(self, session_id: int) -> None: ...
+    async def put_quality(self, session_id: int, side: str, stats: dict[str, Any]) -> None: ...
+    async def drop_quality(self, session_id: int) -> None: ...
+
+
 @dataclass
 class Shared:
-    pending_invites: set[tuple[int, int]] = field(default_factory=set)  # (session, staff)
-    live: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # session -> side -> latest stats
+    store: SharedStore
     told: dict[int, tuple[str, int | None, float | None, datetime]] = field(default_factory=dict)
-    # ticket -> (state, position, estimate, when) last pushed to its kiosk
+    # ticket -> (state, position, estimate, when) last pushed to its kiosk (by this node)
 
 
 @dataclass

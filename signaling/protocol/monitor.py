@@ -119,7 +119,7 @@ class Counts(FeedModel):
 class Snapshot(FeedModel):
     type: Literal["snapshot"] = "snapshot"
     at: datetime
-    node_local: bool = True  # online/offline is what this server node sees
+    node_local: bool = False  # True only from servers before several nodes: online/offline was one node's view
     thresholds: Thresholds
     counts: Counts
     alerts: list[Alert] = Field(default_factory=list)

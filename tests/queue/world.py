@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from server.cluster import LocalCluster
 from server.db.models import Branch, Kiosk, Staff, Ticket
 from server.db.seed import seed_demo
 from server.db.session import make_engine, make_sessionmaker
@@ -155,6 +156,6 @@ async def world(tmp: Path, backend: str, **overrides: Any) -> AsyncIterator[Worl
     clock = ManualClock(T0)
     sink = Recorder()
     try:
-        yield World(QueueEngine(maker, settings, clock, Metrics(), sink), sink, clock)
+        yield World(QueueEngine(maker, settings, clock, Metrics(), sink, LocalCluster()), sink, clock)
     finally:
         await db_engine.dispose()

@@ -70,7 +70,7 @@ async def revoke(kiosk_id: int, db: DB, ctx: Ctx, staff: Admin) -> dict[str, boo
         await db.commit()
     except AdminError as exc:
         raise HTTPException(404, str(exc)) from None
-    await ctx.hub.disconnect(f"kiosk:{kiosk_id}", CloseCode.REVOKED, "kiosk revoked")
+    await ctx.delivery.disconnect(f"kiosk:{kiosk_id}", CloseCode.REVOKED, "kiosk revoked")
     return {"revoked": True}
 
 
@@ -161,7 +161,7 @@ async def change_staff(staff_id: int, body: StaffUpdateIn, db: DB, ctx: Ctx, sta
     except AdminError as exc:
         raise _http(exc) from None
     if disabled_now:  # the console stops for good (protocol.md: 4001 is final)
-        await ctx.hub.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "account disabled")
+        await ctx.delivery.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "account disabled")
     return out
 
 
@@ -174,5 +174,5 @@ async def reset_password(staff_id: int, body: PasswordIn, db: DB, ctx: Ctx, staf
     except AdminError as exc:
         raise _http(exc) from None
     if staff_id != staff.id:
-        await ctx.hub.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "password reset by an administrator")
+        await ctx.delivery.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "password reset by an administrator")
     return {"reset": True}
