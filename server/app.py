@@ -14,7 +14,7 @@ from server import __version__
 from server.api import ws
 from server.api.routes import admin, auth, health, services, sessions
 from server.api.ws_handler import ServerHandler
-from server.cluster import default_node_id, make_cluster
+from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
 from server.context import AppContext
 from server.db.session import make_engine, make_sessionmaker
 from server.delivery import Delivery
@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         db_engine = make_engine(settings.database_url)
         maker = make_sessionmaker(db_engine)
         metrics, clock = Metrics(), SystemClock()
-        cluster = make_cluster(settings.redis_url, settings.node_id or default_node_id())
+        node_id = settings.node_id or default_node_id()
+        cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix)
+                            if settings.redis_url else LocalCluster(node_id))
         delivery = Delivery(cluster)
         queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
         ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/madoguchi.db"
     redis_url: str = ""  # set when several server nodes run (they share the database and this Redis)
     node_id: str = ""  # this node's name among several (default: host-pid); must be unique
+    redis_prefix: str = "madoguchi:"  # key prefix in Redis (one Redis may serve several regions or tests)
     host: str = "127.0.0.1"
     port: int = 8400
     secret_key: str = Field(default="dev-secret-change-me-0123456789abcdef", min_length=32)

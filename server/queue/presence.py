@@ -10,7 +10,7 @@ from server.queue import states
 from server.queue.errors import Conflict, Forbidden
 from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
-from server.queue.tickets import back_to_waiting, push_status
+from server.queue.tickets import back_to_waiting, offer_of, push_status
 from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, active_ticket, last_session, participants
 from signaling.principal import Principal
 from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
@@ -113,6 +113,11 @@ async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
     elif sess is not None and not resumed:
         step.send(staff.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup",  # type: ignore[arg-type]
                                            wrap_up=True))
+    if s.status == "offered":  # an offer made before the drop (or on a node that died): ring it again
+        t = (await step.db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
+                                   )).scalar_one_or_none()
+        if t is not None and t.offer_expires_at is not None:
+            step.send(staff.peer, offer_of(t, step.now, (t.offer_expires_at - step.now).total_seconds()))
     step.outbox.requeue = True
 
 

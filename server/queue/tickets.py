@@ -120,13 +120,17 @@ async def route(step: Step) -> int:
         s.status = "offered"
         step.audit("system", "ticket.offer", f"ticket:{t.id}", staff_id=s.id)
         step.metrics.offers.inc()
-        step.send(staff_peer(s.id), Offer(
-            ticket_id=t.id, service_code=t.service.code, branch=t.branch.name_ja,
-            municipality=t.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
-            waited_s=(now - t.arrival_at).total_seconds(), expires_in_s=step.settings.offer_timeout_s,
-            transferred=t.transfer_count > 0,
-        ))
+        step.send(staff_peer(s.id), offer_of(t, now, step.settings.offer_timeout_s))
     return len(pairs)
+
+
+def offer_of(t: Ticket, now: datetime, expires_in_s: float) -> Offer:
+    return Offer(
+        ticket_id=t.id, service_code=t.service.code, branch=t.branch.name_ja,
+        municipality=t.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
+        waited_s=(now - t.arrival_at).total_seconds(), expires_in_s=max(0.0, expires_in_s),
+        transferred=t.transfer_count > 0,
+    )
 
 
 async def accept(step: Step, staff: Principal, ticket_id: int) -> Accepted:
