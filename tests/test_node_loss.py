@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -112,12 +112,20 @@ class Region:
         self.engine = make_engine(settings.database_url)
         self.maker = make_sessionmaker(self.engine)
         self.clients: list[SignalingClient] = []
+        self.changed = asyncio.Event()  # some client's connection state changed
+
+    async def until_all(self, pred: Callable[[SignalingClient], bool], timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while not all(pred(c) for c in self.clients):
+                self.changed.clear()
+                await self.changed.wait()
 
     def _client(self, token: Any, inbox: Inbox) -> SignalingClient:
         async def on_message(msg: ServerMessage) -> None:
             inbox.queue.put_nowait(msg)
 
-        c = SignalingClient([n.ws for n in self.nodes], token, on_message=on_message)
+        c = SignalingClient([n.ws for n in self.nodes], token, on_message=on_message,
+                            on_state=lambda _: self.changed.set())
         self.clients.append(c)
         return c
 
@@ -216,9 +224,7 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
         killed = time.monotonic()
         a.kill()
         # every client is back, on B
-        async with asyncio.timeout(30):
-            while not all(c.state == "online" and c.url == b.ws for c in r.clients):
-                await asyncio.sleep(0.05)
+        await r.until_all(lambda c: c.state == "online" and c.url == b.ws, timeout=30)
         back_s = time.monotonic() - killed
         print(f"\nnode loss: {len(r.clients)} clients back on the survivor {back_s:.2f} s after SIGKILL")
         # the offer that rang on the dead node rings again (re-sent on reconnect, or re-routed after the loss)
@@ -228,7 +234,7 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
         for k, _, st, _, sid in calls:
             await k.request(CallStatsReport(session_id=sid, stats=CallStats(fps=15.0, frames_received=900)))
             await st.request(CallStatsReport(session_id=sid, stats=CallStats(fps=15.0, frames_received=900)))
-        for k, k_in, st, s_in, sid in calls:
+        for _, k_in, st, _, sid in calls:
             await st.request(SessionEnd(session_id=sid))
             assert (await k_in.next("session.ended", session_id=sid, timeout=20)).reason == "staff_hangup"
         sessions = {s.id: s for s in await r.sessions()}

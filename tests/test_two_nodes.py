@@ -110,7 +110,8 @@ async def test_a_kiosk_revoked_on_one_node_is_closed_on_the_other(tmp_path: Path
     async with two_nodes(tmp_path) as (a, b):
         kiosk, _ = await a.kiosk_client("bihoro")
         assert kiosk.welcome is not None
+        closed = asyncio.Event()
+        kiosk.on_state = lambda state: closed.set() if state == "closed" else None
         await b.ctx.delivery.disconnect(kiosk.welcome.peer, 4001, "kiosk revoked")
-        async with asyncio.timeout(10):
-            while not (kiosk.state == "closed" and kiosk.stop_reason == "revoked"):
-                await asyncio.sleep(0.05)
+        await asyncio.wait_for(closed.wait(), 10)
+        assert kiosk.stop_reason == "revoked"
