@@ -736,12 +736,11 @@ class StaffController(Emitter):
     async def _end_call_media(self) -> None:
         mesh, media = self.mesh, self.media
         self.mesh, self.media, self.preview = None, None, None
-        link = mesh.link() if mesh is not None else None
-        if link is not None:
-            self.last_call_frames = {"video": link.call.video_frames_received,
-                                     "audio": link.call.audio_frames_received}
         if mesh is not None:
+            had_link = mesh.link() is not None
             await mesh.close()
+            if had_link:
+                self.last_call_frames = mesh.frames_received()  # the whole call's, over healed links
         if media is not None:
             await media.close()
 
