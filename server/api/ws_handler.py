@@ -4,9 +4,11 @@ which the engine runs (reply first, then the outbox). Queue errors become ``erro
 from __future__ import annotations
 
 import secrets
+import time
 
 from sqlalchemy import select
 
+from server.api.batcher import Batcher
 from server.auth import InvalidToken, decode_token
 from server.context import AppContext
 from server.db.models import STAFF_ROLES, Kiosk, Service, Staff
@@ -40,6 +42,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import ServiceInfo
 
+CATALOG_TTL_S = 1.0
 _DB_INT = 2**63  # ids are 64-bit in every database; a larger one would reach the driver and fail there
 ERROR_CODE: dict[type[QueueError], ErrorCode] = {
     Invalid: ErrorCode.INVALID_MESSAGE, NotFound: ErrorCode.NOT_FOUND, Forbidden: ErrorCode.FORBIDDEN,
@@ -65,6 +68,11 @@ class ServerHandler:
         self.token_of: dict[str, str] = {}  # peer -> its current token
         self.app_versions: dict[str, str] = {}
         self.seq_of: dict[str, int] = {}  # peer -> the cluster registration of its socket here
+        self._catalog_cache: tuple[float, int, list[ServiceInfo]] | None = None  # (when, engine generation, it)
+        engine = ctx.engine
+        self._kiosks_in: Batcher[tuple[Principal, str, bool]] = Batcher(
+            lambda batch: engine.run(presence.kiosks_connected, batch))
+        self._kiosks_out: Batcher[Principal] = Batcher(lambda batch: engine.run(presence.kiosks_disconnected, batch))
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
         try:
@@ -84,10 +92,7 @@ class ServerHandler:
                     raise AuthRejected(ErrorCode.AUTH_FAILED, "staff account unknown or disabled")
                 principal = Principal("staff", s.id, s.role, s.display_name, s.municipality_id)
                 extra = {"municipality": s.municipality.name_ja, "branch": ""}
-            services = (await db.execute(select(Service).order_by(Service.sort_order))).scalars().all()
-            on_duty = (await db.execute(
-                select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().unique().all()
-        duty_skills = {sk.id for s in on_duty for sk in s.skills}
+        catalog = await self._catalog()
         token = secrets.token_urlsafe(24)
         old_token = self.token_of.pop(principal.peer, None)
         if old_token is not None:
@@ -100,18 +105,35 @@ class ServerHandler:
             peer=principal.peer, display_name=principal.display_name,
             ice_servers=ice_servers_for(self.ctx.settings, principal.peer), resume_token=token,
             heartbeat_s=10.0,
-            services=[ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en,
-                                  description_ja=s.description_ja, description_en=s.description_en,
-                                  on_duty=s.id in duty_skills, hours=s.hours_ja) for s in services],
+            services=catalog,
             municipality=extra["municipality"], branch=extra["branch"],
         )
         return principal, welcome
+
+    async def _catalog(self) -> list[ServiceInfo]:
+        """The services and whether anyone is on duty for each, for the welcome. Shared by the connects of
+        one second while nothing changes on this node (a reconnect storm reads it once, not once per socket);
+        another node's change shows within a second, and ``ticket.create`` decides from the database itself."""
+        now, generation = time.monotonic(), self.ctx.engine.generation
+        cached = self._catalog_cache
+        if cached is not None and cached[1] == generation and now - cached[0] < CATALOG_TTL_S:
+            return cached[2]
+        async with self.ctx.maker() as db:
+            services = (await db.execute(select(Service).order_by(Service.sort_order))).scalars().all()
+            on_duty = (await db.execute(
+                select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().unique().all()
+        duty_skills = {sk.id for s in on_duty for sk in s.skills}
+        catalog = [ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en, description_ja=s.description_ja,
+                               description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja)
+                   for s in services]
+        self._catalog_cache = (now, generation, catalog)
+        return catalog
 
     async def on_connect(self, conn: Connection, resumed: bool) -> None:
         p, engine = conn.principal, self.ctx.engine
         self.seq_of[p.peer] = await self.ctx.delivery.cluster.register(p.peer)  # before the queue looks
         if p.kind == "kiosk":
-            await engine.run(presence.kiosk_connected, p, self.app_versions.get(p.peer, ""), resumed)
+            await self._kiosks_in.submit((p, self.app_versions.get(p.peer, ""), resumed))
         elif p.role in ("specialist", "supervisor"):
             await engine.run(presence.staff_connected, p, resumed)
 
@@ -124,7 +146,7 @@ class ServerHandler:
         if not await self.ctx.delivery.cluster.unregister(p.peer, self.seq_of.pop(p.peer, None)):
             return  # connected again on another node meanwhile: nothing has left
         if p.kind == "kiosk":
-            await self.ctx.engine.run(presence.kiosk_disconnected, p)
+            await self._kiosks_out.submit(p)
         elif p.role in ("specialist", "supervisor"):
             await self.ctx.engine.run(presence.staff_disconnected, p)
 

@@ -26,7 +26,7 @@ from server.metrics import Metrics
 from server.queue.calls import end_silent_calls
 from server.queue.clock import Clock
 from server.queue.errors import NoSpecialist
-from server.queue.outbox import Outbox
+from server.queue.outbox import Outbox, Send
 from server.queue.queue_views import push_queue
 from server.queue.step import PresenceView, Shared, SharedStore, Step
 from server.queue.tickets import abandon_lost_kiosks, expire_offers, route
@@ -47,6 +47,7 @@ class QueueEngine:
         self.maker, self.settings, self.clock, self.metrics, self.sink = maker, settings, clock, metrics, sink
         self.shared = Shared(store)
         self.lock = asyncio.Lock()
+        self.generation = 0  # counts steps that changed something anyone sees (caches of this node key on it)
         self._waits_at: datetime | None = None
 
     async def run(self, op: Callable[..., Awaitable[R]], *args: Any,
@@ -66,6 +67,8 @@ class QueueEngine:
                 reply(result if isinstance(result, BaseModel) else None)
             for o in outboxes:
                 await self.sink.deliver(o)
+            if outbox.requeue or outbox.actions:
+                self.generation += 1
         if error is not None:
             raise error
         return result  # type: ignore[no-any-return]
@@ -79,6 +82,8 @@ class QueueEngine:
         async with self.lock:
             outbox = (await self._step(_tick, (refresh,)))[2]
             await self.sink.deliver(outbox)
+            if any(not isinstance(a, Send) or getattr(a.msg, "type", "") != "ticket.update" for a in outbox.actions):
+                self.generation += 1  # more than kiosks' waits counting down
 
     async def _step(self, op: Callable[..., Awaitable[Any]],
                     args: tuple[Any, ...]) -> tuple[Any, NoSpecialist | None, Outbox]:

@@ -74,6 +74,17 @@ async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resume
             step.send(kiosk.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup"))  # type: ignore[arg-type]
 
 
+async def kiosks_connected(step: Step, arrivals: list[tuple[Principal, str, bool]]) -> None:
+    """Several kiosks (re)connecting at once — a reconnect storm — in one transaction."""
+    for kiosk, app_version, resumed in arrivals:
+        await kiosk_connected(step, kiosk, app_version, resumed)
+
+
+async def kiosks_disconnected(step: Step, kiosks: list[Principal]) -> None:
+    for kiosk in kiosks:
+        await kiosk_disconnected(step, kiosk)
+
+
 async def kiosk_disconnected(step: Step, kiosk: Principal) -> None:
     step.metrics.connected.labels("kiosk").dec()
     await _kiosk_gone(step, kiosk.principal_id)
