@@ -102,7 +102,7 @@ async def enroll_with_page(settings: KioskSettings, cat: Catalog, kiosk_id: int 
 
     async def attempt(kid: int, secret_code: str) -> None:
         try:
-            cred = await enroll(settings.server_url, kid, secret_code)
+            cred = await enroll(settings.server_urls[0], kid, secret_code)
         except EnrollmentFailed as exc:
             page.show_error(cat.t("enroll.failed", reason=str(exc)[:200]))
             return

@@ -104,7 +104,7 @@ class KioskController(Emitter):
         self.settings = settings
         self.credential = credential
         self.clock = clock
-        self.client = SignalingClient(settings.ws_url, self._token, on_message=self._on_message,
+        self.client = SignalingClient(settings.ws_urls, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"kiosk/{__version__}")
         self.screen = "idle"
         self.connection: ConnState = "offline"
@@ -151,7 +151,7 @@ class KioskController(Emitter):
         await self.client.close()
 
     async def _token(self) -> str:
-        return await device_token(self.settings.server_url, self.credential)
+        return await device_token(self.client.http_url, self.credential)  # the node about to be tried
 
     # ------------------------------------------------------------ resident intents
     def touch(self) -> None:

@@ -34,7 +34,7 @@ async def ensure_credential(settings: KioskSettings, kiosk_id: int | None, enrol
         return cred
     if kiosk_id is None or enroll_code is None:
         raise SystemExit("this kiosk is not enrolled: pass --kiosk-id and --enroll-code from an administrator")
-    cred = await enroll(settings.server_url, kiosk_id, enroll_code)
+    cred = await enroll(settings.server_urls[0], kiosk_id, enroll_code)
     credentials.save(settings.credential_file, cred)
     return cred
 

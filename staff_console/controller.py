@@ -131,7 +131,7 @@ class StaffController(Emitter):
     def __init__(self, settings: ConsoleSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.api = StaffApi(settings.server_url)
+        self.api = StaffApi(settings.server_urls)
         self._password: str | None = None
         self.client: SignalingClient | None = None
         self.connection: ConnState = "offline"
@@ -196,7 +196,7 @@ class StaffController(Emitter):
             self.services = [ServiceInfo(**{k: v for k, v in s.items() if k in ServiceInfo.model_fields})
                              for s in await self.api.services()]
         self.emit("profile", {"staff": dict(staff), "services": list(self.services)})
-        self.client = SignalingClient(self.settings.ws_url, self._token, on_message=self._on_message,
+        self.client = SignalingClient(self.settings.ws_urls, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"console/{__version__}",
                                       backoff_max_s=self.settings.reconnect_max_s)
         await self.client.start()

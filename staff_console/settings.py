@@ -22,6 +22,15 @@ class ConsoleSettings(BaseSettings):
     reconnect_max_s: float = 5.0  # longest pause between reconnect attempts (a specialist waits for this)
 
     @property
+    def server_urls(self) -> list[str]:
+        """``server_url`` may list several server nodes, comma-separated: the client fails over between them."""
+        return [u.strip().rstrip("/") for u in self.server_url.split(",") if u.strip()]
+
+    @property
+    def ws_urls(self) -> list[str]:
+        return [("wss://" + u[8:] if u.startswith("https://") else "ws://" + u.removeprefix("http://")) + "/ws"
+                for u in self.server_urls]
+
+    @property
     def ws_url(self) -> str:
-        base = self.server_url.rstrip("/")
-        return ("wss://" + base[8:] if base.startswith("https://") else "ws://" + base.removeprefix("http://")) + "/ws"
+        return self.ws_urls[0]

@@ -113,5 +113,5 @@ def check_speaker(probe: SpeakerProbe | None) -> Check:
 
 
 async def run_all(settings: KioskSettings, probe: SpeakerProbe | None) -> list[Check]:
-    media, server = await asyncio.gather(check_media(settings), check_server(settings.server_url))
+    media, server = await asyncio.gather(check_media(settings), check_server(settings.server_urls[0]))
     return [*media, check_speaker(probe), server]

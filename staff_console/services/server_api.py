@@ -15,15 +15,30 @@ class ApiError(Exception):
 
 
 class StaffApi:
-    def __init__(self, server_url: str) -> None:
-        self.server_url = server_url.rstrip("/")
+    """``server_url``: one server, or the nodes of several (a node that cannot be reached is skipped)."""
+
+    def __init__(self, server_url: str | list[str]) -> None:
+        urls = [server_url] if isinstance(server_url, str) else list(server_url)
+        self.servers = [u.rstrip("/") for u in urls]
+        self._current = 0
         self.token: str | None = None
         self.staff: dict[str, Any] = {}
 
+    @property
+    def server_url(self) -> str:
+        return self.servers[self._current]
+
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
-            r = await http.request(method, path, headers=headers, **kw)
+        for attempt in range(len(self.servers)):
+            try:
+                async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+                    r = await http.request(method, path, headers=headers, **kw)
+                break
+            except httpx.TransportError:
+                if attempt == len(self.servers) - 1:
+                    raise
+                self._current = (self._current + 1) % len(self.servers)
         if r.status_code >= 400:
             try:
                 detail = str(r.json().get("detail", r.text))
