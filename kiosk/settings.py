@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from signaling import client
+
 
 def default_credential_path() -> Path:
     return Path.home() / ".config" / "madoguchi" / "kiosk.json"
@@ -52,12 +54,11 @@ class KioskSettings(BaseSettings):
     @property
     def server_urls(self) -> list[str]:
         """``server_url`` may list several server nodes, comma-separated: the client fails over between them."""
-        return [u.strip().rstrip("/") for u in self.server_url.split(",") if u.strip()]
+        return client.server_urls(self.server_url)
 
     @property
     def ws_urls(self) -> list[str]:
-        return [("wss://" + u[8:] if u.startswith("https://") else "ws://" + u.removeprefix("http://")) + "/ws"
-                for u in self.server_urls]
+        return client.ws_urls(self.server_url)
 
     @property
     def ws_url(self) -> str:

@@ -78,6 +78,17 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random 
     return rng.uniform(0.0, min(cap_s, base_s * 2 ** min(attempt, 32)))
 
 
+def ws_urls(server_url: str) -> list[str]:
+    """The ``/ws`` URLs of a setting that names one server or several, comma-separated
+    ("https://a.example, http://b:8400" -> ["wss://a.example/ws", "ws://b:8400/ws"])."""
+    return [("wss://" + u[8:] if u.startswith("https://") else "ws://" + u.removeprefix("http://")) + "/ws"
+            for u in server_urls(server_url)]
+
+
+def server_urls(server_url: str) -> list[str]:
+    return [u.strip().rstrip("/") for u in server_url.split(",") if u.strip()]
+
+
 def http_base(ws_url: str) -> str:
     """The REST base URL of a server's ``/ws`` URL (ws://h:p/ws -> http://h:p)."""
     base = ws_url.removesuffix("/").removesuffix("/ws")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from signaling import client
+
 
 class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_CONSOLE_", env_file=".env", extra="ignore")
@@ -24,12 +26,11 @@ class ConsoleSettings(BaseSettings):
     @property
     def server_urls(self) -> list[str]:
         """``server_url`` may list several server nodes, comma-separated: the client fails over between them."""
-        return [u.strip().rstrip("/") for u in self.server_url.split(",") if u.strip()]
+        return client.server_urls(self.server_url)
 
     @property
     def ws_urls(self) -> list[str]:
-        return [("wss://" + u[8:] if u.startswith("https://") else "ws://" + u.removeprefix("http://")) + "/ws"
-                for u in self.server_urls]
+        return client.ws_urls(self.server_url)
 
     @property
     def ws_url(self) -> str:

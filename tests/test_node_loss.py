@@ -120,14 +120,27 @@ class Region:
                 self.changed.clear()
                 await self.changed.wait()
 
-    def _client(self, token: Any, inbox: Inbox) -> SignalingClient:
+    async def _online(self, path: str, body: dict[str, Any]) -> tuple[SignalingClient, Inbox]:
+        """A client of every node; its token comes from ``path`` on the node it is about to try."""
+        inbox = Inbox()
+        holder: list[SignalingClient] = []
+
+        async def token() -> str:
+            async with httpx.AsyncClient(base_url=holder[0].http_url) as http:
+                r = await http.post(path, json=body)
+                r.raise_for_status()
+                return str(r.json()["access_token"])
+
         async def on_message(msg: ServerMessage) -> None:
             inbox.queue.put_nowait(msg)
 
         c = SignalingClient([n.ws for n in self.nodes], token, on_message=on_message,
                             on_state=lambda _: self.changed.set())
+        holder.append(c)
         self.clients.append(c)
-        return c
+        await c.start()
+        await c.wait_online(20)
+        return c, inbox
 
     async def kiosk(self, branch: str = "bihoro") -> tuple[SignalingClient, Inbox]:
         async with self.maker() as db, db.begin():
@@ -136,36 +149,10 @@ class Region:
             r = await http.post("/api/kiosk/enroll", json={"kiosk_id": kid, "code": code})
             r.raise_for_status()
             secret = r.json()["secret"]
-        inbox = Inbox()
-        holder: list[SignalingClient] = []
-
-        async def token() -> str:
-            async with httpx.AsyncClient(base_url=holder[0].http_url) as http:
-                r = await http.post("/api/kiosk/token", json={"kiosk_id": kid, "secret": secret})
-                r.raise_for_status()
-                return str(r.json()["access_token"])
-
-        c = self._client(token, inbox)
-        holder.append(c)
-        await c.start()
-        await c.wait_online(20)
-        return c, inbox
+        return await self._online("/api/kiosk/token", {"kiosk_id": kid, "secret": secret})
 
     async def staff(self, username: str) -> tuple[SignalingClient, Inbox]:
-        inbox = Inbox()
-        holder: list[SignalingClient] = []
-
-        async def token() -> str:
-            async with httpx.AsyncClient(base_url=holder[0].http_url) as http:
-                r = await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
-                r.raise_for_status()
-                return str(r.json()["access_token"])
-
-        c = self._client(token, inbox)
-        holder.append(c)
-        await c.start()
-        await c.wait_online(20)
-        return c, inbox
+        return await self._online("/api/auth/login", {"username": username, "password": DEMO_PASSWORD})
 
     async def tickets(self) -> dict[int, Ticket]:
         async with self.maker() as db:
