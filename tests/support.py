@@ -3,22 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from server.admin_ops import create_enrollment
-from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.context import AppContext
+from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.run import RunningServer, start_server
 from server.settings import Settings
 from signaling.client import SignalingClient
 from signaling.protocol.messages import ServerMessage
+
+T = TypeVar("T")
+
+# How long a test waits for a state it expects. Generous on purpose: CI runs beside other work on 2 cores; a state
+# that never comes fails all the same, only later. MADOGUCHI_TEST_WAIT_S changes it for a whole run.
+WAIT_S = float(os.environ.get("MADOGUCHI_TEST_WAIT_S", "30"))
+
+
+async def eventually(pred: Callable[[], T | Awaitable[T]], *, timeout: float = WAIT_S, what: str = "",
+                     step: float = 0.02) -> T:
+    """Wait until ``pred()`` (plain or async) is truthy and return that value; fail after ``timeout`` seconds.
+
+    The suite's one helper for waiting on state that has no event of its own to await (a widget's text, a row,
+    a counter). Where there is an event (a message in an :class:`Inbox`, a future, a client's state change),
+    await that instead. It never asserts how long something took: a test states what must happen, in what
+    order, not when.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = pred()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if loop.time() >= deadline:
+            raise AssertionError(f"not reached within {timeout:g} s: {what or getattr(pred, '__qualname__', pred)}")
+        await asyncio.sleep(step)
 
 
 async def reset_pg(url: str) -> None:

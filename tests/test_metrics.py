@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -24,7 +23,7 @@ from signaling.protocol.messages import (
     TicketCreate,
 )
 from signaling.protocol.version import SUBPROTOCOL
-from tests.support import Env
+from tests.support import Env, eventually
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -37,14 +36,14 @@ async def scrape(env: Env) -> Samples:
             for fam in text_string_to_metric_families(r.text) for s in fam.samples}
 
 
-async def scrape_until(env: Env, ready: Callable[[Samples], bool], timeout: float = 5.0) -> Samples:
-    """Presence is counted just after the welcome frame: scrape again until the figures settle."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+async def scrape_until(env: Env, ready: Callable[[Samples], bool]) -> Samples:
+    """Presence is counted just after the welcome frame: scrape again until the figures are the expected ones."""
+
+    async def settled() -> Samples | None:
         m = await scrape(env)
-        if ready(m) or asyncio.get_running_loop().time() > deadline:
-            return m
-        await asyncio.sleep(0.05)
+        return m if ready(m) else None
+
+    return await eventually(settled, what="metrics reach the expected figures")
 
 
 def v(m: Samples, name: str, **labels: str) -> float:

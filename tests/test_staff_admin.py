@@ -3,7 +3,6 @@ password. A disabled or reset account's open consoles are closed with 4001 and s
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from server.db.models import AuditEvent
 from signaling.client import CredentialRejected, SignalingClient
 from signaling.protocol.messages import OfferAccept, StatusSet, TicketCreate
-from tests.integration.test_call_e2e import wait_until
+from tests.support import eventually
 from tests.test_auth_api import bearer, login
 from tests.test_routing import world
 
@@ -58,11 +57,12 @@ async def test_admin_creates_a_specialist_who_can_then_serve(tmp_path: Path, bac
         await client.request(StatusSet(status="available"))
         kiosk = await w.kiosk("oketo")
         tid = (await kiosk.req(TicketCreate(service_code="employment", needs=["written"])))["ticket_id"]
-        await wait_until(lambda: w.env.ctx.hub.is_connected(f"staff:{made['id']}"))
-        for _ in range(100):
-            if (await w.ticket(tid)).offered_to_id == made["id"]:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: w.env.ctx.hub.is_connected(f"staff:{made['id']}"), what="the new account online")
+
+        async def offered_to_the_new_account() -> bool:
+            return (await w.ticket(tid)).offered_to_id == made["id"]
+
+        await eventually(offered_to_the_new_account, what="the resident offered to the new account")
         assert (await client.request(OfferAccept(ticket_id=tid)))["session_id"] > 0
 
 
@@ -100,7 +100,7 @@ async def test_disable_and_password_reset_close_open_consoles(tmp_path: Path, ba
         r = await http.post(f"/api/admin/staff/{sid}/password", json={"password": "a new long passphrase"},
                             headers=admin)
         assert r.status_code == 200, r.text
-        await wait_until(lambda: client.state == "closed")
+        await eventually(lambda: client.state == "closed", what="the console closed")
         assert client.stop_reason == "revoked" and client.connects == 1
         assert (await login(http, "yamada", NEW["password"])).status_code == 401
         assert (await login(http, "yamada", "a new long passphrase")).status_code == 200
@@ -110,7 +110,7 @@ async def test_disable_and_password_reset_close_open_consoles(tmp_path: Path, ba
         assert (await http.get("/api/staff", headers=token)).status_code == 200
         r = await http.patch(f"/api/admin/staff/{sid}", json={"active": False}, headers=admin)
         assert r.status_code == 200 and r.json()["active"] is False and r.json()["status"] == "offline"
-        await wait_until(lambda: client.state == "closed")
+        await eventually(lambda: client.state == "closed", what="the console closed")
         assert client.stop_reason == "revoked"
         assert (await login(http, "yamada", "a new long passphrase")).status_code == 401
         assert (await http.get("/api/staff", headers=token)).status_code == 401
