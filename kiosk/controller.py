@@ -490,7 +490,8 @@ class KioskController(Emitter):
             self._ended_here.add(session_id)
             if self.visit.ticket_id is not None:
                 self._ended_tickets.add(self.visit.ticket_id)
-            self.outbox.add(Report(report, session_id, ticket_id=self.visit.ticket_id))
+            said = reason if report == "session_end" and reason in ("resident_hangup", "staff_hangup") else None
+            self.outbox.add(Report(report, session_id, ticket_id=self.visit.ticket_id, reason=said))  # type: ignore[arg-type]
         await self._finish_call(session_id, reason, feedback=feedback)
         self._spawn(self.flush_outbox())
 

@@ -136,6 +136,7 @@ class StaffController(Emitter):
         self.client: SignalingClient | None = None
         self.connection: ConnState = "offline"
         self.was_online = False
+        self.pending_end: int | None = None  # a call hung up while the server was away, not yet reported
         self.services: list[ServiceInfo] = []
         self.colleagues: list[dict[str, Any]] = []
         self.status = "offline"
@@ -307,7 +308,29 @@ class StaffController(Emitter):
             return False
         if self.call.role != "specialist":
             return await self.leave()
-        return await self._request(SessionEnd(session_id=self.call.session_id)) is not None
+        sid = self.call.session_id
+        if self.client is not None and self.client.state != "online":
+            # the server cannot be reached: end the call here (the resident's kiosk hears our 'bye' on the
+            # data channel and ends too), go to wrap-up, and tell the server as soon as it is back
+            self.pending_end = sid
+            await self._on_session_ended(SessionEnded(session_id=sid, reason="staff_hangup", wrap_up=True))
+            return True
+        return await self._request(SessionEnd(session_id=sid)) is not None
+
+    async def _report_pending_end(self) -> None:
+        """After a reconnect: the hang-up made while the server was away."""
+        sid = self.pending_end
+        if sid is None or self.client is None:
+            return
+        try:
+            await self.client.ask(SessionEnd(session_id=sid))
+        except RequestFailed as exc:  # ended meanwhile (the kiosk reported it, or the server's silent-call rule)
+            if exc.code not in ("conflict", "not_found"):
+                raise
+        except ClientError:
+            return  # offline again: the next reconnect tries once more
+        if self.pending_end == sid:
+            self.pending_end = None
 
     async def leave(self) -> bool:
         """Third party or supervisor: leave; the call goes on without me."""
@@ -620,6 +643,8 @@ class StaffController(Emitter):
                 self._spawn(self._request(StatusSet(status="away", reason=reason)))
 
     async def _on_session_start(self, msg: SessionStart) -> None:
+        if msg.session_id == self.pending_end:
+            return  # the server re-announces a call this specialist already hung up while it was away
         if self.mesh is not None and self.mesh.session_id == msg.session_id:
             if self.call is not None:  # signaling resumed; media kept going: take the server's participant list
                 self.call.participants = list(msg.participants)
@@ -768,6 +793,8 @@ class StaffController(Emitter):
         if state == "online":
             if self.client is not None and self.client.welcome is not None and self.client.welcome.services:
                 self.services = list(self.client.welcome.services)
+            if self.pending_end is not None:
+                self._spawn(self._report_pending_end())
             self.emit("connection", {"state": state, "resumed": self.was_online})
             self.was_online = True
             return

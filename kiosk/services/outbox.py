@@ -41,11 +41,12 @@ class Report:
     ticket_id: int | None = None
     rating: int | None = None
     saved_trip: bool | None = None
+    reason: Literal["resident_hangup", "staff_hangup"] | None = None  # session_end: who ended it
 
     def message(self) -> BaseModel:
         """The wire request (a fresh id on each attempt)."""
         if self.kind == "session_end":
-            return SessionEnd(session_id=self.session_id)
+            return SessionEnd(session_id=self.session_id, reason=self.reason)
         if self.kind == "media_failed":
             return CallMedia(session_id=self.session_id, state="failed")
         assert self.rating is not None

@@ -175,7 +175,7 @@ class ServerHandler:
             case FeedbackSubmit():
                 await run(calls.feedback, p, msg, reply=respond)
             case SessionEnd():
-                await run(calls.end_session, p, msg.session_id, reply=respond)
+                await run(calls.end_session, p, msg, reply=respond)
             case WrapupDone():
                 await run(calls.wrapup_done, p, msg.session_id, reply=respond)
             case TransferRequest():

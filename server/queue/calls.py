@@ -23,7 +23,14 @@ from server.queue.views import (
     staff_peer,
 )
 from signaling.principal import Principal
-from signaling.protocol.messages import CallMedia, CallStatsReport, FeedbackSubmit, SessionEnded, TransferRequest
+from signaling.protocol.messages import (
+    CallMedia,
+    CallStatsReport,
+    FeedbackSubmit,
+    SessionEnd,
+    SessionEnded,
+    TransferRequest,
+)
 from signaling.protocol.models import EndReason
 from signaling.protocol.replies import Empty, MediaRecorded, SessionRef, TicketRef
 
@@ -85,13 +92,15 @@ async def record_stats(step: Step, who: Principal, msg: CallStatsReport) -> Empt
     return Empty()
 
 
-async def end_session(step: Step, who: Principal, session_id: int) -> SessionRef:
+async def end_session(step: Step, who: Principal, msg: SessionEnd) -> SessionRef:
+    session_id = msg.session_id
     sess = _member(await step.db.get(CallSession, session_id, with_for_update=LOCK_SESSION), who.peer)
     if who.is_staff and who.principal_id != sess.staff_id:
         raise Forbidden("only the specialist or the resident ends the call; use session.leave")
     if sess.ended_at is not None:
         raise Conflict("session already ended")
-    reason: EndReason = "resident_hangup" if who.kind == "kiosk" else "staff_hangup"
+    # a kiosk that heard the specialist's bye while the server was away reports the end later, saying so
+    reason: EndReason = (msg.reason or "resident_hangup") if who.kind == "kiosk" else "staff_hangup"
     await close_session(step, sess, reason)
     step.audit(who.peer, "session.end", f"session:{sess.id}", reason=reason)
     return SessionRef(session_id=session_id)

@@ -114,10 +114,12 @@ class OfferDecline(Msg):
 
 
 class SessionEnd(Msg):
-    """Either side hangs up. Staff then enter wrap-up."""
+    """Either side hangs up. Staff then enter wrap-up. ``reason``: only from a kiosk that ended the call on its
+    own while the server was away, saying why (``staff_hangup``: it heard the specialist's ``bye``)."""
 
     type: Literal["session.end"] = "session.end"
     session_id: int
+    reason: Literal["resident_hangup", "staff_hangup"] | None = None
 
 
 class WrapupDone(Msg):

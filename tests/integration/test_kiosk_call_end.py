@@ -268,3 +268,31 @@ async def test_stats_counters_are_cumulative_over_a_heal_and_the_kiosk_sends_no_
         finally:
             await ctl.stop()
             await console.stop()
+
+
+async def test_specialist_hangs_up_while_the_server_is_down(tmp_path: Path) -> None:
+    """Found by killing things: the console's hang-up failed with the server down, so its media (and the
+    resident's frozen call screen) went on. Now the console ends the call itself (the kiosk hears its bye),
+    goes to wrap-up, and reports the hang-up once the server is back; the session row says staff_hangup."""
+    async with site(tmp_path) as s:
+        console = await staff_controller(s.env, "takahashi")
+        ctl = await kiosk(s, tmp_path, media_grace_s=600.0)
+        console.client.backoff_max_s = 0.5  # type: ignore[union-attr]
+        try:
+            sid = await in_call(console, ctl)
+            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", 20))
+            await s.stop()
+            await wait_until(lambda: ctl.connection != "online" and console.connection != "online")
+            assert await console.hang_up()
+            assert console.mesh is None and console.status == "wrap_up" and console.wrapup is not None
+            assert (await ended)["reason"] == "staff_hangup" and ctl.screen == "feedback"
+
+            await s.start_again()
+            await wait_until(lambda: console.connection == "online" and console.pending_end is None, 20)
+            sess = await s.session(sid)
+            assert sess.ended_at is not None and sess.end_reason == "staff_hangup"
+            assert console.mesh is None  # the server's re-sync of the open call did not restart it
+            await wait_until(lambda: console.status == "wrap_up", 10)
+        finally:
+            await ctl.stop()
+            await console.stop()

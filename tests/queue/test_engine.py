@@ -13,6 +13,7 @@ from server.queue.errors import Conflict, NoSpecialist, NotFound
 from signaling.protocol.messages import (
     CallMedia,
     CallStatsReport,
+    SessionEnd,
     TicketCreate,
     TransferRequest,
 )
@@ -192,7 +193,7 @@ async def test_a_kiosk_back_after_the_call_ended_learns_how_it_ended(w: World) -
     r = await create(w, kiosk)
     acc = await w.run(tickets.accept, sato, r.ticket_id)
     await w.disconnect(kiosk)
-    await w.run(calls.end_session, sato, acc.session_id)
+    await w.run(calls.end_session, sato, SessionEnd(session_id=acc.session_id))
     w.take()
     await w.connect(kiosk, resumed=True)
     msgs = [(p, m) for p, m in w.take_msgs() if p == kiosk.peer and hasattr(m, "type")]
@@ -205,7 +206,7 @@ async def test_a_queued_kiosk_keeps_its_place_through_the_grace_then_loses_it(w:
     k0, k1 = await w.kiosk(), await w.kiosk()
     r0 = await create(w, k0)
     acc = await w.run(tickets.accept, tanaka, r0.ticket_id)
-    await w.run(calls.end_session, tanaka, acc.session_id)  # tanaka in wrap-up: on duty, not free
+    await w.run(calls.end_session, tanaka, SessionEnd(session_id=acc.session_id))  # wrap-up: on duty, not free
     r1 = await create(w, k1)
     assert (r1.position, r1.estimated_wait_s) == (1, 60.0)  # a typical wrap-up
     await w.disconnect(k1)
