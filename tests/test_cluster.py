@@ -66,9 +66,12 @@ async def test_forward_keeps_order_per_peer_and_a_slow_peer_delays_only_itself(k
         for peer in ("kiosk:1", "kiosk:2", "kiosk:3"):
             await node.register(peer)
         rec.gates["kiosk:3"] = asyncio.Event()  # kiosk:3's socket is stuck
-        results = await asyncio.gather(*(node.forward(f"kiosk:{1 + i % 3}", f"m{i}") for i in range(600)))
+        results = await asyncio.gather(*(node.forward(f"kiosk:{1 + i % 3}", f"m{i}") for i in range(300)))
+        results += await asyncio.gather(*[node.forward_nowait(f"kiosk:{1 + i % 3}", f"m{i}")  # queued at the call
+                                          for i in range(300, 600)])
         assert all(results)
         assert not await node.forward("kiosk:9", "nobody")
+        assert not await node.forward_nowait("kiosk:9", "nobody")
         await rec.until(lambda: len(rec.frames) == 400)
         assert rec.texts("kiosk:1") == [f"m{i}" for i in range(0, 600, 3)]
         assert rec.texts("kiosk:2") == [f"m{i}" for i in range(1, 600, 3)]

@@ -14,7 +14,8 @@ Contract, in short:
   since the last snapshot (a second when a node joined or left); ``locate(peer) -> node id | None``.
 - ``forward(peer, text) -> bool`` hands a serialized frame to the node holding the peer, which calls
   ``on_frame(peer, text)``; ``disconnect(peer, code, reason) -> bool`` likewise calls ``on_disconnect``.
-  Order is kept per peer from one sender; False: no live node holds the peer.
+  Order is kept per peer from one sender; False: no live node holds the peer. ``forward_nowait`` queues
+  at once and returns the future (an outbox of many frames then shares round trips).
 - ``on_node_lost(node id, peers)`` runs once cluster-wide, on one survivor, when a node's lease lapses;
   ``peers`` are those whose latest registration was there. Then those entries are removed. If the handler
   raises it is retried on a later tick (it should tolerate a repeat). A node that finds its own lease lapsed
@@ -46,6 +47,8 @@ Exceptions::
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -73,8 +76,14 @@ __all__ = [
     "NodeLostHandler",
     "Qualities",
     "RedisCluster",
+    "default_node_id",
     "make_cluster",
 ]
+
+
+def default_node_id() -> str:
+    """Host and process: unique per uvicorn process (set MADOGUCHI_NODE_ID for a stable, readable name)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def make_cluster(redis_url: str, node_id: str, clock: Callable[[], float] = time.time) -> Cluster:

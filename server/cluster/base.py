@@ -50,6 +50,7 @@ class Cluster(Protocol):
     async def locate(self, peer: str) -> str | None: ...
 
     async def forward(self, peer: str, text: str) -> bool: ...
+    def forward_nowait(self, peer: str, text: str) -> asyncio.Future[bool]: ...
     async def disconnect(self, peer: str, code: int, reason: str) -> bool: ...
 
     async def join_room(self, session_id: int, peer: str) -> None: ...
@@ -99,10 +100,16 @@ class PeerDispatch:
         finally:
             del self._queues[peer]
 
-    async def idle(self) -> None:
-        """Wait until every queued callback has run (tests, and a graceful close)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def idle(self, timeout: float | None = None) -> bool:
+        """Wait until every queued callback has run (a graceful close); False if some still had not in time
+        (a socket stuck in its send)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +46,7 @@ class LocalCluster:
 
     async def close(self, graceful: bool = True) -> None:
         if graceful:
-            await self.dispatch.idle()
+            await self.dispatch.idle(timeout=5.0)
         await self.dispatch.close()
 
     async def tick(self) -> None:
@@ -78,6 +79,13 @@ class LocalCluster:
             return False
         self.dispatch.push(peer, lambda: self._frame(peer, text))
         return True
+
+    def forward_nowait(self, peer: str, text: str) -> asyncio.Future[bool]:
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        fut.set_result(peer in self._peers)
+        if fut.result():
+            self.dispatch.push(peer, lambda: self._frame(peer, text))
+        return fut
 
     async def disconnect(self, peer: str, code: int, reason: str) -> bool:
         if peer not in self._peers:

@@ -68,7 +68,7 @@ class RedisCluster(RedisSharedState):
         self.on_disconnect: DisconnectHandler | None = None
         self.on_node_lost: NodeLostHandler | None = None
         self.redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                                       health_check_interval=5)
+                                                       socket_timeout=5, health_check_interval=5)
         self.dispatch = PeerDispatch()
         self.life = 0
         self._local: dict[str, int] = {}  # peers registered here -> seq (0 while registering)
@@ -104,8 +104,10 @@ class RedisCluster(RedisSharedState):
         for task in self._loops:
             task.cancel()
         if graceful and self.life:
-            await self.dispatch.idle()
-            await asyncio.gather(*(o.result for o in list(self._out)), return_exceptions=True)
+            await self.dispatch.idle(timeout=5.0)
+            with contextlib.suppress(TimeoutError):  # let queued forwards go out
+                async with asyncio.timeout(5.0):
+                    await asyncio.gather(*(o.result for o in list(self._out)), return_exceptions=True)
             with contextlib.suppress(RedisError, OSError):
                 if not self._local:  # nothing left to report: leave without troubling the survivors
                     await self._forget(keys=self._forget_keys(self.instance),
@@ -216,8 +218,11 @@ class RedisCluster(RedisSharedState):
         self._local[peer] = int(seq)
         old_instance, _, old_seq = str(old).rpartition("|")
         if old_instance and old_instance != self.instance:
-            await self._send(f"d\n{peer}\n{old_seq}\n{int(CloseCode.REPLACED)}\nconnected again elsewhere",
-                             peer, old_instance)
+            try:
+                await self._send(f"d\n{peer}\n{old_seq}\n{int(CloseCode.REPLACED)}\nconnected again elsewhere",
+                                 peer, old_instance)
+            except ClusterUnavailable as exc:  # registered all the same; the old socket ends by its own ping
+                log.warning("could not close %s's older socket on %s: %s", peer, old_instance, exc)
         return int(seq)
 
     async def unregister(self, peer: str, seq: int | None = None) -> bool:
@@ -248,17 +253,24 @@ class RedisCluster(RedisSharedState):
         """Hand a serialized frame to the node holding ``peer``. False: no live node holds it."""
         return await self._send(f"f\n{peer}\n{text}", peer, None)
 
+    def forward_nowait(self, peer: str, text: str) -> asyncio.Future[bool]:
+        """:meth:`forward`, queued at once (in call order) without waiting: many frames share round trips."""
+        return self._enqueue(f"f\n{peer}\n{text}", peer, None)
+
     async def disconnect(self, peer: str, code: int, reason: str) -> bool:
         """Close ``peer``'s socket on the node that holds it (after the frames already forwarded to it)."""
         return await self._send(f"d\n{peer}\n0\n{int(code)}\n{reason}", peer, None)
 
     async def _send(self, body: str, peer: str, target: str | None) -> bool:
+        return await self._enqueue(body, peer, target)
+
+    def _enqueue(self, body: str, peer: str, target: str | None) -> asyncio.Future[bool]:
         if self._sender is None or self._sender.done():
             raise ClusterUnavailable("the cluster is not started")
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._out.append(_Out(body, peer, target, fut))
         self._out_ready.set()
-        return await fut
+        return fut
 
     async def _send_loop(self) -> None:
         while True:
@@ -317,7 +329,10 @@ class RedisCluster(RedisSharedState):
                 await asyncio.sleep(self.heartbeat_s / 2)
                 continue
             if msg is not None and msg["type"] == "message":
-                self._receive(msg["data"])
+                try:
+                    self._receive(msg["data"])
+                except Exception:  # a malformed envelope must not end the subscription
+                    log.exception("bad cluster envelope on %s", self.instance)
 
     def _receive(self, body: str) -> None:
         kind, peer, rest = body.split("\n", 2)
