@@ -10,8 +10,7 @@ from kiosk.headless import VisitPlan, run_visit
 from signaling.observer import wait_for
 from staff_console.headless import ShiftPlan, next_offer, run_shift
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.integration.test_call_e2e import wait_until
-from tests.support import Env
+from tests.support import WAIT_S, Env, eventually
 
 
 async def test_shift_serves_a_resident_who_was_already_waiting(sqlite_env: Env, tmp_path: Path) -> None:
@@ -21,18 +20,20 @@ async def test_shift_serves_a_resident_who_was_already_waiting(sqlite_env: Env, 
     kitami = await staff_controller(sqlite_env, "tanaka")      # on duty, but Bihoro's residents reach the
     kiosk = await kiosk_controller(sqlite_env, tmp_path, "bihoro")  # shared pool only after 300 s
     try:
-        await wait_until(lambda: console.status == "away")
+        await eventually(lambda: console.status == "away", what="the console away")
         assert await kitami.set_available()
         kiosk.begin()
         assert await kiosk.request_service("employment", [])
-        await asyncio.sleep(0.5)
-        assert kiosk.visit.ticket_state == "waiting" and kitami.offer is None
-        started = asyncio.ensure_future(wait_for(kiosk, "call_started", 20))
-        shift = asyncio.ensure_future(run_shift(console, ShiftPlan(calls=1, offer_timeout_s=10)))
+        await eventually(lambda: kiosk.visit.ticket_state == "waiting", what="the resident waiting")
+        assert kitami.offer is None
+        started = asyncio.ensure_future(wait_for(kiosk, "call_started", WAIT_S))
+        shift = asyncio.ensure_future(run_shift(console, ShiftPlan(calls=1, offer_timeout_s=WAIT_S)))
         await started
-        await asyncio.sleep(1.0)
+        await eventually(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
+                         and kiosk.mesh.link().call.video_frames_received > 0,  # type: ignore[union-attr]
+                         what="media at the kiosk")
         await kiosk.hang_up()
-        served = await asyncio.wait_for(shift, 30)
+        served = await asyncio.wait_for(shift, WAIT_S)
         assert [s["end_reason"] for s in served] == ["resident_hangup"]
     finally:
         await kiosk.stop()
@@ -50,14 +51,16 @@ async def test_visit_summary_when_the_specialist_ends_the_call(sqlite_env: Env, 
         started: list[float] = []
         kiosk.on("call_started", lambda _d: started.append(time.monotonic()))
         before = time.monotonic()
-        visit = asyncio.ensure_future(run_visit(kiosk, VisitPlan(service="employment", call_seconds=8)))
-        offer = await next_offer(console, 10)
+        # the resident would talk for an hour: the specialist ends the call first however slow the machine is
+        visit = asyncio.ensure_future(run_visit(kiosk, VisitPlan(service="employment", call_seconds=3600)))
+        offer = await next_offer(console, WAIT_S)
         assert await console.accept(offer.ticket_id)
-        await wait_until(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
+        await eventually(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
                          and kiosk.mesh.link().call.video_frames_received > 10  # type: ignore[union-attr]
-                         and kiosk.mesh.link().call.audio_frames_received > 10, 20)  # type: ignore[union-attr]
+                         and kiosk.mesh.link().call.audio_frames_received > 10,  # type: ignore[union-attr]
+                         what="video and audio at the kiosk")
         assert await console.hang_up()
-        summary = await asyncio.wait_for(visit, 30)
+        summary = await asyncio.wait_for(visit, WAIT_S)
         assert summary["end_reason"] == "staff_hangup"
         assert summary["frames_received"]["video"] > 10 and summary["frames_received"]["audio"] > 10
         # from the ticket to the call's start, never more: the talk is not waiting
