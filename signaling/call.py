@@ -396,14 +396,16 @@ class CallMesh:
                 return  # the other side's fresh offer already healed it
             if offer:
                 attempt += 1
+                # an attempt never outlives the grace (a kill used to end the call 38 s into a 30 s grace)
+                left = deadline - time.monotonic()
                 try:
-                    await asyncio.wait_for(self._offer(peer), self.connect_timeout_s + 5)
+                    await asyncio.wait_for(self._offer(peer), max(0.05, min(self.connect_timeout_s + 5, left)))
                 except (TimeoutError, CallError) as exc:
                     log.info("heal attempt %d to %s failed: %s", attempt, peer, exc)
                 fresh = self.links.get(peer)
                 if fresh is not None and fresh.connected_at is not None and fresh.generation > generation:
                     return
-            await asyncio.sleep(step)
+            await asyncio.sleep(max(0.0, min(step, deadline - time.monotonic())))
         if self.closed:
             return
         if not announce and peer != self.primary:
