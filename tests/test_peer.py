@@ -6,8 +6,7 @@ import asyncio
 import json
 import os
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,8 +15,9 @@ from av import VideoFrame
 
 from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.peer import CallConnectTimeout, CallError, CallFailed, CallPeer, rtc_configuration
+from tests.support import eventually
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 W, H, FPS = 320, 240, 15
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,16 +68,6 @@ async def connect(offerer: CallPeer, answerer: CallPeer) -> tuple[float, float]:
     return await offerer.wait_connected(), await answerer.wait_connected()
 
 
-async def until(cond: Callable[[], bool], within_s: float, what: str) -> float:
-    """Seconds until ``cond()`` holds; fails the test after ``within_s``."""
-    start = time.monotonic()
-    while not cond():
-        if time.monotonic() - start > within_s:
-            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - start
-
-
 def test_configuration_never_falls_back_to_public_stun() -> None:
     assert rtc_configuration([]).iceServers == []
 
@@ -93,13 +83,13 @@ async def test_two_peers_connect_and_exchange_media(make_peer: MakePeer) -> None
     shown: list[VideoFrame] = []
     console.on_video_frame = shown.append
     kiosk_ms, console_ms = await connect(kiosk, console)
-    assert 0 < kiosk_ms < 5000 and 0 < console_ms < 5000
+    assert kiosk_ms > 0 and console_ms > 0
     assert kiosk.connection_state == console.connection_state == "connected"
 
     def all_media() -> bool:
         return all(p.video_frames_received and p.audio_frames_received for p in (kiosk, console))
 
-    await until(all_media, 5, "video and audio at both sides")
+    await eventually(all_media, what="video and audio at both sides")
     assert kiosk.first_remote_video_at is not None and console.first_remote_audio_at is not None
     frame = console.latest_video_frame
     assert frame is not None and (frame.width, frame.height) == (W, H)
@@ -118,15 +108,15 @@ async def test_chat_both_ways(make_peer: MakePeer) -> None:
     console.on_chat, kiosk.on_chat = to_console.append, to_kiosk.append
     kiosk.send_chat("こんにちは")
     console.send_chat("hello")
-    await until(lambda: bool(to_console and to_kiosk), 3, "chat both ways")
+    await eventually(lambda: to_console and to_kiosk, what="chat both ways")
     assert (to_console, to_kiosk) == (["こんにちは"], ["hello"])
 
 
 async def test_stats_report_fps_and_frames(make_peer: MakePeer) -> None:
     kiosk, console = make_peer(), make_peer()
     await connect(kiosk, console)
-    await until(lambda: console.video_frames_received > 0, 5, "first frame")
-    await asyncio.sleep(2)
+    await eventually(lambda: console.video_frames_received > FPS and console.audio_frames_received > 0,
+                     what="a second of video, and audio")
     stats = await console.stats()
     assert stats.fps is not None and stats.fps > 0
     assert stats.frames_received is not None and stats.frames_received > 0
@@ -139,20 +129,25 @@ async def test_stats_report_fps_and_frames(make_peer: MakePeer) -> None:
 async def test_receive_only_peer_sends_nothing(make_peer: MakePeer, listener_offers: bool) -> None:
     listener, speaker = make_peer(receive_only=True), make_peer()
     await (connect(listener, speaker) if listener_offers else connect(speaker, listener))
-    await until(lambda: listener.video_frames_received > 0 and listener.audio_frames_received > 0, 5,
-                "media at the receive-only side")
-    await asyncio.sleep(1.0)
-    assert speaker.video_frames_received == speaker.audio_frames_received == 0
+    await eventually(lambda: listener.video_frames_received > 0 and listener.audio_frames_received > 0,
+                     what="media at the receive-only side")
+    heard = listener.video_frames_received
+    await eventually(lambda: listener.video_frames_received > heard + 2 * FPS, what="two more seconds of video")
+    assert speaker.video_frames_received == speaker.audio_frames_received == 0  # ... and nothing came back
     assert speaker.first_remote_video_at is None
 
 
 async def test_connect_timeout_when_answer_never_comes(make_peer: MakePeer) -> None:
-    lonely = make_peer(media=False, connect_timeout_s=1.5)
+    """The call gives up by itself (aiortc never would), and not before its time: a 1 s timer started before
+    the offer fires first, whatever the load (the same loop clock orders both)."""
+    lonely = make_peer(media=False, connect_timeout_s=3.0)
+    order: list[str] = []
+    asyncio.get_running_loop().call_later(1.0, order.append, "1 s timer")
     await lonely.create_offer()
-    start = time.monotonic()
     with pytest.raises(CallConnectTimeout):
         await lonely.wait_connected()
-    assert 1.3 < time.monotonic() - start < 3.0
+    order.append("connect timeout")
+    assert order == ["1 s timer", "connect timeout"]
 
 
 @pytest.mark.parametrize("sdp", ["v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "garbage"])
@@ -164,20 +159,25 @@ async def test_unusable_offer_is_call_failed(make_peer: MakePeer, sdp: str) -> N
 async def test_mute_sends_silence_and_camera_off_sends_black(make_peer: MakePeer) -> None:
     kiosk, console = make_peer(), make_peer()
     await connect(kiosk, console)
-    await until(lambda: console.video_frames_received > 0, 5, "first frame")
+    await eventually(lambda: console.video_frames_received > 0, what="first frame")
+    loud: list[float] = []
+    console.on_audio_frame = lambda f: loud.append(float(abs(f.to_ndarray()).max()))
+    await eventually(lambda: len(loud) > 5 and max(loud[-5:]) >= 50, what="the tone heard before muting")
     kiosk.set_audio_muted(True)
     kiosk.set_video_enabled(False)
     assert kiosk.audio_muted and not kiosk.video_enabled
-    await asyncio.sleep(0.7)
-    loud: list[float] = []
-    console.on_audio_frame = lambda f: loud.append(float(abs(f.to_ndarray()).max()))
-    frames = console.video_frames_received
-    await until(lambda: console.video_frames_received > frames + 3 and len(loud) > 5, 3, "frames after mute")
-    frame = console.latest_video_frame
-    assert frame is not None
-    luma = frame.to_ndarray(format="yuv420p")[:H]
-    assert abs(float(luma.mean()) - 16) < 4  # black, give or take VP8
-    assert max(loud[-5:]) < 50  # silence, give or take Opus
+
+    def luma() -> float:
+        frame = console.latest_video_frame
+        assert frame is not None
+        return float(frame.to_ndarray(format="yuv420p")[:H].mean())
+
+    assert abs(luma() - 16) >= 4  # the test pattern, before
+    # frames already on the way still show the pattern; then black (give or take VP8) and silence (give or
+    # take Opus) reach the other side
+    heard = len(loud)
+    await eventually(lambda: abs(luma() - 16) < 4, what="black video after camera off")
+    await eventually(lambda: len(loud) > heard + 5 and max(loud[-5:]) < 50, what="silence after mute")
 
 
 async def test_remote_close_says_bye_and_close_is_idempotent(make_peer: MakePeer) -> None:
@@ -191,7 +191,7 @@ async def test_remote_close_says_bye_and_close_is_idempotent(make_peer: MakePeer
     await kiosk.close()
     await kiosk.close()
     assert kiosk.connection_state == "closed"
-    await until(lambda: console.connection_state == "closed", 3, "the other side to close")
+    await eventually(lambda: console.connection_state == "closed", what="the other side to close")
     assert events == ["bye"]
     await console.close()
     await console.close()
@@ -202,8 +202,8 @@ async def test_remote_close_says_bye_and_close_is_idempotent(make_peer: MakePeer
 async def test_media_lost_when_the_other_side_dies(make_peer: MakePeer) -> None:
     lost_after_s = 2.0
     console = make_peer(heartbeat_interval_s=0.5, media_lost_after_s=lost_after_s, label="console")
-    lost: list[float] = []
-    console.on_media_lost = lambda: lost.append(time.monotonic())
+    lost: list[str] = []
+    console.on_media_lost = lambda: lost.append(console.media_lost_reason or "")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", CHILD, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -217,13 +217,14 @@ async def test_media_lost_when_the_other_side_dies(make_peer: MakePeer) -> None:
         await console.set_answer(answer)
         await console.wait_connected()
         await console.wait_channel_open()
-        await until(lambda: console.video_frames_received > 5, 5, "media from the child")
+        # alive: media for longer than the stall limit is not a loss
+        await eventually(lambda: console.video_frames_received > (lost_after_s + 1) * FPS,
+                         what="media from the child for longer than the stall limit")
+        assert lost == []
     finally:
         proc.kill()  # no bye, no DTLS close: the network path just goes silent
         await proc.wait()
-    killed_at = time.monotonic()
-    await until(lambda: bool(lost), lost_after_s + 2, "on_media_lost")
-    assert lost_after_s - 0.6 < lost[0] - killed_at < lost_after_s + 2
+    await eventually(lambda: lost, what="on_media_lost")
     assert console.media_lost_reason == "stalled"
-    await asyncio.sleep(0.3)
-    assert len(lost) == 1
+    await console.close()  # nothing can report after this: what was reported, was reported once
+    assert lost == ["stalled"]
