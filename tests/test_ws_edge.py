@@ -40,7 +40,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.version import AUTH_TIMEOUT_S, MAX_FRAME_BYTES, SUBPROTOCOL
 from tests.conftest import BACKENDS
-from tests.support import Env, Inbox, make_settings, server_env
+from tests.support import WAIT_S, Env, Inbox, make_settings, server_env
 
 # ---------------------------------------------------------------- helpers
 
@@ -48,7 +48,7 @@ from tests.support import Env, Inbox, make_settings, server_env
 @asynccontextmanager
 async def raw_ws(env: Env, token: str | None = None, **kw: Any) -> AsyncIterator[ClientConnection]:
     """A raw socket; with a token it is authenticated (welcome checked) before it is yielded."""
-    args: dict[str, Any] = dict(subprotocols=[SUBPROTOCOL], compression=None, max_size=None, open_timeout=5,
+    args: dict[str, Any] = dict(subprotocols=[SUBPROTOCOL], compression=None, max_size=None, open_timeout=WAIT_S,
                                 ping_interval=None)
     args.update(kw)
     async with connect(env.server.ws_url, **args) as ws:
@@ -92,14 +92,14 @@ async def kiosk_client(env: Env, branch: str) -> tuple[SignalingClient, Inbox]:
     return await env.client(tok, inbox.queue), inbox
 
 
-async def recv_json(ws: ClientConnection, wait_s: float = 5.0) -> dict[str, Any]:
+async def recv_json(ws: ClientConnection, wait_s: float = WAIT_S) -> dict[str, Any]:
     raw = await asyncio.wait_for(ws.recv(), wait_s)
     obj = json.loads(raw)
     assert isinstance(obj, dict)
     return obj
 
 
-async def next_of(ws: ClientConnection, typ: str, wait_s: float = 5.0) -> dict[str, Any]:
+async def next_of(ws: ClientConnection, typ: str, wait_s: float = WAIT_S) -> dict[str, Any]:
     """Skip pushes (queue snapshots, status) until a frame of this type."""
     deadline = time.monotonic() + wait_s
     while True:
@@ -108,7 +108,7 @@ async def next_of(ws: ClientConnection, typ: str, wait_s: float = 5.0) -> dict[s
             return msg
 
 
-async def closed_with(ws: ClientConnection, wait_s: float = 8.0) -> tuple[int | None, list[dict[str, Any]]]:
+async def closed_with(ws: ClientConnection, wait_s: float = WAIT_S) -> tuple[int | None, list[dict[str, Any]]]:
     """Read until the server closes; return its close code and the frames it sent before."""
     frames: list[dict[str, Any]] = []
     try:
@@ -256,13 +256,16 @@ async def test_bad_first_frame_is_refused(env: Env, witness: SignalingClient, fr
 
 
 async def test_silent_socket_closed_after_auth_timeout(env: Env, witness: SignalingClient) -> None:
+    """Closed, and not before its time: a timer of AUTH_TIMEOUT_S - 1 started before the socket opened fires
+    first (the server runs on this loop: one clock orders both, whatever the load)."""
+    order: list[str] = []
+    asyncio.get_running_loop().call_later(AUTH_TIMEOUT_S - 1, order.append, "timer")
     async with raw_ws(env) as ws:
-        t0 = time.monotonic()
-        code, frames = await closed_with(ws, wait_s=AUTH_TIMEOUT_S + 5)
-        waited = time.monotonic() - t0
+        code, frames = await closed_with(ws, wait_s=AUTH_TIMEOUT_S + WAIT_S)
+        order.append("closed")
     assert code == 1008
     assert [f["code"] for f in frames] == ["not_authenticated"]
-    assert AUTH_TIMEOUT_S - 0.5 <= waited <= AUTH_TIMEOUT_S + 2
+    assert order == ["timer", "closed"]
     await still_serving(witness)
 
 
@@ -398,7 +401,7 @@ async def test_flood_is_rate_limited_then_closed(env: Env, witness: SignalingCli
     tok = await staff_tok(env, "sato")
     burst = env.settings.ws_burst
     async with raw_ws(env, tok, max_queue=None) as ws:
-        reader = asyncio.create_task(closed_with(ws, wait_s=20))  # read while flooding: no back-pressure
+        reader = asyncio.create_task(closed_with(ws))  # read while flooding: no back-pressure
         with contextlib.suppress(websockets.ConnectionClosed):  # the server closes mid-flood
             for i in range(burst * 4):
                 await ws.send(json.dumps({"type": "ping", "id": f"f{i}"}))
