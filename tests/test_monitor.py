@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,12 +26,12 @@ import websockets
 from playwright.async_api import Browser, Page, async_playwright, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from signaling.protocol.monitor import Snapshot
 from signaling.observer import wait_for
 from signaling.protocol.messages import CallMedia, CallStatsReport, OfferAccept, StatusSet, TicketCreate
 from signaling.protocol.models import CallStats
+from signaling.protocol.monitor import Snapshot
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.support import Env, make_settings, server_env
+from tests.support import WAIT_S, Env, eventually, make_settings, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -47,6 +46,8 @@ FOLLOW_UP_BY = "山田花子（長女）"
 CHAT_FROM_STAFF = "山田太郎さん、聞こえますか CHAT-CANARY-A1"
 CHAT_FROM_RESIDENT = "はい、聞こえます。手帳の更新です CHAT-CANARY-B2"
 SDP_MARKERS = ("a=fingerprint", "a=ice-ufrag", "a=ice-pwd", "m=audio", "m=video")
+expect.set_options(timeout=WAIT_S * 1000)  # the page follows a loaded machine too: generous, as everywhere
+
 SECRETS = (RESIDENT_NAME, NOTE_SUMMARY, "MONITOR-LEAK-CANARY-7731", FOLLOW_UP_BY, CHAT_FROM_STAFF,
            CHAT_FROM_RESIDENT, "CHAT-CANARY", *SDP_MARKERS)
 
@@ -78,13 +79,6 @@ def watch(page: Page) -> tuple[list[str], list[str], list[str]]:
     return errors, frames, urls
 
 
-async def wait_until(pred: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-
-
 async def login(page: Page, env: Env, username: str = "it") -> None:
     await page.goto(f"{env.url}/monitor")
     await page.fill("#username", username)
@@ -102,7 +96,7 @@ async def feed_snapshot(env: Env, token: str) -> str:
     url = env.server.ws_url.replace("/ws", "/monitor/feed")
     async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         while True:
-            raw = str(await asyncio.wait_for(ws.recv(), 5))
+            raw = str(await asyncio.wait_for(ws.recv(), WAIT_S))
             if json.loads(raw)["type"] == "snapshot":
                 return raw
 
@@ -125,20 +119,20 @@ async def test_monitor_live_page(tmp_path: Path) -> None:
             await expect(kiosk_row(page, kid)).to_contain_text("kiosk/")  # app version
 
             assert await console.set_available()
-            offer = asyncio.ensure_future(wait_for(console, "offer", 10))
+            offer = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
             kiosk.begin()
             assert await kiosk.request_service("employment", ["written"])
             await offer
-            connected = asyncio.ensure_future(wait_for(console, "call_status", 15,
+            connected = asyncio.ensure_future(wait_for(console, "call_status", WAIT_S,
                                                        lambda d: d["status"] == "connected"))
             assert await console.accept()
             await connected
             assert console.call is not None
             sid = console.call.session_id
             for ctl in (console, kiosk):  # chat rides the data channel: wait until media flows both ways
-                await wait_until(lambda c=ctl: c.mesh is not None and c.mesh.link() is not None  # type: ignore[misc]
-                                 and c.mesh.link().call.video_frames_received > 10)
-            got_chat = asyncio.ensure_future(wait_for(kiosk, "chat", 5, lambda d: d["who"] != "me"))
+                await eventually(lambda c=ctl: c.mesh is not None and c.mesh.link() is not None  # type: ignore[misc]
+                                 and c.mesh.link().call.video_frames_received > 10, what="media both ways")
+            got_chat = asyncio.ensure_future(wait_for(kiosk, "chat", WAIT_S, lambda d: d["who"] != "me"))
             assert console.send_chat(CHAT_FROM_STAFF)
             assert kiosk.send_chat(CHAT_FROM_RESIDENT)
             assert (await got_chat)["text"] == CHAT_FROM_STAFF
@@ -152,8 +146,8 @@ async def test_monitor_live_page(tmp_path: Path) -> None:
             # real stats arrive every 2 s: fps and bitrate measured by aiortc on both sides
             fps_cells = page.locator(f'tr.session[data-session="{sid}"] td.num, '
                                      f'tr.session[data-session="{sid}"] + tr td.num')
-            await expect(fps_cells.nth(4)).not_to_have_text("—", timeout=10_000)  # kiosk side fps
-            await expect(fps_cells.nth(8)).not_to_have_text("—", timeout=10_000)  # staff side fps
+            await expect(fps_cells.nth(4)).not_to_have_text("—")  # kiosk side fps
+            await expect(fps_cells.nth(8)).not_to_have_text("—")  # staff side fps
 
             # a second call at protocol level with poor quality: the quality alert
             sato, sato_in = await env.staff_client("sato")
@@ -182,22 +176,22 @@ async def test_monitor_live_page(tmp_path: Path) -> None:
             queue = page.locator('tr[data-service="disability"]')
             await expect(queue.locator("td").nth(1)).to_have_text("1")
             await expect(page.locator("li.alert[data-kind=long_wait]")).to_contain_text(
-                "訓子府町役場 窓口", timeout=(WAIT_ALERT_S + 3) * 1000)
+                "訓子府町役場 窓口", timeout=(WAIT_ALERT_S + WAIT_S) * 1000)
 
-            # a kiosk goes away: offline on the page within the alert time, then the alert
+            # a kiosk goes away: offline on the page, then the alert, and not before its time: a timer of the
+            # alert time less half a second, started before the close, fires first (the server runs on this
+            # loop; the page's answers reach the test through it too: one clock orders both, whatever the load)
             k4, _ = await env.kiosk_client("oketo")
             k4_id = k4.welcome.principal_id  # type: ignore[union-attr]
             await expect(kiosk_row(page, k4_id)).to_have_attribute("data-state", "online")
+            order: list[str] = []
+            asyncio.get_running_loop().call_later(OFFLINE_ALERT_S - 0.5, order.append, "alert time - 0.5 s")
             await k4.close()
-            closed = time.monotonic()
-            await expect(kiosk_row(page, k4_id)).to_have_attribute("data-state", "offline",
-                                                                   timeout=OFFLINE_ALERT_S * 1000)
-            offline_after = time.monotonic() - closed
+            await expect(kiosk_row(page, k4_id)).to_have_attribute("data-state", "offline")
             alert_k = page.locator(f'li.alert[data-key="kiosk_offline:{k4_id}"]')
-            await expect(alert_k).to_contain_text("端末オフライン", timeout=(OFFLINE_ALERT_S + 3) * 1000)
-            alert_after = time.monotonic() - closed
-            assert OFFLINE_ALERT_S - 0.2 <= alert_after <= OFFLINE_ALERT_S + 3
-            print(f"\nkiosk shown offline {offline_after:.2f} s after close, alert after {alert_after:.2f} s")
+            await expect(alert_k).to_contain_text("端末オフライン", timeout=(OFFLINE_ALERT_S + WAIT_S) * 1000)
+            order.append("alert shown")
+            assert order == ["alert time - 0.5 s", "alert shown"]
             for key in (f"quality:{sid2}:kiosk:loss_pct", f"kiosk_offline:{k4_id}"):
                 await expect(page.locator(f'li.alert[data-key="{key}"]')).to_have_count(1)
 
@@ -237,10 +231,10 @@ async def test_feed_roles_and_handshake(env: Env) -> None:
     async def first_frame(token: str) -> tuple[dict[str, Any], int | None]:
         async with websockets.connect(url) as ws:
             await ws.send(json.dumps({"type": "auth", "token": token}))
-            msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            msg = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
             if msg["type"] == "error":
                 with pytest.raises(ConnectionClosed):
-                    await asyncio.wait_for(ws.recv(), 5)
+                    await asyncio.wait_for(ws.recv(), WAIT_S)
                 return msg, ws.close_code
             return msg, None
 
@@ -262,7 +256,7 @@ async def test_feed_roles_and_handshake(env: Env) -> None:
     it_token = await env.staff_token("it")
     async with websockets.connect(f"{url}?token={it_token}") as ws:
         await ws.send(json.dumps({"type": "hello"}))
-        msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        msg = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
         assert (msg["type"], msg["status"]) == ("error", 401)
     # a page from another origin may not open the feed
     with pytest.raises(InvalidStatus):
