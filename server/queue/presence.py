@@ -3,7 +3,7 @@ back always learns the current state of its ticket and its call, whatever happen
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from server.db.models import CallSession, Kiosk, Staff, Ticket
 from server.queue import states
@@ -11,7 +11,7 @@ from server.queue.errors import Conflict, Forbidden
 from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
 from server.queue.tickets import back_to_waiting, offer_of, push_status
-from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, active_ticket, last_session, participants
+from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, last_session, participants
 from signaling.principal import Principal
 from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
 from signaling.protocol.replies import StatusChanged
@@ -34,16 +34,37 @@ async def set_status(step: Step, staff: Principal, msg: StatusSet) -> StatusChan
 
 
 async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resumed: bool) -> None:
-    """A kiosk (re)connects. Within the grace it gets its ticket, place and call back. A kiosk that resumes
-    (the same program, with its resume token) is also told how its last visit ended: a call that ended
-    while it was away (``session.ended``), a ticket abandoned after the grace."""
-    db = step.db
-    k = await db.get(Kiosk, kiosk.principal_id)
-    assert k is not None
-    k.last_seen_at, k.app_version = step.now, app_version
-    step.metrics.connected.labels("kiosk").inc()
-    t = await active_ticket(db, k.id)
-    if t is not None:
+    await kiosks_connected(step, [(kiosk, app_version, resumed)])
+
+
+async def kiosks_connected(step: Step, arrivals: list[tuple[Principal, str, bool]]) -> None:
+    """Kiosks (re)connect — one, or a reconnect storm's worth in one transaction. Within the grace each gets
+    its ticket, place and call back. A kiosk that resumes (the same program, with its resume token) is also
+    told how its last visit ended: a call that ended while it was away (``session.ended``). One that comes
+    back after the grace is told its ticket was abandoned. An idle kiosk costs two bulk statements."""
+    db, ids = step.db, [k.principal_id for k, _, _ in arrivals]
+    by_version: dict[str, list[int]] = {}
+    for kiosk, version, _ in arrivals:
+        by_version.setdefault(version, []).append(kiosk.principal_id)
+    for version, kids in by_version.items():
+        await db.execute(update(Kiosk).where(Kiosk.id.in_(kids)).values(last_seen_at=step.now, app_version=version)
+                         .execution_options(synchronize_session=False))
+    step.metrics.connected.labels("kiosk").inc(len(arrivals))
+    latest = {kid: (tid, state) for kid, tid, state in (await db.execute(
+        select(Ticket.kiosk_id, Ticket.id, Ticket.state).where(Ticket.id.in_(
+            select(func.max(Ticket.id)).where(Ticket.kiosk_id.in_(ids)).group_by(Ticket.kiosk_id)))
+    )).all()}
+    for kiosk, _, resumed in arrivals:
+        tid, state = latest.get(kiosk.principal_id, (None, ""))
+        if tid is not None and (state in states.AT_KIOSK or state == "abandoned" or resumed):
+            t = await db.get(Ticket, tid)
+            assert t is not None
+            await _welcome_back(step, kiosk, t, resumed)
+
+
+async def _welcome_back(step: Step, kiosk: Principal, t: Ticket, resumed: bool) -> None:
+    """What a returning kiosk is told about its latest ticket ``t``."""
+    if t.state in states.AT_KIOSK:
         t.disconnected_at = None
         step.audit(kiosk.peer, "kiosk.resume", f"ticket:{t.id}", state=t.state)
         if t.state in states.QUEUED:
@@ -51,7 +72,7 @@ async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resume
             step.outbox.requeue = True  # a resumed queued ticket can be routed again
             return
         tell_kiosk(step, t, None, reason="resumed")
-        sess = await active_session(db, t.id)
+        sess = await active_session(step.db, t.id)
         if sess is not None:
             step.outbox.join(sess.id, kiosk.peer)
             step.send(kiosk.peer, SessionStart(
@@ -59,45 +80,31 @@ async def kiosk_connected(step: Step, kiosk: Principal, app_version: str, resume
                 participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
                 municipality=sess.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
             ))
-        return
-    last = (await db.execute(select(Ticket).where(Ticket.kiosk_id == k.id)
-                             .order_by(Ticket.id.desc()).limit(1))).scalar_one_or_none()
-    if last is None:
-        return
-    if last.state == "abandoned":
+    elif t.state == "abandoned":
         # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
-        tell_kiosk(step, last, None, reason="grace_expired")
+        tell_kiosk(step, t, None, reason="grace_expired")
     elif resumed:
-        sess = await last_session(db, last.id)
-        tell_kiosk(step, last, None, reason="resumed")
+        sess = await last_session(step.db, t.id)
+        tell_kiosk(step, t, None, reason="resumed")
         if sess is not None and sess.ended_at is not None:
             step.send(kiosk.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup"))  # type: ignore[arg-type]
 
 
-async def kiosks_connected(step: Step, arrivals: list[tuple[Principal, str, bool]]) -> None:
-    """Several kiosks (re)connecting at once — a reconnect storm — in one transaction."""
-    for kiosk, app_version, resumed in arrivals:
-        await kiosk_connected(step, kiosk, app_version, resumed)
+async def kiosk_disconnected(step: Step, kiosk: Principal) -> None:
+    await kiosks_disconnected(step, [kiosk])
 
 
 async def kiosks_disconnected(step: Step, kiosks: list[Principal]) -> None:
-    for kiosk in kiosks:
-        await kiosk_disconnected(step, kiosk)
+    step.metrics.connected.labels("kiosk").dec(len(kiosks))
+    await _kiosks_gone(step, [k.principal_id for k in kiosks])
 
 
-async def kiosk_disconnected(step: Step, kiosk: Principal) -> None:
-    step.metrics.connected.labels("kiosk").dec()
-    await _kiosk_gone(step, kiosk.principal_id)
-
-
-async def _kiosk_gone(step: Step, kiosk_id: int) -> None:
-    k = await step.db.get(Kiosk, kiosk_id)
-    if k is not None:
-        k.last_seen_at = step.now
-        k.screen = "offline"
-    t = await active_ticket(step.db, kiosk_id)
-    if t is not None:
-        t.disconnected_at = step.now  # a call in progress keeps its media; queued tickets get the grace
+async def _kiosks_gone(step: Step, ids: list[int]) -> None:
+    """Offline from now; a call in progress keeps its media, queued tickets get the grace."""
+    await step.db.execute(update(Kiosk).where(Kiosk.id.in_(ids)).values(last_seen_at=step.now, screen="offline")
+                          .execution_options(synchronize_session=False))
+    await step.db.execute(update(Ticket).where(Ticket.kiosk_id.in_(ids), Ticket.state.in_(states.AT_KIOSK))
+                          .values(disconnected_at=step.now).execution_options(synchronize_session=False))
 
 
 async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
@@ -165,7 +172,7 @@ async def peers_lost(step: Step, node: str, peers: frozenset[str]) -> None:
         if not ident.isdigit():
             continue
         if kind == "kiosk":
-            await _kiosk_gone(step, int(ident))
+            await _kiosks_gone(step, [int(ident)])
         elif kind == "staff":
             await _staff_gone(step, int(ident))
     step.outbox.requeue = True
