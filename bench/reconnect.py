@@ -9,7 +9,9 @@ tried) against real server processes (temp SQLite shared by the nodes):
 - ``failover``: two URLs (two nodes, one database); every client is online on the first; it is killed.
   Measured per client: time from the kill to the client being online on the second.
 
-Prints one JSON object (median / p95 / max per scenario).
+Prints one JSON object (median / p95 / max per scenario), split into the client's part (from the moment
+measured to the start of the attempt that succeeded: drop detection and backoff) and the server's part
+(from that start to online: token over REST, WebSocket, auth, welcome).
 
 Run: ``.venv/bin/python bench/reconnect.py [--clients 50] [--outage-s 10] [--runs 3]``
 """
@@ -48,21 +50,28 @@ class Fleet:
 
     def __init__(self, urls: list[str], kiosks: list[tuple[int, str]]) -> None:
         self.online_at: dict[int, tuple[float, str]] = {}
+        self.attempt_at: dict[int, float] = {}  # start of the latest attempt
+        self.last_attempt: dict[int, float] = {}  # start of the attempt that got online
         self.changed = asyncio.Event()
+        self.client_side: list[float] = []
+        self.server_side: list[float] = []
         self.clients: list[SignalingClient] = []
+        self.http = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=len(kiosks) + 10))
         for i, (kid, secret) in enumerate(kiosks):
             self.clients.append(self._client(i, urls, kid, secret))
 
     def _client(self, i: int, urls: list[str], kid: int, secret: str) -> SignalingClient:
-        async def token() -> str:
-            async with httpx.AsyncClient(base_url=client.http_url, timeout=10) as http:
-                r = await http.post("/api/kiosk/token", json={"kiosk_id": kid, "secret": secret})
-                r.raise_for_status()
-                return str(r.json()["access_token"])
+        async def token() -> str:  # one HTTP client for the fleet: a new one per call costs ~20 ms of CPU here
+            r = await self.http.post(client.http_url + "/api/kiosk/token", json={"kiosk_id": kid, "secret": secret})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
 
         def on_state(state: ConnState) -> None:
+            if state == "connecting":
+                self.attempt_at[i] = time.monotonic()
             if state == "online":
                 self.online_at[i] = (time.monotonic(), client.url)
+                self.last_attempt[i] = self.attempt_at.get(i, 0.0)
                 self.changed.set()
 
         client = SignalingClient(urls, token, on_state=on_state, app_version="bench")
@@ -73,6 +82,8 @@ class Fleet:
         while True:
             done = {i: t for i, (t, u) in self.online_at.items() if u == url and t >= since}
             if len(done) == len(self.clients):
+                self.client_side = [max(0.0, self.last_attempt[i] - since) for i in done]  # waiting to try
+                self.server_side = [t - max(since, self.last_attempt[i]) for i, t in done.items()]  # token+auth
                 return [t - since for t in done.values()]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(done)}/{len(self.clients)} online at {url}")
@@ -86,6 +97,7 @@ class Fleet:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients))
+        await self.http.aclose()
 
 
 async def node(db_url: str, port: int, log: Path) -> Any:
@@ -99,7 +111,10 @@ def kill(proc: Any) -> None:
     proc.wait()
 
 
-async def outage(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tuple[int, str]]) -> list[float]:
+Result = tuple[list[float], list[float], list[float]]  # online after; of which waiting to try; then being served
+
+
+async def outage(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tuple[int, str]]) -> Result:
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
     proc = await node(db_url, port, tmp / "outage-1.log")
@@ -111,13 +126,13 @@ async def outage(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tup
         await asyncio.sleep(a.outage_s)  # the outage itself
         proc = await node(db_url, port, tmp / "outage-2.log")
         up = time.monotonic()  # wait_up returned: the server answers again
-        return await fleet.all_online(url, up)
+        return await fleet.all_online(url, up), fleet.client_side, fleet.server_side
     finally:
         await fleet.close()
         kill(proc)
 
 
-async def failover(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tuple[int, str]]) -> list[float]:
+async def failover(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tuple[int, str]]) -> Result:
     pa, pb = free_port(), free_port()
     ua, ub = f"ws://127.0.0.1:{pa}/ws", f"ws://127.0.0.1:{pb}/ws"
     proc_a = await node(db_url, pa, tmp / "failover-a.log")
@@ -128,7 +143,7 @@ async def failover(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[t
         await fleet.all_online(ua, 0.0)
         t0 = time.monotonic()
         kill(proc_a)
-        return await fleet.all_online(ub, t0)
+        return await fleet.all_online(ub, t0), fleet.client_side, fleet.server_side
     finally:
         await fleet.close()
         kill(proc_b)
@@ -143,13 +158,18 @@ async def main_async(a: argparse.Namespace) -> dict[str, Any]:
                            "cpus": os.cpu_count()}
     for name, scenario in (("outage", outage), ("failover", failover)):
         samples: list[float] = []
+        waiting: list[float] = []
+        served: list[float] = []
         loads = []
         for i in range(a.runs):
             loads.append(os.getloadavg()[0])
-            got = await scenario(a, db_url, tmp, kiosks)
+            got, wait, serve = await scenario(a, db_url, tmp, kiosks)
             print(f"{name} run {i + 1}: {summary(got)}", file=sys.stderr)
             samples.extend(got)
-        out[name] = {**summary(samples), "loadavg_1m": loads}
+            waiting.extend(wait)
+            served.extend(serve)
+        out[name] = {**summary(samples), "client_waiting_to_try": summary(waiting),
+                     "server_token_and_auth": summary(served), "loadavg_1m": loads}
     return out
 
 
