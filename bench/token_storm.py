@@ -2,7 +2,9 @@
 server (a fresh process, as after a restart) is up. Each kiosk has its own device secret.
 
 Measured per run: the time from sending all N requests to the last answer (``total_s``), each request's
-latency, the HTTP statuses, and whether the server logged ``database is locked``. The server is a separate
+latency, the HTTP statuses, whether the server logged ``database is locked``, and the CPU time the server
+process spent on the storm (``server_cpu_s``, all threads: a figure the machine's other load does not
+change, unlike the wall time). The server is a separate
 process (``server.run.uvicorn_config``, temp SQLite unless ``--pg``); a fresh one per run. Two credential
 schemes, each run starting from its stored form: ``argon2`` (kiosks enrolled before device secrets were
 hashed the fast way; every request checks argon2 in the pool and upgrades the row) and ``sha256`` (as
@@ -33,6 +35,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-0123456789abcdef0123456789"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -168,7 +176,9 @@ async def runs_of(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tu
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_up(base, proc)
+            cpu0 = cpu_seconds(proc.pid)
             run = await storm(base, kiosks)
+            run["server_cpu_s"] = round(cpu_seconds(proc.pid) - cpu0, 2)
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 30)
@@ -180,6 +190,7 @@ async def runs_of(a: argparse.Namespace, db_url: str, tmp: Path, kiosks: list[tu
     return {
         "median_total_s": round(statistics.median(totals), 3), "min_total_s": min(totals), "max_total_s": max(totals),
         "median_latency_p50_s": round(statistics.median(r["latency_p50_s"] for r in runs), 3),
+        "median_server_cpu_s": round(statistics.median(r["server_cpu_s"] for r in runs), 2),
         "all_valid": all(r["valid_tokens"] == a.kiosks for r in runs),
         "database_is_locked": any(r["database_is_locked_in_log"] for r in runs),
         "goal_met": statistics.median(totals) <= 5.0, "runs": runs,
