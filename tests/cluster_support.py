@@ -123,6 +123,14 @@ class RedisNodes:
         return self.prefix + name
 
 
+async def drop_prefix(url: str, prefix: str) -> None:
+    admin = aioredis.from_url(url, decode_responses=True)
+    keys = [k async for k in admin.scan_iter(match=prefix + "*", count=1000)]
+    if keys:
+        await admin.delete(*keys)
+    await admin.aclose()
+
+
 @asynccontextmanager
 async def redis_nodes() -> AsyncIterator[RedisNodes]:
     """A fresh cluster namespace. Each test gets its own prefix instead of FLUSHDB, so two test runs sharing
@@ -135,7 +143,5 @@ async def redis_nodes() -> AsyncIterator[RedisNodes]:
     finally:
         for node in env.nodes:
             await node.close(graceful=False)
-        keys = [k async for k in admin.scan_iter(match=env.prefix + "*", count=1000)]
-        if keys:
-            await admin.delete(*keys)
         await admin.aclose()
+        await drop_prefix(url, env.prefix)

@@ -1,11 +1,13 @@
-"""Client failover (signaling/client.py): several server URLs, real uvicorn servers sharing one database;
-a stopped server sends its clients to the other; backoff is capped exponential with full jitter."""
+"""Client failover (signaling/client.py): several server URLs, real uvicorn servers sharing one database
+(and, as nodes of one cluster, one Redis); a stopped server sends its clients to the other; backoff is
+capped exponential with full jitter."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import statistics
+import uuid
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 from server.db.seed import DEMO_PASSWORD
 from server.run import RunningServer, start_server
 from signaling.client import ConnState, SignalingClient, backoff_delay, http_base
-from tests.cluster_support import seeded_settings
+from tests.cluster_support import drop_prefix, redis_url, seeded_settings
 
 
 class Watch:
@@ -51,9 +53,13 @@ async def staff_client(urls: list[str], watch: Watch, username: str = "takahashi
     return client
 
 
-async def test_a_stopped_server_sends_its_clients_to_the_other(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nodes", ["shared-db", "redis-cluster"])
+async def test_a_stopped_server_sends_its_clients_to_the_other(tmp_path: Path, nodes: str) -> None:
     settings = await seeded_settings(tmp_path)
-    a, b = await start_server(settings), await start_server(settings)
+    if nodes == "redis-cluster":
+        settings = settings.model_copy(update={"redis_url": redis_url(), "redis_prefix": f"t-{uuid.uuid4().hex[:12]}:"})
+    settings_a, settings_b = (settings.model_copy(update={"node_id": n}) for n in ("a", "b"))  # one process
+    a, b = await start_server(settings_a), await start_server(settings_b)
     servers: list[RunningServer] = [a, b]
     watch = Watch()
     client = await staff_client([a.ws_url, b.ws_url], watch)
@@ -62,7 +68,7 @@ async def test_a_stopped_server_sends_its_clients_to_the_other(tmp_path: Path) -
         await a.stop()
         await watch.online_at(b.ws_url)
         assert client.connects == 2 and client.http_url == b.http_url
-        a = await start_server(settings, port=a.port)  # a comes back; b goes down: back to a
+        a = await start_server(settings_a, port=a.port)  # a comes back; b goes down: back to a
         servers.append(a)
         await b.stop()
         await watch.online_at(a.ws_url)
@@ -72,6 +78,8 @@ async def test_a_stopped_server_sends_its_clients_to_the_other(tmp_path: Path) -
         await client.close()
         for srv in servers:
             await srv.stop()
+        if settings.redis_url:
+            await drop_prefix(settings.redis_url, settings.redis_prefix)
 
 
 async def test_an_unreachable_first_url_is_skipped(tmp_path: Path, unused_tcp_port: int) -> None:
