@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,10 +59,10 @@ class Windows:
 
 @contextlib.asynccontextmanager
 async def scene(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[Env, Windows]]:
-    """A server and the windows of a test, started and torn down inside the test body.
+    """A server and the windows of a test, started and torn down inside the test body, windows first.
 
-    Not a fixture on purpose: pytest-qt processes Qt events between a test and its fixtures' teardown, and
-    on the qasync loop that would run asyncio callbacks (uvicorn, aiortc) outside the running loop."""
+    (It began as a way round pytest-qt processing Qt events between a test and its fixtures' teardown, which
+    ran asyncio callbacks outside the qasync loop; tests/qt_loop.py now holds those back, fixtures included.)"""
     windows = Windows()
     async with server_env(make_settings(tmp_path, "sqlite", **{"shared_pool_after_s": 0.0, **settings})) as env:
         try:
@@ -84,11 +83,3 @@ def delete_widgets() -> None:
         w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-
-
-async def wait_until(pred: Callable[[], object], timeout: float = 15.0, step: float = 0.05, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not met within {timeout:g} s: {what or pred}")
-        await asyncio.sleep(step)

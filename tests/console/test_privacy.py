@@ -13,8 +13,9 @@ import pytest
 
 from signaling.observer import wait_for
 from staff_console.services.server_api import ApiError
-from tests.console.conftest import scene, wait_until
+from tests.console.conftest import scene
 from tests.integration.calls import kiosk_controller, staff_controller
+from tests.support import WAIT_S, eventually
 
 SECRET = "秘密: 美幌町の方の相談内容 4711"
 
@@ -40,15 +41,15 @@ async def test_other_municipality_cannot_read_notes(tmp_path: Path) -> None:
 
         # a Bihoro resident's consultation, recorded by the Bihoro specialist
         assert await takahashi.set_available()
-        offer = asyncio.ensure_future(wait_for(takahashi, "offer", 10))
+        offer = asyncio.ensure_future(wait_for(takahashi, "offer", WAIT_S))
         kiosk.begin()
         assert await kiosk.request_service("employment", [])
         await offer
-        started = asyncio.ensure_future(wait_for(takahashi, "call_started", 10))
+        started = asyncio.ensure_future(wait_for(takahashi, "call_started", WAIT_S))
         assert await takahashi.accept()
         sid = (await started)["session_id"]
         assert await takahashi.hang_up()
-        await wait_until(lambda: takahashi.wrapup is not None, what="wrap-up")
+        await eventually(lambda: takahashi.wrapup is not None, what="wrap-up")
         takahashi.update_note(category="consultation", summary=SECRET, follow_up=True, follow_up_by="高橋")
         assert await takahashi.complete_wrapup()
 

@@ -8,9 +8,10 @@ import asyncio
 from pathlib import Path
 
 from signaling.observer import wait_for
-from tests.console.conftest import scene, wait_until
+from tests.console.conftest import scene
 from tests.integration.calls import kiosk_controller, staff_controller
 from tests.kiosk.helpers import SHOTS
+from tests.support import WAIT_S, eventually
 
 
 async def test_console_restart_mid_call(tmp_path: Path) -> None:
@@ -19,11 +20,12 @@ async def test_console_restart_mid_call(tmp_path: Path) -> None:
         kiosk = await kiosk_controller(env, tmp_path, "bihoro")
         windows.track(kiosk, first)
         assert await first.set_available()
-        offer = asyncio.ensure_future(wait_for(first, "offer", 10))
+        offer = asyncio.ensure_future(wait_for(first, "offer", WAIT_S))
         kiosk.begin()
         assert await kiosk.request_service("employment", [])
         await offer
-        connected = asyncio.ensure_future(wait_for(first, "call_status", 15, lambda d: d["status"] == "connected"))
+        connected = asyncio.ensure_future(wait_for(first, "call_status", WAIT_S,
+                                                   lambda d: d["status"] == "connected"))
         assert await first.accept()
         await connected
         assert first.call is not None
@@ -32,14 +34,14 @@ async def test_console_restart_mid_call(tmp_path: Path) -> None:
 
         again = await staff_controller(env, "takahashi")
         win = windows.open(again)
-        await wait_until(lambda: again.call is not None and again.call.session_id == sid, what="session handed back")
+        await eventually(lambda: again.call is not None and again.call.session_id == sid, what="session handed back")
         assert again.status == "in_call" and again.call is not None and again.call.role == "specialist"
-        await wait_until(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
+        await eventually(lambda: kiosk.mesh is not None and kiosk.mesh.link() is not None
                          and kiosk.mesh.link().generation > 0
                          and kiosk.mesh.link().call.video_frames_received > 10, what="the kiosk got a fresh link")
-        await wait_until(lambda: win.call_view.remote.frames_painted > 0, what="resident on screen again")
+        await eventually(lambda: win.call_view.remote.frames_painted > 0, what="resident on screen again")
         assert kiosk.screen == "in_call" and kiosk.visit.session_id == sid
-        ended = asyncio.ensure_future(wait_for(again, "call_ended", 10))
+        ended = asyncio.ensure_future(wait_for(again, "call_ended", WAIT_S))
         assert await again.hang_up()
         assert (await ended)["wrap_up"] is True
 
@@ -53,17 +55,19 @@ async def test_same_account_on_two_consoles_does_not_flap(tmp_path: Path) -> Non
         assert await first.set_available()
         second = await staff_controller(env, "takahashi")
         windows.track(second)
-        await wait_until(lambda: first.connection == "closed" and win.banner.isVisible(), what="first window stops")
+        await eventually(lambda: first.connection == "closed" and win.banner.isVisible(), what="first window stops")
         assert win.banner.text() == win.texts.t("conn.stopped_replaced") and "別の端末" in win.banner.text()
         assert win.reconnect_button.isVisible() and first.status == "offline"
         assert first.status_reason == "replaced" and win.idle.big.text() == win.texts.t("idle.stopped")
         await asyncio.sleep(0.15)  # let the loop paint before grabbing
         assert win.grab().save(str(SHOTS / "console_replaced_ja.png"))
-        await asyncio.sleep(1.5)
+        # an absence (no retry, no flapping) has no event to await: watch past the client's longest backoff
+        assert first.client is not None
+        await asyncio.sleep(first.client.backoff_max_s + 0.5)
         assert win.statusBar().currentMessage() == ""  # no "waiting to reconnect" beside a banner that says stop
         assert first.client is not None and second.client is not None
         assert (first.client.connects, second.client.connects, second.connection) == (1, 1, "online")
         win.reconnect_button.click()
-        await wait_until(lambda: first.connection == "online" and second.connection == "closed",
+        await eventually(lambda: first.connection == "online" and second.connection == "closed",
                          what="connection taken back")
         assert not win.banner.isVisible() and not win.reconnect_button.isVisible()

@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from server.db.models import CallSession, Ticket
 from signaling.observer import wait_for
-from tests.console.conftest import scene, wait_until
+from tests.console.conftest import scene
 from tests.integration.calls import kiosk_controller, staff_controller
+from tests.support import WAIT_S, eventually
 
 
-async def _answer(ctl, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+async def _answer(ctl, timeout: float = WAIT_S):  # type: ignore[no-untyped-def]
     offer = (await wait_for(ctl, "offer", timeout))["offer"]
-    connected = asyncio.ensure_future(wait_for(ctl, "call_status", 15, lambda d: d["status"] == "connected"))
+    connected = asyncio.ensure_future(wait_for(ctl, "call_status", WAIT_S,
+                                             lambda d: d["status"] == "connected"))
     assert await ctl.accept(offer.ticket_id)
     await connected
     return offer
@@ -37,14 +39,14 @@ async def test_transfer_keeps_the_residents_place(tmp_path: Path) -> None:
         await first
         assert takahashi.call is not None
         first_session = takahashi.call.session_id
-        assert await sato.set_available() and await suzuki.set_available()
-        await asyncio.sleep(0.3)
+        assert await sato.set_available() and await suzuki.set_available()  # acknowledged: committed
 
         # to a named specialist, through the transfer dialog
-        kiosk_told = asyncio.ensure_future(wait_for(kiosk, "ticket", 10, lambda d: d.get("reason") == "transferred"))
+        kiosk_told = asyncio.ensure_future(wait_for(kiosk, "ticket", WAIT_S,
+                                                    lambda d: d.get("reason") == "transferred"))
         at_sato = asyncio.ensure_future(_answer(sato))
         win.call_view.transfer_btn.click()
-        await wait_until(lambda: win.transfer_dialog is not None and win.transfer_dialog.isVisible(), what="dialog")
+        await eventually(lambda: win.transfer_dialog is not None and win.transfer_dialog.isVisible(), what="dialog")
         dlg = win.transfer_dialog
         assert dlg is not None
         dlg.to_staff.setChecked(True)
@@ -54,10 +56,10 @@ async def test_transfer_keeps_the_residents_place(tmp_path: Path) -> None:
         await kiosk_told
         offer = await at_sato
         assert offer.transferred and offer.service_code == "disability" and offer.needs == ["written"]
-        await wait_until(lambda: takahashi.wrapup is not None and win.stack.currentWidget() is win.wrapup_view,
+        await eventually(lambda: takahashi.wrapup is not None and win.stack.currentWidget() is win.wrapup_view,
                          what="takahashi in wrap-up")
         assert takahashi.wrapup is not None and takahashi.wrapup.end_reason == "transferred"
-        await wait_until(lambda: kiosk.screen == "in_call" and kiosk.mesh is not None
+        await eventually(lambda: kiosk.screen == "in_call" and kiosk.mesh is not None
                          and kiosk.mesh.link() is not None and kiosk.mesh.link().call.video_frames_received > 0,
                          what="the resident sees sato")
 

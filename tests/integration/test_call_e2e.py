@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,6 @@ from server.db.models import AuditEvent, CallSession, Feedback, Note, Ticket
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
 from tests.support import WAIT_S, Env, eventually
-
-
-async def wait_until(pred: Callable[[], object], timeout: float = WAIT_S) -> None:
-    """The former name of :func:`tests.support.eventually`, for tests still importing it (never shorter)."""
-    await eventually(pred, timeout=max(timeout, WAIT_S))
 
 
 async def test_full_call_with_media(env: Env, tmp_path: Path) -> None:

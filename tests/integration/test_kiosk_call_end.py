@@ -27,8 +27,7 @@ from signaling.observer import wait_for
 from signaling.protocol.messages import CallMedia
 from staff_console.controller import StaffController
 from tests.integration.calls import SMALL, staff_controller
-from tests.integration.test_call_e2e import wait_until
-from tests.support import Env, make_settings
+from tests.support import WAIT_S, Env, eventually, make_settings
 
 
 class FakeClock:
@@ -100,14 +99,14 @@ async def kiosk(s: Site, tmp: Path, clock: Callable[[], float] | None = None, **
 
 async def in_call(console: StaffController, ctl: KioskController) -> int:
     assert await console.set_available()
-    offer = asyncio.ensure_future(wait_for(console, "offer", 10))
+    offer = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
     ctl.begin()
     assert await ctl.request_service("employment", [])
     await offer
     assert await console.accept()
-    await wait_until(lambda: ctl.screen == "in_call" and ctl.mesh is not None and ctl.mesh.link() is not None
-                     and ctl.mesh.link().call.video_frames_received > 5, 20)  # type: ignore[union-attr]
-    await wait_until(lambda: console.mesh is not None and console.mesh.link() is not None
+    await eventually(lambda: ctl.screen == "in_call" and ctl.mesh is not None and ctl.mesh.link() is not None
+                     and ctl.mesh.link().call.video_frames_received > 5)  # type: ignore[union-attr]
+    await eventually(lambda: console.mesh is not None and console.mesh.link() is not None
                      and console.mesh.link().call._channel_open.is_set())  # type: ignore[union-attr]
     assert ctl.visit.session_id is not None
     return ctl.visit.session_id
@@ -122,9 +121,9 @@ async def test_specialist_bye_ends_the_call_while_the_server_is_down(tmp_path: P
         ctl = await kiosk(s, tmp_path, media_grace_s=600.0)  # not the grace: the bye must end it
         try:
             sid = await in_call(console, ctl)
-            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", 20))
+            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", WAIT_S))
             await s.stop()
-            await wait_until(lambda: ctl.connection != "online" and console.connection != "online")
+            await eventually(lambda: ctl.connection != "online" and console.connection != "online")
             await console.stop()  # the specialist closes the console: its link says bye
 
             assert (await ended)["reason"] == "staff_hangup"
@@ -135,8 +134,8 @@ async def test_specialist_bye_ends_the_call_while_the_server_is_down(tmp_path: P
             assert [r.kind for r in ctl.outbox.pending] == ["session_end", "feedback"]
 
             await s.start_again()
-            await wait_until(lambda: ctl.connection == "online", 20)
-            await wait_until(lambda: not ctl.outbox.pending, 10)
+            await eventually(lambda: ctl.connection == "online")
+            await eventually(lambda: not ctl.outbox.pending)
             # the server's re-sync of the call (session.start, ticket in_call) came before the replies:
             # not taken for a call that goes on
             assert ctl.screen == "idle" and ctl.mesh is None and ctl.visit.ticket_id is None
@@ -158,9 +157,9 @@ async def test_dead_media_past_the_grace_ends_the_call_without_a_server(tmp_path
         ctl = await kiosk(s, tmp_path, media_grace_s=1.5, media_lost_after_s=1.0)
         try:
             sid = await in_call(console, ctl)
-            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", 20))
+            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", WAIT_S))
             await s.stop()
-            await wait_until(lambda: ctl.connection != "online" and console.connection != "online")
+            await eventually(lambda: ctl.connection != "online" and console.connection != "online")
             assert console.mesh is not None and console.mesh.link() is not None
             await console.mesh.link().call.close(say_bye=False)  # type: ignore[union-attr]  # gone, no goodbye
 
@@ -169,8 +168,8 @@ async def test_dead_media_past_the_grace_ends_the_call_without_a_server(tmp_path
             assert [(r.kind, r.session_id) for r in ctl.outbox.pending] == [("media_failed", sid)]
 
             await s.start_again()
-            await wait_until(lambda: ctl.connection == "online", 20)
-            await wait_until(lambda: not ctl.outbox.pending, 10)
+            await eventually(lambda: ctl.connection == "online")
+            await eventually(lambda: not ctl.outbox.pending)
             assert ctl.screen == "feedback"  # the resident can still give feedback
             assert await ctl.submit_feedback(2, None)
             sess = await s.session(sid)
@@ -197,7 +196,7 @@ async def test_inactivity_clears_a_call_screen_without_media(tmp_path: Path) -> 
             assert ctl.screen == "in_call"
 
             await console.stop()  # the console goes away (bye); the server keeps the session for it
-            await wait_until(lambda: link.call.remote_bye)
+            await eventually(lambda: link.call.remote_bye)
             warnings: list[dict[str, Any]] = []
             ctl.on("idle_warning", warnings.append)
             ctl.check_inactivity()  # media gone from now on
@@ -206,10 +205,10 @@ async def test_inactivity_clears_a_call_screen_without_media(tmp_path: Path) -> 
             assert [w["seconds_left"] for w in warnings] == [2] and ctl.screen == "in_call"
             clock.advance(2)
             ctl.check_inactivity()
-            await wait_until(lambda: ctl.screen == "idle")
+            await eventually(lambda: ctl.screen == "idle")
             assert ctl.screen == "idle" and ctl.mesh is None and ctl.visit.session_id is None
             assert ctl.visit.ticket_id is None and ctl.visit.feedback_session_id is None
-            await wait_until(lambda: not ctl.outbox.pending)
+            await eventually(lambda: not ctl.outbox.pending)
             sess = await s.session(sid)
             assert sess.ended_at is not None and sess.end_reason == "media_failed"
         finally:
@@ -232,7 +231,7 @@ async def test_stats_counters_are_cumulative_over_a_heal_and_the_kiosk_sends_no_
         ctl.client.request = spy  # type: ignore[method-assign]
         try:
             await in_call(console, ctl)
-            await wait_until(lambda: any(isinstance(m, CallMedia) and m.state == "connected" for m in sent))
+            await eventually(lambda: any(isinstance(m, CallMedia) and m.state == "connected" for m in sent))
             connected = next(m for m in sent if isinstance(m, CallMedia) and m.state == "connected")
             assert connected.setup_ms is None
 
@@ -242,9 +241,9 @@ async def test_stats_counters_are_cumulative_over_a_heal_and_the_kiosk_sends_no_
             await old.call.close(say_bye=False)  # this peer connection dies; the console offers a fresh one
             before = (old.call.video_frames_received, old.call.audio_frames_received)
             assert before[0] > 5 and before[1] > 5
-            await wait_until(lambda: ctl.mesh is not None and ctl.mesh.link() is not None
+            await eventually(lambda: ctl.mesh is not None and ctl.mesh.link() is not None
                              and ctl.mesh.link().generation == 1  # type: ignore[union-attr]
-                             and ctl.mesh.link().call.video_frames_received > 5, 20)  # type: ignore[union-attr]
+                             and ctl.mesh.link().call.video_frames_received > 5)  # type: ignore[union-attr]
 
             seen: list[tuple[int, int, int, int]] = []
 
@@ -255,13 +254,13 @@ async def test_stats_counters_are_cumulative_over_a_heal_and_the_kiosk_sends_no_
                                  data["stats"].audio_frames_received, fresh.call.audio_frames_received))
 
             ctl.on("quality", on_quality)
-            await wait_until(lambda: bool(seen), 10)
+            await eventually(lambda: bool(seen))
             total_v, link_v, total_a, link_a = seen[0]
             assert (total_v, total_a) == (before[0] + link_v, before[1] + link_a)
             reported = [m.stats for m in sent if m.type == "call.stats"]
             assert reported[-1].frames_received >= before[0] + link_v
 
-            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", 10))
+            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", WAIT_S))
             await ctl.hang_up()
             await ended
             assert ctl.last_call_frames["video"] >= total_v and ctl.last_call_frames["audio"] >= total_a
@@ -280,19 +279,19 @@ async def test_specialist_hangs_up_while_the_server_is_down(tmp_path: Path) -> N
         console.client.backoff_max_s = 0.5  # type: ignore[union-attr]
         try:
             sid = await in_call(console, ctl)
-            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", 20))
+            ended = asyncio.ensure_future(wait_for(ctl, "call_ended", WAIT_S))
             await s.stop()
-            await wait_until(lambda: ctl.connection != "online" and console.connection != "online")
+            await eventually(lambda: ctl.connection != "online" and console.connection != "online")
             assert await console.hang_up()
             assert console.mesh is None and console.status == "wrap_up" and console.wrapup is not None
             assert (await ended)["reason"] == "staff_hangup" and ctl.screen == "feedback"
 
             await s.start_again()
-            await wait_until(lambda: console.connection == "online" and console.pending_end is None, 20)
+            await eventually(lambda: console.connection == "online" and console.pending_end is None)
             sess = await s.session(sid)
             assert sess.ended_at is not None and sess.end_reason == "staff_hangup"
             assert console.mesh is None  # the server's re-sync of the open call did not restart it
-            await wait_until(lambda: console.status == "wrap_up", 10)
+            await eventually(lambda: console.status == "wrap_up")
         finally:
             await ctl.stop()
             await console.stop()
