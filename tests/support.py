@@ -50,6 +50,21 @@ async def eventually(pred: Callable[[], T | Awaitable[T]], *, timeout: float = W
         await asyncio.sleep(step)
 
 
+class ManualClock:
+    """A monotonic clock for code that takes ``clock: Callable[[], float]`` (the kiosk controller, the GC policy):
+    a test advances it instead of sleeping."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> float:
+        self.t += seconds
+        return self.t
+
+
 async def reset_pg(url: str) -> None:
     import asyncpg  # only with PostgreSQL
 

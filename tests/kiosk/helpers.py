@@ -20,7 +20,7 @@ from kiosk.services import credentials
 from kiosk.services.credentials import KioskCredential
 from kiosk.settings import KioskSettings
 from signaling.qt.video import VideoView
-from tests.support import Env
+from tests.support import Env, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 # MADOGUCHI_SCREENSHOTS=docs/screenshots refreshes the committed pictures; by default a test run renders
@@ -33,14 +33,6 @@ CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-async def until(pred: Callable[[], Any], timeout: float = 15.0, step: float = 0.05, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout:g} s: {what or pred}")
-        await asyncio.sleep(step)
-
-
 def click(widget: QWidget) -> None:
     """A real mouse click in the middle of a visible, enabled control (what a finger does)."""
     assert widget.isVisible(), f"{widget.objectName() or widget} is not visible"
@@ -48,18 +40,19 @@ def click(widget: QWidget) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
-async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", **over: Any) -> KioskApp:
+async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
+                    clock: Callable[[], float] = time.monotonic, **over: Any) -> KioskApp:
     kid, secret = await env.enroll_kiosk(branch)
     settings = KioskSettings(server_url=env.url, credential_file=tmp_path / f"kiosk-{kid}.json",  # type: ignore[arg-type]
                              fullscreen=False, **{**SMALL, **over})
     cred = KioskCredential(kid, secret, branch)
     credentials.save(settings.credential_file, cred)
-    app = KioskApp(settings, cred)
+    app = KioskApp(settings, cred, clock=clock)
     app.window.resize(*SIZE)
     app.window.show()
     await app.start()
     await app.controller.client.wait_online(10)
-    await until(lambda: app.window.services_page.buttons, 5, what="services shown")
+    await eventually(lambda: app.window.services_page.buttons, what="services shown")
     return app
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,8 +20,8 @@ from server.db.seed import seed_demo
 from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import click, kiosk_app, until
-from tests.support import Env, make_settings
+from tests.kiosk.helpers import click, kiosk_app
+from tests.support import WAIT_S, Env, ManualClock, eventually, make_settings
 
 
 async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
@@ -32,56 +34,58 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
     tanaka = None
     try:
         assert await takahashi.set_available()
-        first_offer = asyncio.ensure_future(wait_for(takahashi, "offer", 10))
+        first_offer = asyncio.ensure_future(wait_for(takahashi, "offer", WAIT_S))
         other.begin()
         assert await other.request_service("employment")
         await first_offer
 
         # welcome → kind of help → needs → waiting, by touch
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["employment"])
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.toggles["written"])
         click(w.needs.next)
-        await until(lambda: ctl.screen == "waiting" and w.waiting.ticket.get("position") == 2)
+        await eventually(lambda: ctl.screen == "waiting" and w.waiting.ticket.get("position") == 2)
         assert "2" in w.waiting.position.text()
         assert ctl.visit.needs == ["written"]
 
         # the resident ahead is served: ours moves up, live
         assert await takahashi.accept()
-        await until(lambda: w.waiting.ticket.get("position") == 1, what="position 2 → 1")
+        await eventually(lambda: w.waiting.ticket.get("position") == 1, what="position 2 → 1")
         assert w.waiting.position.text() == w.ctx.t("waiting.position_next")
-        await asyncio.sleep(1.0)
+        await eventually(lambda: takahashi.mesh is not None and takahashi.mesh.link() is not None
+                         and takahashi.mesh.link().call.video_frames_received > 0,  # type: ignore[union-attr]
+                         what="the resident ahead on the line")
         assert await takahashi.hang_up()
-        await until(lambda: takahashi.wrapup is not None)
+        await eventually(lambda: takahashi.wrapup is not None)
         assert await takahashi.save_note("就労支援", "前の相談")
-        our_offer = asyncio.ensure_future(wait_for(takahashi, "offer", 15))
+        our_offer = asyncio.ensure_future(wait_for(takahashi, "offer", WAIT_S))
         assert await takahashi.finish_wrapup()
         await our_offer
 
         # the specialist answers: a chime, the call screen, real video painted, chat both ways
         sounds = app.audio.sounds_played if app.audio else 0
         assert await takahashi.accept()
-        await until(lambda: ctl.screen == "in_call")
+        await eventually(lambda: ctl.screen == "in_call")
         assert app.audio is not None and app.audio.sounds_played == sounds + 1
-        await until(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0, 20,
-                    what="remote and self video painted")
-        await until(lambda: app.audio is not None and app.audio.frames_in > 20, 10, what="remote audio played")
-        await until(lambda: takahashi.mesh is not None and takahashi.mesh.link() is not None
-                    and takahashi.mesh.link().call._channel_open.is_set(), 10)  # type: ignore[union-attr]
-        theirs = asyncio.ensure_future(wait_for(takahashi, "chat", 5, lambda d: d["who"] != "me"))
+        await eventually(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0,
+                         what="remote and self video painted")
+        await eventually(lambda: app.audio is not None and app.audio.frames_in > 20, what="remote audio played")
+        await eventually(lambda: takahashi.mesh is not None and takahashi.mesh.link() is not None
+                         and takahashi.mesh.link().call._channel_open.is_set())  # type: ignore[union-attr]
+        theirs = asyncio.ensure_future(wait_for(takahashi, "chat", WAIT_S, lambda d: d["who"] != "me"))
         click(w.call.quick[4])  # "please write it down"
         assert (await theirs)["text"] == w.ctx.t("call.quick.write")
         assert takahashi.send_chat("来週、ハローワークへ一緒に行きましょう")
-        await until(lambda: w.call.chat.count() == 2)
+        await eventually(lambda: w.call.chat.count() == 2)
 
         # a supervisor listening in is announced on the kiosk (DESIGN §6)
         tanaka = await staff_controller(env, "tanaka")
         session_id = ctl.visit.session_id
         assert session_id is not None and await tanaka.join_silently(session_id)
-        await until(lambda: w.call.banner.isVisible()
-                    and w.ctx.t("call.role.supervisor") in w.call.banner.text(), 10, what="supervisor announced")
+        await eventually(lambda: w.call.banner.isVisible()
+                         and w.ctx.t("call.role.supervisor") in w.call.banner.text(), what="supervisor announced")
         assert w.ctx.t("call.role.supervisor") in w.call.people.text()
         assert await tanaka.leave()
 
@@ -94,12 +98,12 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
         # end → feedback (stored) → welcome, everything of this resident gone
         click(w.call.end)
         click(w.call.end_yes)
-        await until(lambda: ctl.screen == "feedback")
+        await eventually(lambda: ctl.screen == "feedback")
         click(w.feedback.faces[4])
         click(w.feedback.trip_yes)
         click(w.feedback.send)
-        await until(lambda: ctl.screen == "idle")
-        await until(lambda: w.welcome.thanks.isVisible())
+        await eventually(lambda: ctl.screen == "idle")
+        await eventually(lambda: w.welcome.thanks.isVisible())
         async with env.ctx.maker() as db:
             fb = (await db.execute(select(Feedback))).scalars().one()
             assert (fb.rating, fb.saved_trip, fb.session_id) == (5, True, session_id)
@@ -127,15 +131,15 @@ async def test_cancel_while_waiting(sqlite_env: Env, tmp_path: Path) -> None:
     try:
         assert await takahashi.set_available()
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["disability"])
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.next)
-        await until(lambda: ctl.screen == "waiting")
+        await eventually(lambda: ctl.screen == "waiting")
         tid = ctl.visit.ticket_id
-        revoked = asyncio.ensure_future(wait_for(takahashi, "offer_revoked", 10))
+        revoked = asyncio.ensure_future(wait_for(takahashi, "offer_revoked", WAIT_S))
         click(w.waiting.cancel)
-        await until(lambda: ctl.screen == "idle")
+        await eventually(lambda: ctl.screen == "idle")
         await revoked
         async with env.ctx.maker() as db:
             t = await db.get(Ticket, tid)
@@ -164,25 +168,32 @@ async def test_server_restart_while_waiting(tmp_path: Path) -> None:
     try:
         assert await takahashi.set_available()
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["employment"])
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.next)
-        await until(lambda: ctl.screen == "waiting")
+        await eventually(lambda: ctl.screen == "waiting")
         tid = ctl.visit.ticket_id
 
+        states: list[str] = []  # the connection's states from here on
+        on_state = ctl.client.on_state
+        assert on_state is not None
+        ctl.client.on_state = lambda state: (states.append(state), on_state(state))[1]
         port = srv.port
         await srv.stop()
-        await until(lambda: w.offline.isVisible(), 10, what="offline overlay")
+        await eventually(lambda: w.offline.isVisible(), what="offline overlay")
         assert w.offline.kept.isVisible()  # "your place is kept"
         assert ctl.screen == "waiting"
-        await asyncio.sleep(1.0)
+        assert ctl.client.connects == 1
+        # retrying by itself: an attempt that failed while the server is away
+        await eventually(lambda: ("connecting", "offline") in itertools.pairwise(states),
+                         what="a retry failed while the server is down")
 
         srv = await start_server(settings, port=port)
-        await until(lambda: ctl.connection == "online", 20, what="kiosk back online")
-        await until(lambda: not w.offline.isVisible(), 5)
-        await until(lambda: ctl.visit.ticket_id == tid and ctl.screen == "waiting"
-                    and w.current_page() is w.waiting, 10)
+        await eventually(lambda: ctl.connection == "online", what="kiosk back online")
+        await eventually(lambda: not w.offline.isVisible())
+        await eventually(lambda: ctl.visit.ticket_id == tid and ctl.screen == "waiting"
+                         and w.current_page() is w.waiting)
         app_state = srv.server.config.loaded_app
         while hasattr(app_state, "app"):
             app_state = app_state.app
@@ -196,24 +207,40 @@ async def test_server_restart_while_waiting(tmp_path: Path) -> None:
 
 
 async def test_inactivity_resets_and_warns(sqlite_env: Env, tmp_path: Path) -> None:
-    app = await kiosk_app(sqlite_env, tmp_path, inactivity_reset_s=3.0, inactivity_warning_s=1.5)
+    """On the controller's clock (injected, advanced here): untouched for 1.5 s of the 3 s limit, the kiosk
+    asks "are you still there?"; "continue" starts the count again; 3 s untouched, everything is reset."""
+    clock = ManualClock()
+    app = await kiosk_app(sqlite_env, tmp_path, clock=clock, inactivity_reset_s=3.0, inactivity_warning_s=1.5)
     ctl, w = app.controller, app.window
+    warnings: list[dict[str, Any]] = []
+    ctl.on("idle_warning", warnings.append)
     try:
         click(w.topbar.languages["en"])
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["disability"])
-        await until(lambda: ctl.screen == "needs")
-        click(w.needs.toggles["large_text"])
+        await eventually(lambda: ctl.screen == "needs")
+        click(w.needs.toggles["large_text"])  # the last touch: the count starts here
         assert w.large_text
-        await until(lambda: w.idle.isVisible(), 5, what="are you still there?")
-        click(w.idle.button)  # "continue": the resident stays
+        clock.advance(1.4)
+        ctl.check_inactivity()
+        assert warnings == [] and ctl.screen == "needs"
+        clock.advance(0.2)
+        ctl.check_inactivity()
+        assert len(warnings) == 1 and ctl.screen == "needs"
+        await eventually(lambda: w.idle.isVisible(), what="are you still there?")
+        click(w.idle.button)  # "continue": the resident stays, and the count starts again
         assert not w.idle.isVisible() and ctl.screen == "needs"
-        await until(lambda: ctl.screen == "idle", 6, what="inactivity reset")
+        clock.advance(2.9)
+        ctl.check_inactivity()
+        assert ctl.screen == "needs"
+        clock.advance(0.2)
+        ctl.check_inactivity()
+        assert ctl.screen == "idle"
+        await eventually(lambda: w.current_page() is w.welcome and not w.idle.isVisible(), what="welcome again")
         assert ctl.visit.service_code is None and ctl.visit.needs == []
         assert not any(b.isChecked() for b in w.needs.toggles.values())
         assert not w.large_text and ctl.language == "ja" and w.ctx.language == "ja"
-        assert w.current_page() is w.welcome and not w.idle.isVisible()
     finally:
         await app.stop()
 
@@ -226,19 +253,20 @@ async def test_revoked_while_waiting_goes_out_of_service(sqlite_env: Env, tmp_pa
     ctl, w = app.controller, app.window
     try:
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["disability"])
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.next)
-        await until(lambda: ctl.screen == "no_specialist" or ctl.screen == "waiting")
+        await eventually(lambda: ctl.screen == "no_specialist" or ctl.screen == "waiting")
         async with env.ctx.maker() as db, db.begin():
             await revoke_kiosk(db, ctl.credential.kiosk_id, "test")
         await env.ctx.hub.disconnect(f"kiosk:{ctl.credential.kiosk_id}", 4001, "kiosk revoked")
-        await until(lambda: w.offline.isVisible() and ctl.screen == "idle", 5, what="out-of-service overlay")
+        await eventually(lambda: w.offline.isVisible() and ctl.screen == "idle", what="out-of-service overlay")
         assert ctl.client.stop_reason == "revoked" and ctl.visit.ticket_id is None
         assert w.offline.title.text() == ctl_t(w, "stopped.revoked.title")
         assert "職員" in w.offline.lead.text() and not w.offline.kept.isVisible()
-        await asyncio.sleep(1.5)
+        # an absence (no knocking) has no event to await: watch past the client's longest backoff
+        await asyncio.sleep(ctl.client.backoff_max_s + 0.5)
         assert ctl.client.connects == 1 and ctl.client.state == "closed" and w.offline.isVisible()
     finally:
         await app.stop()
@@ -276,17 +304,17 @@ async def test_enrollment_screen_saves_a_private_credential(sqlite_env: Env, tmp
 
     from kiosk.ui.admin import EnrollPage
 
-    await until(lambda: any(isinstance(x, EnrollPage) and x.isVisible() for x in QApplication.topLevelWidgets()))
+    await eventually(lambda: any(isinstance(x, EnrollPage) and x.isVisible() for x in QApplication.topLevelWidgets()))
     page = next(x for x in QApplication.topLevelWidgets() if isinstance(x, EnrollPage) and x.isVisible())
     page.kiosk_id.setText(str(kid))
     assert "bihoro" not in page.server.text() and env.url in page.server.text()
     page.code.setText("wrong-code")
     click(page.submit)
-    await until(lambda: page.error.isVisible(), 10)
+    await eventually(lambda: page.error.isVisible())
     assert not settings.credential_file.exists()
     page.code.setText(code)
     click(page.submit)
-    await until(lambda: task.done(), 10)
+    await eventually(lambda: task.done())
     cred = task.result()
     assert cred is not None and cred.kiosk_id == kid
     mode = stat.S_IMODE(os.stat(settings.credential_file).st_mode)

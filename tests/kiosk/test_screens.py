@@ -17,8 +17,8 @@ from kiosk.ui.theme import MIN_TOUCH_MM, TEXT_PAIRS, contrast
 from signaling.i18n import Catalog
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import SIZE, a11y_problems, click, kiosk_app, shot, until, visible_texts, wrong_language
-from tests.support import Env
+from tests.kiosk.helpers import SIZE, a11y_problems, click, kiosk_app, shot, visible_texts, wrong_language
+from tests.support import WAIT_S, Env, eventually
 
 CHAT = {"ja": "こんにちは。高橋です。今日はどうされましたか？",
         "en": "Hello, I am Takahashi. How can I help you today?"}
@@ -44,7 +44,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
     async def choose_language() -> None:
         if ctl.language != language:
             click(w.topbar.languages[language])
-            await until(lambda: ctl.language == language and w.ctx.language == language)
+            await eventually(lambda: ctl.language == language and w.ctx.language == language)
 
     try:
         await choose_language()
@@ -52,59 +52,59 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         assert w.focusWidget() is w.welcome.start  # the one obvious button has the keyboard focus
 
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         await capture("services")
 
         click(w.services_page.buttons["guardianship"])  # nobody for guardianship is signed in
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.next)
-        await until(lambda: ctl.screen == "no_specialist")
+        await eventually(lambda: ctl.screen == "no_specialist")
         await capture("no_specialist")
 
         click(w.nospec.other)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["employment"])
-        await until(lambda: ctl.screen == "needs")
+        await eventually(lambda: ctl.screen == "needs")
         click(w.needs.toggles["written"])
         await capture("needs")
 
         # a resident ahead of ours is talking to the only specialist on duty: ours waits, with an honest
         # estimate from the server counted down on the kiosk
         assert await console.set_available()
-        first = asyncio.ensure_future(wait_for(console, "offer", 15))
+        first = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
         ahead.begin()
         assert await ahead.request_service("employment")
         await first
         assert await console.accept()
-        await until(lambda: ahead.screen == "in_call")
+        await eventually(lambda: ahead.screen == "in_call")
         click(w.needs.next)
-        await until(lambda: ctl.screen == "waiting")
-        await until(lambda: w.waiting.ticket.get("position") is not None
-                    and w.waiting.ticket.get("wait", {}).get("kind") == "minutes", what="a wait in minutes")
+        await eventually(lambda: ctl.screen == "waiting")
+        await eventually(lambda: w.waiting.ticket.get("position") is not None
+                         and w.waiting.ticket.get("wait", {}).get("kind") == "minutes", what="a wait in minutes")
         await capture("waiting")
 
         assert await console.hang_up()
-        await until(lambda: console.wrapup is not None)
+        await eventually(lambda: console.wrapup is not None)
         assert await console.save_note("就労支援", "前の相談")
-        offer = asyncio.ensure_future(wait_for(console, "offer", 15))
+        offer = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
         assert await console.finish_wrapup()
         await offer
         assert await console.accept()
-        await until(lambda: ctl.screen == "in_call")
-        await until(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0, 20,
-                    what="video painted")
-        await until(lambda: console.mesh is not None and console.mesh.link() is not None
-                    and console.mesh.link().call._channel_open.is_set(), 10)  # type: ignore[union-attr]
+        await eventually(lambda: ctl.screen == "in_call")
+        await eventually(lambda: w.call.video.frames_painted > 0 and w.call.self_view.frames_painted > 0,
+                         what="video painted")
+        await eventually(lambda: console.mesh is not None and console.mesh.link() is not None
+                         and console.mesh.link().call._channel_open.is_set())  # type: ignore[union-attr]
         assert console.send_chat(CHAT[language])
         click(w.call.quick[2])  # "please say that again"
-        await until(lambda: w.call.chat.count() == 2)
-        await until(lambda: w.call.level != "unknown", 10, what="a quality report")
+        await eventually(lambda: w.call.chat.count() == 2)
+        await eventually(lambda: w.call.level != "unknown", what="a quality report")
         await capture("call")
 
         click(w.call.end)
         await capture("call_end_confirm")
         click(w.call.end_yes)
-        await until(lambda: ctl.screen == "feedback")
+        await eventually(lambda: ctl.screen == "feedback")
         click(w.feedback.faces[3])
         click(w.feedback.trip_yes)
         await capture("feedback")
@@ -112,7 +112,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         await capture("feedback_cut_off")
         w.feedback.set_cut_off(False)
         click(w.feedback.send)
-        await until(lambda: ctl.screen == "idle")
+        await eventually(lambda: ctl.screen == "idle")
         assert ctl.language == ctl.settings.language  # the privacy reset also resets the language
         await choose_language()
         await capture("thanks")
@@ -125,7 +125,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         w.offline.set_online(True)
 
         click(w.welcome.start)
-        await until(lambda: ctl.screen == "choosing")
+        await eventually(lambda: ctl.screen == "choosing")
         w.idle.warn(18)
         await capture("idle_warning")
         click(w.idle.button)
@@ -134,17 +134,17 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
 
         for _ in range(5):
             click(w.welcome.title)  # the hidden way in for IT staff
-        await until(lambda: w.current_page() is w.pin)
+        await eventually(lambda: w.current_page() is w.pin)
         for digit in ctl.settings.selfcheck_pin[:2]:
             click(w.pin.findChild(type(w.pin.ok), f"pin_{digit}"))
         await capture("pin")
         w.pin.field.setText(ctl.settings.selfcheck_pin)
         click(w.pin.ok)
-        await until(lambda: ctl.screen == "selfcheck")
-        await until(lambda: w.selfcheck.results and not w.selfcheck.running, 20, what="self-check done")
+        await eventually(lambda: ctl.screen == "selfcheck")
+        await eventually(lambda: w.selfcheck.results and not w.selfcheck.running, what="self-check done")
         await capture("selfcheck")
         click(w.selfcheck.close_btn)
-        await until(lambda: ctl.screen == "idle")
+        await eventually(lambda: ctl.screen == "idle")
 
         page = EnrollPage(Catalog(I18N, language), env.url)  # first start: the kiosk's configured language
         page.setStyleSheet(w.styleSheet())

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from signaling.qt.loop import run_app
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import click, kiosk_app, until
-from tests.support import make_settings, server_env
+from tests.kiosk.helpers import click, kiosk_app
+from tests.support import eventually, make_settings, server_env
 
 CALL_S = float(os.environ.get("MADOGUCHI_SOAK_S", "120"))
 
@@ -35,14 +35,14 @@ def test_two_minute_call_under_qasync(tmp_path: Path) -> None:
             try:
                 assert await console.set_available()
                 click(w.welcome.start)
-                await until(lambda: ctl.screen == "choosing")
+                await eventually(lambda: ctl.screen == "choosing")
                 click(w.services_page.buttons["disability"])
-                await until(lambda: ctl.screen == "needs")
+                await eventually(lambda: ctl.screen == "needs")
                 click(w.needs.next)
-                await until(lambda: console.offer is not None, 15)
+                await eventually(lambda: console.offer is not None)
                 assert await console.accept()
-                await until(lambda: ctl.screen == "in_call")
-                await until(lambda: w.call.video.frames_painted > 0, 20)
+                await eventually(lambda: ctl.screen == "in_call")
+                await eventually(lambda: w.call.video.frames_painted > 0)
                 start, painted0 = time.monotonic(), w.call.video.frames_painted
                 samples = []
                 while time.monotonic() - start < CALL_S:
@@ -60,7 +60,7 @@ def test_two_minute_call_under_qasync(tmp_path: Path) -> None:
                 report["audio_in"] = app.audio.frames_in if app.audio else 0
                 click(w.call.end)
                 click(w.call.end_yes)
-                await until(lambda: ctl.screen == "feedback", 10)
+                await eventually(lambda: ctl.screen == "feedback")
             finally:
                 await app.stop()
                 await console.stop()
