@@ -9,11 +9,27 @@ receiving end (frames and close requests for sockets held here)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Container
+
 from server.cluster import Cluster, LocalCluster
 from server.queue.outbox import CloseRoom, JoinRoom, LeaveRoom, Outbox, Send
 from server.queue.step import PresenceView
 from signaling.hub import Hub
 from signaling.protocol.codec import dump
+
+log = logging.getLogger("madoguchi.delivery")
+
+
+class _Either:
+    """Membership in either of two collections, without copying them (the presence view of several nodes)."""
+
+    def __init__(self, a: Container[str], b: Container[str]) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.a or item in self.b
 
 
 class Delivery:
@@ -37,15 +53,16 @@ class Delivery:
     async def presence(self) -> PresenceView:
         if self.one_node:
             return PresenceView(self.hub.connections.keys())  # a live view: no copy per operation
-        return PresenceView(frozenset(await self.cluster.snapshot()) | frozenset(self.hub.connections))
+        return PresenceView(_Either(await self.cluster.snapshot(), self.hub.connections))
 
     async def deliver(self, outbox: Outbox) -> None:
         hub, cluster = self.hub, self.cluster
+        forwarded: list[asyncio.Future[bool]] = []
         for action in outbox.actions:
             match action:
                 case Send(peer=peer, msg=msg):
-                    if not hub.post(peer, msg):
-                        await cluster.forward(peer, dump(msg))
+                    if not hub.post(peer, msg):  # queued in call order: the frames share Redis round trips
+                        forwarded.append(cluster.forward_nowait(peer, dump(msg)))
                 case JoinRoom(session_id=sid, peer=peer):
                     hub.join_room(sid, peer)
                     await cluster.join_room(sid, peer)
@@ -55,6 +72,9 @@ class Delivery:
                 case CloseRoom(session_id=sid):
                     hub.close_room(sid)
                     await cluster.close_room(sid)
+        for result in await asyncio.gather(*forwarded, return_exceptions=True):
+            if isinstance(result, BaseException):
+                log.warning("a frame for another node was not delivered: %s", result)
 
     # ------------------------------------------------------------ the hub's remote side
     async def room(self, session_id: int) -> set[str]:

@@ -110,8 +110,8 @@ class SignalingClient:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 2.0,
         open_timeout_s: float = 5.0,
-        ping_interval_s: float = 2.0,
-        ping_timeout_s: float = 3.0,
+        ping_interval_s: float = 3.0,
+        ping_timeout_s: float = 5.0,
     ) -> None:
         """``url``: the ``/ws`` URL of one server, or of several (tried in turn). ``get_token`` is called before
         every attempt; it should fetch from :attr:`http_url`, the server about to be tried."""

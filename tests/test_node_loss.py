@@ -39,7 +39,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import CallStats
 from tests.cluster_support import redis_url, seeded_settings
-from tests.support import Inbox
+from tests.support import WAIT_S, Inbox, eventually
 
 WAITING, CALLS = 20, 3
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,15 +81,16 @@ class Node:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     async def ready(self, timeout: float = 60.0) -> None:
-        async with asyncio.timeout(timeout), httpx.AsyncClient() as http:
-            while True:
+        async with httpx.AsyncClient() as http:
+
+            async def healthy() -> bool:
                 assert self.proc.poll() is None, f"node {self.node_id} exited"
                 try:
-                    if (await http.get(self.http + "/healthz")).status_code == 200:
-                        return
+                    return (await http.get(self.http + "/healthz")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+                    return False
+
+            await eventually(healthy, timeout=max(timeout, WAIT_S), step=0.1, what=f"node {self.node_id} healthy")
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -114,11 +115,9 @@ class Region:
         self.clients: list[SignalingClient] = []
         self.changed = asyncio.Event()  # some client's connection state changed
 
-    async def until_all(self, pred: Callable[[SignalingClient], bool], timeout: float) -> None:
-        async with asyncio.timeout(timeout):
-            while not all(pred(c) for c in self.clients):
-                self.changed.clear()
-                await self.changed.wait()
+    async def until_all(self, pred: Callable[[SignalingClient], bool], timeout: float = WAIT_S) -> None:
+        await eventually(lambda: all(pred(c) for c in self.clients), timeout=timeout, changed=self.changed,
+                         what="every client")
 
     async def _online(self, path: str, body: dict[str, Any]) -> tuple[SignalingClient, Inbox]:
         """A client of every node; its token comes from ``path`` on the node it is about to try."""
@@ -193,16 +192,16 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
             await st.request(StatusSet(status="available"))
             k, k_in = await r.kiosk(branch)
             t = (await k.request(TicketCreate(service_code=service)))["ticket_id"]
-            await s_in.next("offer", ticket_id=t, timeout=20)
+            await s_in.next("offer", ticket_id=t, timeout=WAIT_S)
             sid = (await st.request(OfferAccept(ticket_id=t)))["session_id"]
-            await k_in.next("session.start", session_id=sid, timeout=20)
+            await k_in.next("session.start", session_id=sid, timeout=WAIT_S)
             calls.append((k, k_in, st, s_in, sid))
         # twenty Kitami residents waiting for general help, then the supervisor comes on duty: one offer rings
         waiting = [await r.kiosk("kitami-tokoro") for _ in range(WAITING)]
         tids = [(await k.request(TicketCreate(service_code="general")))["ticket_id"] for k, _ in waiting]
         tanaka, ta_in = await r.staff("tanaka")
         await tanaka.request(StatusSet(status="available"))
-        offer = await ta_in.next("offer", timeout=20)
+        offer = await ta_in.next("offer", timeout=WAIT_S)
         assert offer.ticket_id == tids[0]
         before = await r.tickets()
         order_before = sorted(tids, key=lambda t: (before[t].arrival_at, t))
@@ -211,11 +210,11 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
         killed = time.monotonic()
         a.kill()
         # every client is back, on B
-        await r.until_all(lambda c: c.state == "online" and c.url == b.ws, timeout=30)
+        await r.until_all(lambda c: c.state == "online" and c.url == b.ws, timeout=WAIT_S)
         back_s = time.monotonic() - killed
         print(f"\nnode loss: {len(r.clients)} clients back on the survivor {back_s:.2f} s after SIGKILL")
         # the offer that rang on the dead node rings again (re-sent on reconnect, or re-routed after the loss)
-        again = await ta_in.next("offer", ticket_id=tids[0], timeout=30)
+        again = await ta_in.next("offer", ticket_id=tids[0], timeout=WAIT_S)
         assert again.ticket_id == tids[0]
         # the calls go on: stats reach the survivor; then each ends normally
         for k, _, st, _, sid in calls:
@@ -223,7 +222,7 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
             await st.request(CallStatsReport(session_id=sid, stats=CallStats(fps=15.0, frames_received=900)))
         for _, k_in, st, _, sid in calls:
             await st.request(SessionEnd(session_id=sid))
-            assert (await k_in.next("session.ended", session_id=sid, timeout=20)).reason == "staff_hangup"
+            assert (await k_in.next("session.ended", session_id=sid, timeout=WAIT_S)).reason == "staff_hangup"
         sessions = {s.id: s for s in await r.sessions()}
         for *_, sid in calls:
             s = sessions[sid]
