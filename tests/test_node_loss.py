@@ -28,7 +28,7 @@ from server.db.models import CallSession, Ticket
 from server.db.seed import DEMO_PASSWORD
 from server.db.session import make_engine, make_sessionmaker
 from server.settings import Settings
-from signaling.client import SignalingClient
+from signaling.client import RequestFailed, SignalingClient
 from signaling.protocol.messages import (
     CallStatsReport,
     OfferAccept,
@@ -213,7 +213,13 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
         await r.until_all(lambda c: c.state == "online" and c.url == b.ws, timeout=WAIT_S)
         back_s = time.monotonic() - killed
         print(f"\nnode loss: {len(r.clients)} clients back on the survivor {back_s:.2f} s after SIGKILL")
-        # the offer that rang on the dead node rings again (re-sent on reconnect, or re-routed after the loss)
+        # the offer that rang on the dead node rings again: re-sent on the reconnect, or — if the survivor
+        # declared the node lost first — routed again once the console is back on duty (as the real console
+        # restores the status its specialist chose)
+        try:
+            await tanaka.request(StatusSet(status="available"))
+        except RequestFailed as exc:
+            assert exc.code == "conflict"  # still "offered": the offer was re-sent
         again = await ta_in.next("offer", ticket_id=tids[0], timeout=WAIT_S)
         assert again.ticket_id == tids[0]
         # the calls go on: stats reach the survivor; then each ends normally
