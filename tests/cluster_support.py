@@ -18,7 +18,7 @@ from server.db.seed import seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.migrate import upgrade_async
 from server.settings import Settings
-from tests.support import make_settings, reset_pg
+from tests.support import WAIT_S, eventually, make_settings, reset_pg
 
 
 async def seeded_settings(tmp_path: Any, backend: str = "sqlite", **overrides: Any) -> Settings:
@@ -83,9 +83,8 @@ class Recorder:
     async def on_node_lost(self, node: str, peers: frozenset[str]) -> None:
         await self._note(self.lost, (node, peers))
 
-    async def until(self, pred: Callable[[], bool], timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout), self.changed:
-            await self.changed.wait_for(pred)
+    async def until(self, pred: Callable[[], bool], timeout: float = WAIT_S) -> None:
+        await eventually(pred, timeout=timeout, changed=self.changed, what="the recorded callbacks")
 
     def texts(self, peer: str) -> list[str]:
         return [t for p, t in self.frames if p == peer]

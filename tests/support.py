@@ -29,25 +29,33 @@ WAIT_S = float(os.environ.get("MADOGUCHI_TEST_WAIT_S", "30"))
 
 
 async def eventually(pred: Callable[[], T | Awaitable[T]], *, timeout: float = WAIT_S, what: str = "",
-                     step: float = 0.02) -> T:
+                     step: float = 0.02, changed: asyncio.Condition | asyncio.Event | None = None) -> T:
     """Wait until ``pred()`` (plain or async) is truthy and return that value; fail after ``timeout`` seconds.
 
-    The suite's one helper for waiting on state that has no event of its own to await (a widget's text, a row,
-    a counter). Where there is an event (a message in an :class:`Inbox`, a future, a client's state change),
-    await that instead. It never asserts how long something took: a test states what must happen, in what
-    order, not when.
+    The suite's one helper for waiting on state. With ``changed`` (a Condition notified, or an Event set, by
+    whatever changes the state) it checks again only when told, without polling; otherwise every ``step``.
+    Where there is an event of its own to await (a message in an :class:`Inbox`, a future), await that
+    instead. It never asserts how long something took: a test states what must happen, in what order, not when.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = pred()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value  # type: ignore[return-value]
-        if loop.time() >= deadline:
-            raise AssertionError(f"not reached within {timeout:g} s: {what or getattr(pred, '__qualname__', pred)}")
-        await asyncio.sleep(step)
+    label = what or getattr(pred, "__qualname__", repr(pred))
+    try:
+        async with asyncio.timeout(timeout):
+            if isinstance(changed, asyncio.Condition):
+                async with changed:
+                    return await changed.wait_for(pred)  # type: ignore[arg-type,return-value]
+            while True:
+                value = pred()
+                if inspect.isawaitable(value):
+                    value = await value
+                if value:
+                    return value  # type: ignore[return-value]
+                if changed is None:
+                    await asyncio.sleep(step)
+                else:
+                    changed.clear()  # nothing runs between the check and here: no change is missed
+                    await changed.wait()
+    except TimeoutError:
+        raise AssertionError(f"not reached within {timeout:g} s: {label}") from None
 
 
 class ManualClock:
@@ -129,7 +137,7 @@ class Env:
 
         c = SignalingClient(self.server.ws_url, token_fn, on_message=on_message, backoff_max_s=1.0)
         await c.start()
-        await c.wait_online(10)
+        await c.wait_online(WAIT_S)
         self.clients.append(c)
         return c
 
@@ -158,7 +166,7 @@ class Inbox:
         self.queue: asyncio.Queue[ServerMessage] = asyncio.Queue()
         self.seen: list[ServerMessage] = []
 
-    async def next(self, typ: str, timeout: float = 10.0, **match: Any) -> Any:
+    async def next(self, typ: str, timeout: float = WAIT_S, **match: Any) -> Any:
         async def find() -> ServerMessage:
             while True:
                 msg = await self.queue.get()

@@ -18,6 +18,7 @@ import pytest
 from server.cluster import ClusterUnavailable, LocalCluster, NodeIdInUse, RedisCluster
 from signaling.protocol.errors import CloseCode
 from tests.cluster_support import FakeClock, Node, Recorder, attach, redis_nodes
+from tests.support import eventually
 
 KINDS = ["local", "redis"]
 
@@ -248,10 +249,11 @@ async def test_node_loss_after_a_real_lease_expiry() -> None:
         c, _ = await env.node("c", ttl_s=0.3)
         await c.register("kiosk:3")
         await c.close(graceful=False)
-        async with asyncio.timeout(5):
-            while not rec_a.lost:
-                await a.tick()
-                await asyncio.sleep(0.05)
+        async def lost_seen() -> bool:
+            await a.tick()
+            return bool(rec_a.lost)
+
+        await eventually(lost_seen, step=0.05, what="c's lease expired and a reported it")
         assert rec_a.lost == [("c", frozenset({"kiosk:3"}))]
         assert await a.snapshot() == {}
 
