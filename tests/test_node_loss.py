@@ -138,7 +138,7 @@ class Region:
         holder.append(c)
         self.clients.append(c)
         await c.start()
-        await c.wait_online(20)
+        await c.wait_online(WAIT_S)
         return c, inbox
 
     async def kiosk(self, branch: str = "bihoro") -> tuple[SignalingClient, Inbox]:

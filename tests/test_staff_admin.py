@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.db.models import AuditEvent
 from signaling.client import CredentialRejected, SignalingClient
 from signaling.protocol.messages import OfferAccept, StatusSet, TicketCreate
-from tests.support import eventually
+from tests.support import WAIT_S, eventually
 from tests.test_auth_api import bearer, login
 from tests.test_routing import world
 
@@ -32,7 +32,7 @@ async def _console(env: Any, username: str, password: str) -> SignalingClient:
 
     client = SignalingClient(env.server.ws_url, token, backoff_max_s=1.0)
     await client.start()
-    await client.wait_online(10)
+    await client.wait_online(WAIT_S)
     env.clients.append(client)
     return client
 

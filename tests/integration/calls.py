@@ -10,7 +10,7 @@ from kiosk.services.credentials import KioskCredential
 from kiosk.settings import KioskSettings
 from staff_console.controller import StaffController
 from staff_console.settings import ConsoleSettings
-from tests.support import Env
+from tests.support import WAIT_S, Env
 
 SMALL = dict(video_width=320, video_height=240, video_fps=15)
 
@@ -23,7 +23,7 @@ async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", **over: 
     credentials.save(settings.credential_file, cred)
     ctl = KioskController(settings, cred)
     await ctl.start()
-    await ctl.client.wait_online(10)
+    await ctl.client.wait_online(WAIT_S)
     return ctl
 
 
@@ -31,5 +31,5 @@ async def staff_controller(env: Env, username: str, **over: object) -> StaffCont
     ctl = StaffController(ConsoleSettings(server_url=env.url, **{**SMALL, **over}))  # type: ignore[arg-type]
     await ctl.login(username, "madoguchi-demo")
     assert ctl.client is not None
-    await ctl.client.wait_online(10)
+    await ctl.client.wait_online(WAIT_S)
     return ctl

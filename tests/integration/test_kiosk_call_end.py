@@ -93,7 +93,7 @@ async def kiosk(s: Site, tmp: Path, clock: Callable[[], float] | None = None, **
     ctl = KioskController(settings, cred, **({"clock": clock} if clock is not None else {}))
     ctl.client.backoff_max_s = 0.5
     await ctl.start()
-    await ctl.client.wait_online(10)
+    await ctl.client.wait_online(WAIT_S)
     return ctl
 
 

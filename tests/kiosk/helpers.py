@@ -20,7 +20,7 @@ from kiosk.services import credentials
 from kiosk.services.credentials import KioskCredential
 from kiosk.settings import KioskSettings
 from signaling.qt.video import VideoView
-from tests.support import Env, eventually
+from tests.support import WAIT_S, Env, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 # MADOGUCHI_SCREENSHOTS=docs/screenshots refreshes the committed pictures; by default a test run renders
@@ -51,7 +51,7 @@ async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
     app.window.resize(*SIZE)
     app.window.show()
     await app.start()
-    await app.controller.client.wait_online(10)
+    await app.controller.client.wait_online(WAIT_S)
     await eventually(lambda: app.window.services_page.buttons, what="services shown")
     return app
 
