@@ -68,6 +68,24 @@ class Cluster(Protocol):
     async def invites(self) -> set[tuple[int, int]]: ...
 
 
+class Receiver:
+    """The receiving end both implementations share: a frame or a close request for a socket held here goes to
+    the callbacks the server set."""
+
+    on_frame: FrameHandler | None = None
+    on_disconnect: DisconnectHandler | None = None
+
+    async def _frame(self, peer: str, text: str) -> None:
+        if self.on_frame is None:
+            log.warning("no on_frame handler: frame for %s dropped", peer)
+            return
+        await self.on_frame(peer, text)
+
+    async def _disconnect(self, peer: str, code: int, reason: str) -> None:
+        if self.on_disconnect is not None:
+            await self.on_disconnect(peer, code, reason)
+
+
 Job = Callable[[], Awaitable[None]]
 
 

@@ -13,9 +13,9 @@ from server.cluster.base import (
     NodeLostHandler,
     PeerDispatch,
     Qualities,
+    Receiver,
     fresh,
     invite_key,
-    log,
     quality_key,
     split_pair,
     to_invites,
@@ -23,7 +23,7 @@ from server.cluster.base import (
 )
 
 
-class LocalCluster:
+class LocalCluster(Receiver):
     def __init__(self, node_id: str = "local", clock: Callable[[], float] = time.time, *,
                  quality_ttl_s: float = 60.0, invite_ttl_s: float = 3600.0) -> None:
         self.node_id = node_id
@@ -92,16 +92,6 @@ class LocalCluster:
             return False
         self.dispatch.push(peer, lambda: self._disconnect(peer, code, reason))
         return True
-
-    async def _frame(self, peer: str, text: str) -> None:
-        if self.on_frame is None:
-            log.warning("no on_frame handler: frame for %s dropped", peer)
-            return
-        await self.on_frame(peer, text)
-
-    async def _disconnect(self, peer: str, code: int, reason: str) -> None:
-        if self.on_disconnect is not None:
-            await self.on_disconnect(peer, code, reason)
 
     # ------------------------------------------------------------ rooms
     async def join_room(self, session_id: int, peer: str) -> None:

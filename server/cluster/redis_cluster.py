@@ -33,6 +33,7 @@ from server.cluster.base import (
     NodeIdInUse,
     NodeLostHandler,
     PeerDispatch,
+    Receiver,
     log,
 )
 from server.cluster.keys import Keys
@@ -51,7 +52,7 @@ class _Out:
     result: asyncio.Future[bool]
 
 
-class RedisCluster(RedisSharedState):
+class RedisCluster(RedisSharedState, Receiver):
     def __init__(self, url: str, node_id: str, clock: Callable[[], float] = time.time, *,
                  prefix: str = "madoguchi:", ttl_s: float = 3.0, heartbeat_s: float = 1.0,
                  lock_ttl_s: float = 60.0, quality_ttl_s: float = 60.0, invite_ttl_s: float = 3600.0,
@@ -344,16 +345,6 @@ class RedisCluster(RedisSharedState):
             if local is None or (guard != "0" and str(local) != guard):
                 return  # not here, or this node holds a newer socket of the peer than the one meant
             self.dispatch.push(peer, lambda: self._disconnect(peer, int(code), reason))
-
-    async def _frame(self, peer: str, text: str) -> None:
-        if self.on_frame is None:
-            log.warning("no on_frame handler: frame for %s dropped", peer)
-            return
-        await self.on_frame(peer, text)
-
-    async def _disconnect(self, peer: str, code: int, reason: str) -> None:
-        if self.on_disconnect is not None:
-            await self.on_disconnect(peer, code, reason)
 
 
 def _settle(fut: asyncio.Future[bool], value: bool) -> None:
