@@ -104,6 +104,9 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
         click(w.feedback.send)
         await eventually(lambda: ctl.screen == "idle")
         await eventually(lambda: w.welcome.thanks.isVisible())
+        # the screen clears at once; the rating travels through the outbox, kept until the server acknowledged
+        # it (after its commit)
+        await eventually(lambda: not ctl.outbox.pending, what="the feedback delivered")
         async with env.ctx.maker() as db:
             fb = (await db.execute(select(Feedback))).scalars().one()
             assert (fb.rating, fb.saved_trip, fb.session_id) == (5, True, session_id)
