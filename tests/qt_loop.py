@@ -17,10 +17,13 @@ meets the gap.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import qasync
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 
@@ -31,6 +34,7 @@ class InLoopQEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         super().__init__(app)
 
     def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
+        self._check_closed()  # as asyncio's loops do ("Event loop is closed"); qasync would start a timer anyway
         # the Qt timer runs a gate, not the callback; the caller keeps (and may cancel) its own handle
         super()._add_callback(asyncio.Handle(self._run_if_running, (handle,), self), delay)
         return handle
@@ -49,6 +53,28 @@ class InLoopQEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         for handle in held:
             super()._add_callback(asyncio.Handle(self._run_if_running, (handle,), self), 0)
         return super().run_forever()
+
+    def close(self) -> None:
+        super().close()
+        self.held.clear()
+        # the QObject that owns the loop's Qt timers goes now, in this (the main) thread, with its timers: left to
+        # the cyclic collector it may be freed from any thread that triggers a collection, and its timers would
+        # stay registered here with a dangling receiver (see delete_widgets)
+        if shiboken6.isValid(self._timer):
+            shiboken6.delete(self._timer)
+
+
+def delete_widgets() -> None:
+    """Delete every top-level widget now, in the main thread, and collect the garbage here too.
+
+    A Python-owned QObject left to the cyclic garbage collector may be freed from whatever thread triggers a
+    collection (aiosqlite's, qasync's executor): its timers then stay registered on the main thread with a
+    dangling receiver and the next tick crashes (seen as a segfault in QTimerInfoList::activateTimers)."""
+    for w in QApplication.topLevelWidgets():
+        w.close()
+        w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def qasync_loop() -> asyncio.AbstractEventLoop:

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from staff_console.controller import StaffController
 from staff_console.ui import style
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
-from tests.qt_loop import loop_factories
+from tests.qt_loop import delete_widgets, loop_factories
 from tests.support import Env, make_settings, server_env
 
 
@@ -70,16 +68,3 @@ async def scene(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[Env, Win
         finally:
             await windows.close()
     await asyncio.sleep(0.1)
-
-
-def delete_widgets() -> None:
-    """Delete every top-level widget now, in the main thread, and collect the garbage here too.
-
-    A Python-owned QObject left to the cyclic garbage collector may be freed from whatever thread triggers a
-    collection (aiosqlite's, qasync's executor): its timers then stay registered on the main thread with a
-    dangling receiver and the next tick crashes (seen as a segfault in QTimerInfoList::activateTimers)."""
-    for w in QApplication.topLevelWidgets():
-        w.close()
-        w.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()

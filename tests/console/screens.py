@@ -244,7 +244,7 @@ def render_all(out: Path, languages: tuple[str, ...] = ("ja", "en"),
                 w.close()
                 w.deleteLater()
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-            gc.collect()  # in this thread: see tests/console/conftest.delete_widgets
+            gc.collect()  # in this thread: see tests/qt_loop.delete_widgets
     return written
 
 
