@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         maker = make_sessionmaker(db_engine)
         metrics, clock = Metrics(), SystemClock()
         node_id = settings.node_id or default_node_id()
-        cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix)
+        cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix,
+                                          ttl_s=settings.node_lease_s, heartbeat_s=settings.node_lease_s / 5)
                             if settings.redis_url else LocalCluster(node_id))
         delivery = Delivery(cluster)
         queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)

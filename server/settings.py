@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     redis_url: str = ""  # set when several server nodes run (they share the database and this Redis)
     node_id: str = ""  # this node's name among several (default: host-pid); must be unique
     redis_prefix: str = "madoguchi:"  # key prefix in Redis (one Redis may serve several regions or tests)
+    node_lease_s: float = 10.0  # a node silent this long is declared lost (its clients reconnect long before)
     host: str = "127.0.0.1"
     port: int = 8400
     secret_key: str = Field(default="dev-secret-change-me-0123456789abcdef", min_length=32)

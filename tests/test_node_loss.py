@@ -65,7 +65,8 @@ class Node:
                "MADOGUCHI_REDIS_PREFIX": settings.redis_prefix, "MADOGUCHI_NODE_ID": node_id,
                "MADOGUCHI_PORT": str(self.port), "MADOGUCHI_SECRET_KEY": settings.secret_key,
                "MADOGUCHI_OFFER_TIMEOUT_S": str(settings.offer_timeout_s),
-               "MADOGUCHI_KIOSK_GRACE_S": str(settings.kiosk_grace_s), "MADOGUCHI_LOG_JSON": "false"}
+               "MADOGUCHI_KIOSK_GRACE_S": str(settings.kiosk_grace_s), "MADOGUCHI_LOG_JSON": "false",
+               "MADOGUCHI_MEDIA_GRACE_S": str(settings.media_grace_s)}
         self.log = open(tmp / f"node-{node_id}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from server.run import serve; from server.settings import Settings; "
