@@ -405,7 +405,7 @@ class KioskController(Emitter):
         welcome = self.client.welcome
         audio, video = self._open_local_media()
         self.media = LocalMedia(audio, video)
-        self.call_started_at = time.monotonic()
+        self.call_started_at = self.clock()
         self._media_dead_since = None
         self.countdown.clear()
         # report_setup_ms=False: the kiosk never sees the accept, so its "setup" time would not be the

@@ -48,7 +48,7 @@ async def run_visit(ctl: KioskController, plan: VisitPlan) -> dict[str, Any]:
     deadline = time.monotonic() + plan.retry_no_specialist_s
     started = asyncio.ensure_future(wait_for(ctl, "call_started", plan.wait_timeout_s))
     while True:
-        waiting_since = time.monotonic()
+        waiting_since = ctl.clock()  # the controller's clock: call_started_at is on it too
         if await ctl.request_service(plan.service, plan.needs):
             break
         if time.monotonic() > deadline:

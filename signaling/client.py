@@ -199,6 +199,12 @@ class SignalingClient:
         except ValidationError as exc:
             raise RequestFailed("invalid_reply", f"malformed reply to {getattr(msg, 'type', '?')}: {exc}") from None
 
+    async def given_up(self) -> None:
+        """Return once the client has stopped trying for good (the server ended it: revoked, replaced, a
+        refused credential); it makes no further attempt unless started again."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     async def close(self) -> None:
         self._closing = True
         if self._ws is not None:

@@ -18,7 +18,7 @@ from server.db.seed import seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.migrate import upgrade_async
 from server.settings import Settings
-from tests.support import WAIT_S, eventually, make_settings, reset_pg
+from tests.support import WAIT_S, ManualClock, eventually, make_settings, reset_pg
 
 
 async def seeded_settings(tmp_path: Any, backend: str = "sqlite", **overrides: Any) -> Settings:
@@ -44,17 +44,6 @@ def redis_url() -> str:
         pytest.skip("MADOGUCHI_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15): "
                     "the Redis cluster tests need a real Redis")
     return url
-
-
-class FakeClock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @dataclass
@@ -105,7 +94,7 @@ class RedisNodes:
 
     url: str
     prefix: str
-    clock: FakeClock
+    clock: ManualClock
     admin: aioredis.Redis
     nodes: list[RedisCluster] = field(default_factory=list)
 
@@ -136,7 +125,7 @@ async def redis_nodes() -> AsyncIterator[RedisNodes]:
     the test db (a developer's and CI's) never wipe each other; its keys are deleted at the end."""
     url = redis_url()
     admin = aioredis.from_url(url, decode_responses=True)
-    env = RedisNodes(url, f"t-{uuid.uuid4().hex[:12]}:", FakeClock(), admin)
+    env = RedisNodes(url, f"t-{uuid.uuid4().hex[:12]}:", ManualClock(1_000_000.0), admin)
     try:
         yield env
     finally:

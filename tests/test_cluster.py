@@ -17,16 +17,16 @@ import pytest
 
 from server.cluster import ClusterUnavailable, LocalCluster, NodeIdInUse, RedisCluster
 from signaling.protocol.errors import CloseCode
-from tests.cluster_support import FakeClock, Node, Recorder, attach, redis_nodes
-from tests.support import eventually
+from tests.cluster_support import Node, Recorder, attach, redis_nodes
+from tests.support import ManualClock, eventually
 
 KINDS = ["local", "redis"]
 
 
 @asynccontextmanager
-async def one_node(kind: str, **kw: Any) -> AsyncIterator[tuple[Node, Recorder, FakeClock]]:
+async def one_node(kind: str, **kw: Any) -> AsyncIterator[tuple[Node, Recorder, ManualClock]]:
     if kind == "local":
-        clock = FakeClock()
+        clock = ManualClock(1_000_000.0)
         local = LocalCluster("n1", clock, **kw)
         rec = attach(local)
         await local.start()

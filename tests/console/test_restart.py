@@ -61,9 +61,9 @@ async def test_same_account_on_two_consoles_does_not_flap(tmp_path: Path) -> Non
         assert first.status_reason == "replaced" and win.idle.big.text() == win.texts.t("idle.stopped")
         await asyncio.sleep(0.15)  # let the loop paint before grabbing
         assert win.grab().save(str(SHOTS / "console_replaced_ja.png"))
-        # an absence (no retry, no flapping) has no event to await: watch past the client's longest backoff
+        # no retry, no flapping: the replaced client's reconnect loop has ended for good
         assert first.client is not None
-        await asyncio.sleep(first.client.backoff_max_s + 0.5)
+        await asyncio.wait_for(first.client.given_up(), WAIT_S)
         assert win.statusBar().currentMessage() == ""  # no "waiting to reconnect" beside a banner that says stop
         assert first.client is not None and second.client is not None
         assert (first.client.connects, second.client.connects, second.connection) == (1, 1, "online")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.controller import KioskController
@@ -15,13 +16,14 @@ from tests.support import WAIT_S, Env
 SMALL = dict(video_width=320, video_height=240, video_fps=15)
 
 
-async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", **over: object) -> KioskController:
+async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", clock: Callable[[], float] | None = None,
+                           **over: object) -> KioskController:
     kid, secret = await env.enroll_kiosk(branch)
     settings = KioskSettings(server_url=env.url, credential_file=tmp / f"kiosk-{kid}.json",  # type: ignore[arg-type]
                              **{**SMALL, **over})
     cred = KioskCredential(kid, secret)
     credentials.save(settings.credential_file, cred)
-    ctl = KioskController(settings, cred)
+    ctl = KioskController(settings, cred, clock=clock) if clock is not None else KioskController(settings, cred)
     await ctl.start()
     await ctl.client.wait_online(WAIT_S)
     return ctl

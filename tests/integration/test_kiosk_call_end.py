@@ -27,18 +27,7 @@ from signaling.observer import wait_for
 from signaling.protocol.messages import CallMedia
 from staff_console.controller import StaffController
 from tests.integration.calls import SMALL, staff_controller
-from tests.support import WAIT_S, Env, eventually, make_settings
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import WAIT_S, Env, ManualClock, eventually, make_settings
 
 
 @dataclass
@@ -182,7 +171,7 @@ async def test_dead_media_past_the_grace_ends_the_call_without_a_server(tmp_path
 async def test_inactivity_clears_a_call_screen_without_media(tmp_path: Path) -> None:
     """A call screen whose media is gone and that nobody touches is cleared by the privacy reset, even when the
     call layer waits a long grace: a warning first, then the call ends as cut off and the screen is cleared."""
-    clock = FakeClock()
+    clock = ManualClock()
     async with site(tmp_path) as s:
         console = await staff_controller(s.env, "takahashi")
         ctl = await kiosk(s, tmp_path, clock, media_grace_s=600.0, inactivity_reset_s=5.0,

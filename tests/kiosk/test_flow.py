@@ -268,8 +268,8 @@ async def test_revoked_while_waiting_goes_out_of_service(sqlite_env: Env, tmp_pa
         assert ctl.client.stop_reason == "revoked" and ctl.visit.ticket_id is None
         assert w.offline.title.text() == ctl_t(w, "stopped.revoked.title")
         assert "職員" in w.offline.lead.text() and not w.offline.kept.isVisible()
-        # an absence (no knocking) has no event to await: watch past the client's longest backoff
-        await asyncio.sleep(ctl.client.backoff_max_s + 0.5)
+        # no knocking: the revoked client's reconnect loop has ended for good
+        await asyncio.wait_for(ctl.client.given_up(), WAIT_S)
         assert ctl.client.connects == 1 and ctl.client.state == "closed" and w.offline.isVisible()
     finally:
         await app.stop()

@@ -17,22 +17,12 @@ from kiosk.settings import KioskSettings
 from signaling.protocol.messages import ServerMessage, SessionStart, TicketUpdate
 from signaling.protocol.models import Participant
 from tests.kiosk.helpers import SIZE, shot
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import ManualClock
 
 
 @pytest.fixture
-async def kiosk(tmp_path: Path) -> AsyncIterator[tuple[KioskApp, FakeClock]]:
-    clock = FakeClock()
+async def kiosk(tmp_path: Path) -> AsyncIterator[tuple[KioskApp, ManualClock]]:
+    clock = ManualClock()
     settings = KioskSettings(server_url="http://127.0.0.1:9", credential_file=tmp_path / "kiosk.json",  # type: ignore[arg-type]
                              fullscreen=False, media_source="synthetic", video_width=320, video_height=240)
     app = KioskApp(settings, KioskCredential(3, "secret", "bihoro"), audio=False, clock=clock)
@@ -54,7 +44,7 @@ async def push(app: KioskApp, msg: ServerMessage) -> None:
     await app.controller.client.on_message(msg)
 
 
-async def test_wait_counts_down_and_rebases(kiosk: tuple[KioskApp, FakeClock]) -> None:
+async def test_wait_counts_down_and_rebases(kiosk: tuple[KioskApp, ManualClock]) -> None:
     app, clock = kiosk
     ctl, w = app.controller, app.window
     est, t = w.waiting.estimate, w.ctx.t
@@ -109,7 +99,7 @@ async def test_wait_counts_down_and_rebases(kiosk: tuple[KioskApp, FakeClock]) -
     assert tick(1) == "Please wait a little longer"
 
 
-async def test_a_late_queue_update_does_not_undo_the_call(kiosk: tuple[KioskApp, FakeClock]) -> None:
+async def test_a_late_queue_update_does_not_undo_the_call(kiosk: tuple[KioskApp, ManualClock]) -> None:
     """The guards against out-of-order pushes stay: an update computed before the accept and delivered after
     session.start neither sends the screen back to waiting nor brings a countdown back."""
     app, clock = kiosk
@@ -128,7 +118,7 @@ async def test_a_late_queue_update_does_not_undo_the_call(kiosk: tuple[KioskApp,
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-async def test_waiting_screen_picture(kiosk: tuple[KioskApp, FakeClock], language: str) -> None:
+async def test_waiting_screen_picture(kiosk: tuple[KioskApp, ManualClock], language: str) -> None:
     """Rendered for review (docs/screenshots when MADOGUCHI_SCREENSHOTS says so): number 3, about 12 minutes."""
     app, _clock = kiosk
     app.controller.set_language(language)
