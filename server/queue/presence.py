@@ -12,6 +12,7 @@ from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
 from server.queue.tickets import back_to_waiting, offer_of, push_status
 from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, last_session, participants
+from server.queue.waits import Wait
 from signaling.principal import Principal
 from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
 from signaling.protocol.replies import StatusChanged
@@ -54,21 +55,23 @@ async def kiosks_connected(step: Step, arrivals: list[tuple[Principal, str, bool
         select(Ticket.kiosk_id, Ticket.id, Ticket.state).where(Ticket.id.in_(
             select(func.max(Ticket.id)).where(Ticket.kiosk_id.in_(ids)).group_by(Ticket.kiosk_id)))
     )).all()}
+    queued = any(state in states.QUEUED for _, state in latest.values())
+    est = await waits(step) if queued else {}  # once for the batch, not once per returning kiosk
     for kiosk, _, resumed in arrivals:
         tid, state = latest.get(kiosk.principal_id, (None, ""))
         if tid is not None and (state in states.AT_KIOSK or state == "abandoned" or resumed):
             t = await db.get(Ticket, tid)
             assert t is not None
-            await _welcome_back(step, kiosk, t, resumed)
+            await _welcome_back(step, kiosk, t, resumed, est.get(t.id))
 
 
-async def _welcome_back(step: Step, kiosk: Principal, t: Ticket, resumed: bool) -> None:
-    """What a returning kiosk is told about its latest ticket ``t``."""
+async def _welcome_back(step: Step, kiosk: Principal, t: Ticket, resumed: bool, wait: Wait | None) -> None:
+    """What a returning kiosk is told about its latest ticket ``t`` (``wait``: its place, when queued)."""
     if t.state in states.AT_KIOSK:
         t.disconnected_at = None
         step.audit(kiosk.peer, "kiosk.resume", f"ticket:{t.id}", state=t.state)
         if t.state in states.QUEUED:
-            tell_kiosk(step, t, (await waits(step)).get(t.id), reason="resumed")
+            tell_kiosk(step, t, wait, reason="resumed")
             step.outbox.requeue = True  # a resumed queued ticket can be routed again
             return
         tell_kiosk(step, t, None, reason="resumed")

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from server.db.models import CallSession, Ticket
 from server.queue import calls, tickets
 from server.queue.errors import Conflict, NoSpecialist, NotFound
 from signaling.protocol.messages import (
@@ -228,9 +230,6 @@ async def test_nobody_on_duty_is_said_at_once_and_recorded(w: World) -> None:
         await create(w, kiosk, "employment")
     assert exc.value.details["service_code"] == "employment" and exc.value.details["hours_ja"]
     async with w.engine.maker() as db:
-        from sqlalchemy import select
-
-        from server.db.models import Ticket
         states = (await db.execute(select(Ticket.state))).scalars().all()
     assert states == ["no_specialist"]  # the demand is kept for the report
     with pytest.raises(NotFound):
@@ -245,7 +244,6 @@ async def test_setup_time_is_the_specialists(w: World) -> None:
     await w.tick(0.5)
     await w.run(calls.media_state, kiosk, CallMedia(session_id=acc.session_id, state="connected", setup_ms=5.0))
     async with w.engine.maker() as db:
-        from server.db.models import CallSession
         assert (await db.get(CallSession, acc.session_id)).setup_ms == 500.0  # type: ignore[union-attr]
     await w.run(calls.media_state, sato, CallMedia(session_id=acc.session_id, state="connected", setup_ms=420.0))
     async with w.engine.maker() as db:
