@@ -28,6 +28,7 @@ from server.queue.engine import QueueEngine, recover_after_restart
 from server.queue.presence import peers_lost
 from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
+from server.signing_key import check_signing_key
 from signaling.hub import Hub
 
 log = logging.getLogger("madoguchi.server")
@@ -47,6 +48,7 @@ async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    check_signing_key(settings)  # before anything listens: a forgeable key never serves a request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -37,12 +37,25 @@ def server(
     """Run the server (migrates the database first)."""
     from server.logging_setup import setup_logging
     from server.run import serve
+    from server.signing_key import InsecureSigningKey
 
     settings = get_settings()
     if host or port:
         settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
     setup_logging(settings.log_level, settings.log_json)
-    serve(settings)
+    try:
+        serve(settings)
+    except InsecureSigningKey as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new random signing key for MADOGUCHI_SECRET_KEY (384 bits)."""
+    from server.signing_key import new_signing_key
+
+    typer.echo(new_signing_key())
 
 
 @db_app.command("upgrade")
@@ -55,14 +68,30 @@ def db_upgrade() -> None:
 
 
 @db_app.command("seed")
-def db_seed() -> None:
-    """Insert the demo municipalities, branches, services and staff (once)."""
+def db_seed(
+    password: Annotated[str | None, typer.Option(
+        help="Password for the seeded staff accounts (at least 12 characters); default: a random one, printed "
+             "once", envvar="MADOGUCHI_SEED_PASSWORD", show_envvar=False)] = None,
+) -> None:
+    """Insert the sample municipalities, branches, services and staff (once). The staff accounts get a random
+    password printed once (or --password): never the published demo password outside ``madoguchi demo``."""
+    import secrets
+
+    from server.admin_ops import MIN_PASSWORD_LEN
     from server.db.seed import seed_demo
     from server.migrate import upgrade
 
+    if password is not None and len(password) < MIN_PASSWORD_LEN:
+        raise typer.BadParameter(f"the password must have at least {MIN_PASSWORD_LEN} characters")
+    chosen = password or secrets.token_urlsafe(15)
     upgrade(get_settings().database_url)
-    done = _in_transaction(seed_demo)
-    typer.echo("demo data inserted" if done else "data already present; nothing inserted")
+    done = _in_transaction(lambda db: seed_demo(db, password=chosen))
+    if not done:
+        typer.echo("data already present; nothing inserted")
+        return
+    typer.echo("sample data inserted")
+    if password is None:
+        typer.echo(f"password of every seeded staff account (shown once; change it): {chosen}")
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:

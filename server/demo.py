@@ -23,6 +23,7 @@ from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.migrate import upgrade
 from server.session_log import format_rows, session_rows
+from server.signing_key import new_signing_key
 
 
 def free_port() -> int:
@@ -76,6 +77,7 @@ def run_demo(*, headless: bool, seconds: float, var_dir: Path, history: int = 0,
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MADOGUCHI_DATABASE_URL": db_url, "MADOGUCHI_PORT": str(port),
+           "MADOGUCHI_SECRET_KEY": new_signing_key(),  # a fresh key per demo run: nothing published is accepted
            "MADOGUCHI_CONSOLE_PASSWORD": DEMO_PASSWORD, "MADOGUCHI_LOG_JSON": "false"}
     exe = [sys.executable, "-m", "server.cli"]
     cred = var_dir / f"kiosk-{kiosk_id}.json"

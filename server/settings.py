@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling.protocol.models import IceServer
 
+DEV_SECRET_KEY = "dev-secret-change-me-0123456789abcdef"  # published (old .env.example): never accepted in production
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore")
@@ -20,9 +22,6 @@ class Settings(BaseSettings):
     node_lease_s: float = 10.0  # a node silent this long is declared lost (its clients reconnect long before)
     host: str = "127.0.0.1"
     port: int = 8400
-    secret_key: str = Field(default="dev-secret-change-me-0123456789abcdef", min_length=32)
-    access_token_ttl_s: int = 3600
-    kiosk_token_ttl_s: int = 900
     allowed_origins: list[str] = Field(default_factory=list)  # empty: non-browser clients only + same origin
     ice_servers: list[IceServer] = Field(default_factory=list)  # empty: host candidates only
     turn_secret: str = ""  # TURN REST shared secret (coturn use-auth-secret); creds valid turn_ttl_s
@@ -46,6 +45,12 @@ class Settings(BaseSettings):
     quality_alert_rtt_ms: float = 400.0
     report_speed_kmh: float = 40.0
     report_co2_kg_per_km: float = 0.13
+
+    # auth: signing key, tokens, brute-force limits (issue 10; server/signing_key.py, server/auth.py)
+    secret_key: str = DEV_SECRET_KEY  # refused at start unless dev_insecure (signing_key.check_signing_key)
+    dev_insecure: bool = False  # development only: accept the built-in or a short signing key
+    access_token_ttl_s: int = 3600
+    kiosk_token_ttl_s: int = 900
 
     log_json: bool = True
     log_level: str = "INFO"

@@ -18,6 +18,7 @@ from server.context import AppContext
 from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.run import RunningServer, start_server
 from server.settings import Settings
+from server.signing_key import new_signing_key
 from signaling.client import SignalingClient
 from signaling.protocol.messages import ServerMessage
 
@@ -89,7 +90,7 @@ def make_settings(tmp: Path, backend: str = "sqlite", **overrides: Any) -> Setti
         url = os.environ["MADOGUCHI_TEST_PG_URL"]
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'madoguchi.db'}"
-    base: dict[str, Any] = dict(database_url=url, port=0, secret_key="test-secret-0123456789abcdef0123456789",
+    base: dict[str, Any] = dict(database_url=url, port=0, secret_key=new_signing_key(),  # a fresh key per server
                                 offer_timeout_s=5.0, kiosk_grace_s=3.0, log_json=False,
                                 # the server's silent-call rule is tested on a manual clock (tests/queue); calls in
                                 # real-server tests often carry no media reports and must not end by it on a slow

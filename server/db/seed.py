@@ -41,11 +41,11 @@ STAFF = [
     ("it", "情報システム担当", "kitami", "it_monitor", [], []),
     ("admin", "管理者", "kitami", "admin", [], []),
 ]
-DEMO_PASSWORD = "madoguchi-demo"
+DEMO_PASSWORD = "madoguchi-demo"  # published: only `madoguchi demo` and the tests use it (`db seed` does not)
 
 
 async def seed_demo(db: AsyncSession, password: str = DEMO_PASSWORD) -> bool:
-    """Insert the demo data once. Returns False if data was already there."""
+    """Insert the demo data once, the staff with ``password``. Returns False if data was already there."""
     if (await db.execute(select(Municipality.id).limit(1))).first() is not None:
         return False
     munis: dict[str, Municipality] = {}
