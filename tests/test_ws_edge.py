@@ -164,6 +164,10 @@ async def witness(env: Env) -> SignalingClient:
     ('"just a string"', "bad_json", None),
     ('{"type": "no.such.type", "id": "u1"}', "unknown_type", "u1"),
     ('{"id": "u2"}', "unknown_type", "u2"),
+    ('{"type": [], "id": "x"}', "invalid_message", "x"),                                  # unhashable type
+    ('{"type": {"a": 1}, "id": "x2"}', "invalid_message", "x2"),
+    ('{"type": 7, "id": "x3"}', "invalid_message", "x3"),
+    ('{"type": ["ping"], "id": "x4"}', "invalid_message", "x4"),
     ('{"type": "offer.accept", "id": "m1"}', "invalid_message", "m1"),                     # missing field
     ('{"type": "offer.accept", "id": "w1", "ticket_id": "abc"}', "invalid_message", "w1"),  # wrong type
     ('{"type": "offer.accept", "id": "w2", "ticket_id": [1]}', "invalid_message", "w2"),
@@ -195,6 +199,17 @@ async def test_binary_frame_is_bad_json(env: Env, witness: SignalingClient) -> N
         assert (await next_of(ws, "error"))["code"] == "bad_json"
         await ws.send(json.dumps({"type": "ping", "id": "p"}).encode())  # JSON in a binary frame: read
         assert (await next_of(ws, "pong"))["ref"] == "p"
+    await still_serving(witness)
+
+
+async def test_invalid_utf8_text_frame_closes_1007(env: Env, witness: SignalingClient) -> None:
+    """The one close code the WebSocket layer sends on its own for bad data; listed in docs/protocol.md §9."""
+    tok = await staff_tok(env, "sato")
+    async with raw_ws(env, tok) as ws:
+        await ws.send(b'{"type": "ping", "id": "\xff\xfe"}', text=True)
+        code, frames = await closed_with(ws)
+    assert code == 1007
+    assert not any(f.get("type") == "pong" for f in frames)
     await still_serving(witness)
 
 
@@ -243,7 +258,7 @@ async def test_no_auth_first_is_refused(env: Env, witness: SignalingClient) -> N
     await still_serving(witness)
 
 
-@pytest.mark.parametrize("frame", ["{oops", b"\x00binary", '{"type": "auth", "id": "a"}',
+@pytest.mark.parametrize("frame", ["{oops", b"\x00binary", '{"type": "auth", "id": "a"}', '{"type": [], "id": "x"}',
                                    "[" * 30_000 + "]" * 30_000])
 async def test_bad_first_frame_is_refused(env: Env, witness: SignalingClient, frame: str | bytes) -> None:
     async with raw_ws(env) as ws:

@@ -32,6 +32,8 @@ def _load(text: str | bytes) -> dict[str, Any]:
 def _validate(obj: dict[str, Any], adapter: Any, known: frozenset[str]) -> Any:
     ref = obj.get("id") if isinstance(obj.get("id"), str) else None
     typ = obj.get("type")
+    if typ is not None and not isinstance(typ, str):  # a list or object is not hashable: never a set lookup
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"\"type\" must be a string, not {type(typ).__name__}", ref)
     if typ not in known:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {typ!r}", ref)
     try:

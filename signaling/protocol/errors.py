@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
 class CloseCode(IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002     # sent by the WebSocket layer: a frame that breaks RFC 6455 (bad opcode, unmasked...)
+    INVALID_DATA = 1007       # sent by the WebSocket layer: a text frame that is not valid UTF-8
     POLICY_VIOLATION = 1008   # no/invalid auth, bad origin, flood
     MESSAGE_TOO_BIG = 1009    # frame over 64 KiB
     INTERNAL_ERROR = 1011
