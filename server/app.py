@@ -18,6 +18,8 @@ from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
 from server.context import AppContext
 from server.db.session import make_engine, make_sessionmaker
 from server.delivery import Delivery
+from server.edge.ops import docs_router
+from server.edge.web import install_web_edge
 from server.gc_policy import GcPolicy
 from server.metrics import Metrics
 from server.migrate import upgrade_async
@@ -94,10 +96,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await cluster.close()
             await db_engine.dispose()
 
-    app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan)
+    # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
+    app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     for r in (auth.router, services.router, sessions.router, admin.router, health.router, ws.router):
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)
-    install_request_ids(app)
+    if settings.api_docs:
+        app.include_router(docs_router)
+    install_web_edge(app, settings)
+    install_request_ids(app)  # outermost: every line logged for a request carries its id
     return app

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
 
+    # edge: hosts, browsers, ops endpoints (issue 10; README "Security and IT")
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])  # Host header
+    metrics_token: str = ""  # bearer token for a Prometheus scraper on /metrics (staff of role it/admin: own token)
+    api_docs: bool = False  # serve /openapi.json (to it_monitor/admin tokens); never a CDN page
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

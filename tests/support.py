@@ -121,6 +121,18 @@ class Env:
             r.raise_for_status()
             return str(r.json()["access_token"])
 
+    async def issued_token(self, username: str) -> str:
+        """A staff access token made with the server's own key, as a login would make it (no argon2, no login
+        limits: for tests that read an endpoint many times)."""
+        from sqlalchemy import select
+
+        from server.auth import issue_token
+        from server.db.models import Staff
+
+        async with self.ctx.maker() as db:
+            s = (await db.execute(select(Staff).where(Staff.username == username))).scalar_one()
+        return issue_token(self.settings.secret_key, "staff", s.id, s.role, 600)
+
     async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
         async with self.ctx.maker() as db, db.begin():
             kid, code = await create_enrollment(db, branch, "", "test")

@@ -29,8 +29,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 async def scrape(env: Env) -> Samples:
+    """As the IT account would (``/metrics`` is not public: tests/test_edge_web.py)."""
+    token = await env.issued_token("it")
     async with httpx.AsyncClient(base_url=env.url) as http:
-        r = await http.get("/metrics")
+        r = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for fam in text_string_to_metric_families(r.text) for s in fam.samples}

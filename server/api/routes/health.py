@@ -1,11 +1,15 @@
-"""Liveness, readiness (database reachable, migrations current) and Prometheus metrics."""
+"""Liveness, readiness (database reachable, migrations current) and Prometheus metrics (not public:
+:mod:`server.edge.ops`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from server.edge.ops import metrics_reader
 from server.migrate import head_revision
 
 router = APIRouter(tags=["health"])
@@ -33,5 +37,5 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, _who: Annotated[str, Depends(metrics_reader)]) -> Response:
     return Response(generate_latest(request.app.state.ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
