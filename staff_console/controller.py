@@ -137,6 +137,7 @@ class StaffController(Emitter):
         self.connection: ConnState = "offline"
         self.was_online = False
         self.pending_end: int | None = None  # a call hung up while the server was away, not yet reported
+        self.pending_leave: int | None = None  # a call left (third party, supervisor) the server has not confirmed
         self.services: list[ServiceInfo] = []
         self.colleagues: list[dict[str, Any]] = []
         self.status = "offline"
@@ -333,17 +334,47 @@ class StaffController(Emitter):
             self.pending_end = None
 
     async def leave(self) -> bool:
-        """Third party or supervisor: leave; the call goes on without me."""
+        """Third party or supervisor: leave; the call goes on without me.
+
+        Leaving is my own decision: it happens here even when the server is slow or away (the others hear
+        our ``bye`` on the data channel); a leave the server has not confirmed is reported again until it is
+        (``pending_leave``), so neither side keeps a ghost participant."""
         if self.call is None:
             return False
         sid = self.call.session_id
-        ok = await self._request(SessionLeave(session_id=sid)) is not None
-        if ok:
-            await self._end_call_media()
-            self.call = None
-            self.emit("call_ended", {"session_id": sid, "reason": "left", "wrap_up": False})
-            await self._restore_status_after_join()
-        return ok
+        if self.client is None or self.client.state != "online":
+            self.pending_leave = sid
+        else:
+            try:
+                await self.client.ask(SessionLeave(session_id=sid))
+            except RequestFailed as exc:
+                if exc.code != "not_found":  # not_found: the server has me out already
+                    self.emit("error", {"code": exc.code, "message": str(exc), "request": "session.leave",
+                                        "details": exc.details})
+                    return False
+            except ClientError:  # no reply in time, or the connection dropped: leave anyway, report later
+                self.pending_leave = sid
+                self._spawn(self._report_pending_leave())
+        await self._end_call_media()
+        self.call = None
+        self.emit("call_ended", {"session_id": sid, "reason": "left", "wrap_up": False})
+        await self._restore_status_after_join()
+        return True
+
+    async def _report_pending_leave(self) -> None:
+        """The leave the server did not confirm: once more now, and after every reconnect until it is."""
+        sid = self.pending_leave
+        if sid is None or self.client is None:
+            return
+        try:
+            await self.client.ask(SessionLeave(session_id=sid))
+        except RequestFailed as exc:  # not_found: it did arrive after all (or the call is over)
+            if exc.code != "not_found":
+                raise
+        except ClientError:
+            return  # offline again: the next reconnect tries once more
+        if self.pending_leave == sid:
+            self.pending_leave = None
 
     async def transfer(self, *, service_code: str | None = None, staff_id: int | None = None) -> bool:
         """Hand the resident on; they keep their place (original arrival time) and the kiosk says so."""
@@ -643,8 +674,8 @@ class StaffController(Emitter):
                 self._spawn(self._request(StatusSet(status="away", reason=reason)))
 
     async def _on_session_start(self, msg: SessionStart) -> None:
-        if msg.session_id == self.pending_end:
-            return  # the server re-announces a call this specialist already hung up while it was away
+        if msg.session_id in (self.pending_end, self.pending_leave):
+            return  # the server re-announces a call this console already hung up or left while it was away
         if self.mesh is not None and self.mesh.session_id == msg.session_id:
             if self.call is not None:  # signaling resumed; media kept going: take the server's participant list
                 self.call.participants = list(msg.participants)
@@ -795,6 +826,8 @@ class StaffController(Emitter):
                 self.services = list(self.client.welcome.services)
             if self.pending_end is not None:
                 self._spawn(self._report_pending_end())
+            if self.pending_leave is not None:
+                self._spawn(self._report_pending_leave())
             self.emit("connection", {"state": state, "resumed": self.was_online})
             self.was_online = True
             return

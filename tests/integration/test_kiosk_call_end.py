@@ -284,3 +284,43 @@ async def test_specialist_hangs_up_while_the_server_is_down(tmp_path: Path) -> N
         finally:
             await ctl.stop()
             await console.stop()
+
+
+async def test_third_party_leaves_while_the_server_is_down(tmp_path: Path) -> None:
+    """A third party who leaves is out at once, whether or not the server answers (under load the ack can
+    take longer than the request timeout; the old console then kept the call, and its 'away' status, for
+    ever). The leave is reported once the server is back: the session row records it, and the server's
+    re-sync of the open call does not pull the third party back in."""
+    async with site(tmp_path) as s:
+        takahashi = await staff_controller(s.env, "takahashi")
+        sato = await staff_controller(s.env, "sato")
+        ctl = await kiosk(s, tmp_path, media_grace_s=600.0)
+        sato.client.backoff_max_s = 0.5  # type: ignore[union-attr]
+        try:
+            sid = await in_call(takahashi, ctl)
+            assert await sato.set_available()
+            invited = asyncio.ensure_future(wait_for(sato, "invite", WAIT_S))
+            await takahashi.refresh_colleagues()
+            assert await takahashi.invite(sato.me["id"])
+            await invited
+            assert await sato.answer_invite(True)
+            await eventually(lambda: sato.mesh is not None and sato.mesh.link() is not None
+                             and sato.mesh.link().call.video_frames_received > 5)  # type: ignore[union-attr]
+            assert sato.status == "away" and sato.status_reason == "third_party"
+
+            await s.stop()
+            await eventually(lambda: sato.connection != "online")
+            assert await sato.leave()
+            assert sato.call is None and sato.mesh is None and sato.pending_leave == sid
+
+            await s.start_again()
+            await eventually(lambda: sato.connection == "online" and sato.pending_leave is None)
+            sess = await s.session(sid)
+            mine = next(p for p in sess.participants if p["peer"] == sato.my_peer)
+            assert "left_at" in mine and sess.ended_at is None  # the call itself goes on
+            await eventually(lambda: sato.status == "available")  # what sato chose before joining
+            assert sato.call is None and sato.mesh is None
+        finally:
+            await ctl.stop()
+            await sato.stop()
+            await takahashi.stop()
