@@ -19,13 +19,24 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from server.auth import issue_token
 from server.db.base import utcnow
 from server.db.models import AuditEvent, Branch, CallSession, Kiosk, Staff, Ticket
 from server.db.seed import HOURS_EN, HOURS_JA
-from server.queue.routing import StaffView, TicketView, assign, could_ever_serve, eligible, queue_order, tier
+from server.queue.routing import (
+    StaffView,
+    TicketView,
+    assign,
+    could_ever_serve,
+    eligible,
+    match,
+    queue_order,
+    starts_written,
+    tier,
+    unmet_needs,
+)
 from signaling.client import RequestFailed, SignalingClient
 from signaling.protocol.messages import (
     OfferAccept,
@@ -34,6 +45,7 @@ from signaling.protocol.messages import (
     StatusSet,
     TicketCancel,
     TicketCreate,
+    TicketPriority,
     TransferRequest,
     WrapupDone,
 )
@@ -49,10 +61,10 @@ KITAMI, BIHORO, OKETO = 1, 2, 5
 
 def tv(id: int, *, service: int = DISABILITY, muni: int = KITAMI, needs: tuple[str, ...] = (),
        priority: int = 0, at: float = 0.0, shared: bool = True, target: int | None = None,
-       declined: tuple[int, ...] = ()) -> TicketView:
+       declined: tuple[int, ...] = (), language: str = "ja") -> TicketView:
     return TicketView(id=id, service_id=service, municipality_id=muni, needs=frozenset(needs),
                       priority=priority, arrival_at=T0 + timedelta(seconds=at), shared_service=shared,
-                      target_staff_id=target, declined_by=frozenset(declined))
+                      target_staff_id=target, declined_by=frozenset(declined), language=language)
 
 
 def sv(id: int, *, muni: int = KITAMI, skills: tuple[int, ...] = (DISABILITY,), caps: tuple[str, ...] = (),
@@ -99,14 +111,29 @@ class TestRoutingRules:
         pairs = assign([tv(1, service=GUARDIANSHIP), tv(2, at=1)], [sv(10), multi], NOW, 300)
         assert ids(pairs) == [(1, 11), (2, 10)]
 
-    def test_every_need_must_be_a_capability(self) -> None:
+    def test_needs_prefer_never_exclude(self) -> None:
         t = tv(1, needs=("sign_language", "written"))
-        assert not eligible(t, sv(10, caps=("sign_language",)), NOW, 300)
-        assert not eligible(t, sv(10, caps=("written", "large_text")), NOW, 300)
-        assert eligible(t, sv(10, caps=("written", "sign_language", "large_text")), NOW, 300)
-        assert eligible(tv(2), sv(10), NOW, 300)  # no needs: anyone with the skill
+        assert eligible(t, sv(10), NOW, 300)  # nobody has to have the needs (issue 12)
+        assert match(t, sv(10, caps=("sign_language",))) > match(t, sv(11, caps=("written", "large_text")))
         staff = [sv(10, idle=0), sv(11, caps=("sign_language", "written"), idle=40)]
-        assert ids(assign([t], staff, NOW, 300)) == [(1, 11)]  # skips the longer-idle one who cannot
+        assert ids(assign([t], staff, NOW, 300)) == [(1, 11)]  # the skilled one, although idle shorter
+        assert ids(assign([t], [sv(10)], NOW, 300)) == [(1, 10)]  # nobody skilled: whoever can, at once
+        assert ids(assign([tv(2)], staff, NOW, 300)) == [(2, 10)]  # no needs: the idle order
+        # a required skill first, then the resident's language, then the other needs
+        en = tv(3, needs=("large_text",), language="en")
+        assert match(en, sv(10, caps=("large_text",))) < match(en, StaffView(
+            id=11, municipality_id=KITAMI, skills=frozenset({DISABILITY}), capabilities=frozenset(),
+            idle_since=None, languages=frozenset({"ja", "en"})))
+        assert unmet_needs(t, sv(10, caps=("written",))) == ["sign_language"]
+        assert starts_written(t, sv(10, caps=("sign_language",)))  # written was asked for
+        assert not starts_written(tv(4, needs=("sign_language",)), sv(10, caps=("sign_language",)))
+
+    def test_a_required_skill_skips_the_shared_pool_wait(self) -> None:
+        t = tv(1, muni=OKETO, needs=("sign_language",))
+        assert eligible(t, sv(10, muni=KITAMI, caps=("sign_language",)), NOW, 300)
+        assert not eligible(t, sv(11, muni=KITAMI, caps=("large_text",)), NOW, 300)
+        assert not eligible(tv(2, muni=OKETO, needs=("sign_language",), shared=False),
+                            sv(10, muni=KITAMI, caps=("sign_language",)), NOW, 300)
 
     def test_declined_by_is_skipped(self) -> None:
         t = tv(1, declined=(10,))
@@ -147,8 +174,7 @@ class TestRoutingRules:
         assert could_ever_serve(tv(1, muni=OKETO), sv(10, muni=KITAMI))  # shared: eventually
         assert not could_ever_serve(tv(1, muni=OKETO, shared=False), sv(10, muni=KITAMI))
         assert not could_ever_serve(tv(1, service=GUARDIANSHIP), sv(10))
-        assert not could_ever_serve(tv(1, needs=("interpreter",)), sv(10, caps=("written",)))
-        assert could_ever_serve(tv(1, needs=("written",)), sv(10, caps=("written",)))
+        assert could_ever_serve(tv(1, needs=("interpreter", "sign_language")), sv(10, caps=("written",)))
 
 
 # ================================================================ through the server
@@ -296,14 +322,18 @@ async def test_no_specialist_on_duty_answered_at_once(tmp_path: Path, backend: s
         await sato.req(StatusSet(status="away", reason="lunch"))
         await refused([])                                     # signed in but away
         await sato.req(StatusSet(status="available"))
-        await refused(["sign_language"])                      # on duty, but cannot serve the need
+        err = await kiosk.fails(TicketCreate(service_code="employment", needs=["large_text"]))
+        assert err.code == "no_specialist"                    # on duty, but not for this service
         async with w.env.ctx.maker() as db:
             states = (await db.execute(select(Ticket.state).where(Ticket.kiosk_id == kiosk.id))
                       ).scalars().all()
         assert states == ["no_specialist"] * 3  # the unmet demand is recorded
-        # and the kiosk may ask again at once (no active ticket left behind)
-        tid = (await kiosk.req(TicketCreate(service_code="disability")))["ticket_id"]
-        await sato.inbox.next("offer", ticket_id=tid)
+        # and the kiosk may ask again at once (no active ticket left behind); a need sato lacks never
+        # turns the resident away (issue 12): the call opens in writing
+        reply = await kiosk.req(TicketCreate(service_code="disability", needs=["sign_language"]))
+        assert reply["unmet_needs"] == ["sign_language"]
+        offer = await sato.inbox.next("offer", ticket_id=reply["ticket_id"])
+        assert (offer.unmet_needs, offer.written) == (["sign_language"], True)
 
 
 async def test_unknown_service_is_not_found(tmp_path: Path, backend: str) -> None:
@@ -318,8 +348,8 @@ async def test_priority_then_arrival_order(tmp_path: Path, backend: str) -> None
         kiosks = [await w.kiosk() for _ in range(4)]
         t = [(await k.req(TicketCreate(service_code="disability")))["ticket_id"] for k in kiosks]
         await sato.inbox.next("offer", ticket_id=t[0])       # the first one is offered at once
-        async with w.env.ctx.maker() as db, db.begin():       # an urgent case (set by a supervisor tool)
-            await db.execute(update(Ticket).where(Ticket.id == t[2]).values(priority=5))
+        reply = await sato.req(TicketPriority(ticket_id=t[2], priority=2))  # an urgent case, from the queue
+        assert reply == {"ticket_id": t[2], "priority": 2}
         await sato.req(OfferDecline(ticket_id=t[0]))
         await sato.inbox.next("offer", ticket_id=t[2])       # priority beats arrival
         await sato.req(OfferDecline(ticket_id=t[2]))

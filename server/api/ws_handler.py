@@ -12,7 +12,7 @@ from server.api.batcher import Batcher
 from server.auth import InvalidToken, decode_token
 from server.context import AppContext
 from server.db.models import STAFF_ROLES, Kiosk, Service, Staff
-from server.queue import calls, participants, presence, tickets
+from server.queue import calls, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for
@@ -36,6 +36,7 @@ from signaling.protocol.messages import (
     StatusSet,
     TicketCancel,
     TicketCreate,
+    TicketPriority,
     TransferRequest,
     Welcome,
     WrapupDone,
@@ -170,6 +171,8 @@ class ServerHandler:
                 await run(tickets.decline, p, msg.ticket_id, reply=respond)
             case StatusSet():
                 await run(presence.set_status, p, msg, reply=respond)
+            case TicketPriority():
+                await run(priority.set_priority, p, msg, reply=respond)
             case KioskState():
                 await run(calls.kiosk_screen, p, msg.screen, reply=respond)
             case FeedbackSubmit():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from server.db.models import CallSession, Staff, Ticket
 from server.queue.errors import Conflict, Forbidden, NotFound
 from server.queue.step import Step
-from server.queue.views import CALL_ROLES, LOCK_SESSION, is_member, participants, present, staff_peer
+from server.queue.views import CALL_ROLES, LOCK_SESSION, is_member, needs_for, participants, present, staff_peer
 from signaling.principal import Principal
 from signaling.protocol.messages import InviteIncoming, ParticipantJoined, ParticipantLeft, SessionStart
 from signaling.protocol.models import Participant, ParticipantRole
@@ -63,7 +63,7 @@ async def join(step: Step, staff: Principal, session_id: int, role: ParticipantR
         session_id=session_id, ticket_id=sess.ticket_id, service_code=sess.service.code, you=staff.peer,
         participants=[*existing, me_p], offer_to=[p.peer for p in existing], receive_only=role == "supervisor",
         branch=sess.branch.name_ja, municipality=sess.branch.municipality.name_ja,
-        needs=list(t.needs) if t is not None else [],  # type: ignore[arg-type]
+        **(needs_for(t, sess.staff) if t is not None else {}),
     ))
     return SessionRef(session_id=session_id)
 

@@ -11,7 +11,7 @@ from server.queue.errors import Conflict, Forbidden
 from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
 from server.queue.tickets import back_to_waiting, offer_of, push_status
-from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, last_session, participants
+from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, last_session, needs_for, participants
 from server.queue.waits import Wait
 from signaling.principal import Principal
 from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
@@ -81,7 +81,7 @@ async def _welcome_back(step: Step, kiosk: Principal, t: Ticket, resumed: bool, 
             step.send(kiosk.peer, SessionStart(
                 session_id=sess.id, ticket_id=t.id, service_code=t.service.code, you=kiosk.peer,
                 participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
-                municipality=sess.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
+                municipality=sess.branch.municipality.name_ja, **needs_for(t, sess.staff),
             ))
     elif t.state == "abandoned":
         # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
@@ -125,11 +125,13 @@ async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
     )).scalar_one_or_none()
     await push_status(step, staff.principal_id)
     if sess is not None and sess.ended_at is None:
+        ticket = await step.db.get(Ticket, sess.ticket_id)
+        assert ticket is not None
         step.outbox.join(sess.id, staff.peer)
         step.send(staff.peer, SessionStart(
             session_id=sess.id, ticket_id=sess.ticket_id, service_code=sess.service.code, you=staff.peer,
             participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
-            municipality=sess.branch.municipality.name_ja,
+            municipality=sess.branch.municipality.name_ja, **needs_for(ticket, s),
         ))
     elif sess is not None and not resumed:
         step.send(staff.peer, SessionEnded(session_id=sess.id, reason=sess.end_reason or "staff_hangup",  # type: ignore[arg-type]
@@ -138,7 +140,7 @@ async def staff_connected(step: Step, staff: Principal, resumed: bool) -> None:
         t = (await step.db.execute(select(Ticket).where(Ticket.state == "offered", Ticket.offered_to_id == s.id)
                                    )).scalar_one_or_none()
         if t is not None and t.offer_expires_at is not None:
-            step.send(staff.peer, offer_of(t, step.now, (t.offer_expires_at - step.now).total_seconds()))
+            step.send(staff.peer, offer_of(t, s, step.now, (t.offer_expires_at - step.now).total_seconds()))
     step.outbox.requeue = True
 
 

@@ -16,7 +16,7 @@ from server.db.models import CallSession, Kiosk, Service, Staff, Ticket
 from server.queue import states
 from server.queue.errors import Conflict, Forbidden, NoSpecialist, NotFound
 from server.queue.queue_views import tell_kiosk, waits
-from server.queue.routing import assign, could_ever_serve
+from server.queue.routing import assign, could_ever_serve, unmet_needs
 from server.queue.step import Step
 from server.queue.views import (
     CALL_ROLES,
@@ -24,6 +24,7 @@ from server.queue.views import (
     LOCK_TICKET,
     ON_DUTY,
     kiosk_peer,
+    needs_for,
     staff_peer,
     staff_view,
     ticket_view,
@@ -49,8 +50,10 @@ async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> Tick
     t = Ticket(kiosk_id=k.id, branch_id=k.branch_id, municipality_id=k.branch.municipality_id,
                service_id=service.id, service=service, needs=list(msg.needs), language=msg.language,
                arrival_at=now, created_at=now, state="waiting")
-    on_duty = (await db.execute(select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().all()
-    if not any(could_ever_serve(ticket_view(t), staff_view(s)) for s in on_duty):
+    on_duty = (await db.execute(select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active,
+                                                    Staff.role.in_(CALL_ROLES)))).scalars().unique().all()
+    able = [sv for sv in map(staff_view, on_duty) if could_ever_serve(ticket_view(t), sv)]
+    if not able:  # nobody for the service: the needs never decide this (DESIGN §4)
         t.state, t.ended_at = "no_specialist", now
         db.add(t)
         step.audit(kiosk.peer, "ticket.no_specialist", service.code, needs=list(msg.needs))
@@ -60,11 +63,14 @@ async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> Tick
                            {"service_code": service.code, "hours_ja": service.hours_ja, "hours_en": service.hours_en})
     db.add(t)
     await db.flush()
-    step.audit(kiosk.peer, "ticket.create", f"ticket:{t.id}", service=service.code, needs=list(msg.needs))
+    step.audit(kiosk.peer, "ticket.create", f"ticket:{t.id}", service=service.code, needs=list(msg.needs),
+               language=msg.language)
     step.metrics.tickets.labels(service.code).inc()
     w = (await waits(step)).get(t.id)
     step.outbox.requeue = True  # routes it, then pushes its first ticket.update (the ack already says the same)
-    return TicketCreated(ticket_id=t.id, position=w.position if w else None, estimated_wait_s=w.wait_s if w else None)
+    unmet = sorted(set.intersection(*(set(unmet_needs(ticket_view(t), sv)) for sv in able)))
+    return TicketCreated(ticket_id=t.id, position=w.position if w else None, estimated_wait_s=w.wait_s if w else None,
+                         unmet_needs=unmet)  # type: ignore[arg-type]
 
 
 async def cancel_ticket(step: Step, kiosk: Principal, ticket_id: int) -> TicketRef:
@@ -120,14 +126,14 @@ async def route(step: Step) -> int:
         s.status = "offered"
         step.audit("system", "ticket.offer", f"ticket:{t.id}", staff_id=s.id)
         step.metrics.offers.inc()
-        step.send(staff_peer(s.id), offer_of(t, now, step.settings.offer_timeout_s))
+        step.send(staff_peer(s.id), offer_of(t, s, now, step.settings.offer_timeout_s))
     return len(pairs)
 
 
-def offer_of(t: Ticket, now: datetime, expires_in_s: float) -> Offer:
+def offer_of(t: Ticket, s: Staff, now: datetime, expires_in_s: float) -> Offer:
     return Offer(
         ticket_id=t.id, service_code=t.service.code, branch=t.branch.name_ja,
-        municipality=t.branch.municipality.name_ja, needs=list(t.needs),  # type: ignore[arg-type]
+        municipality=t.branch.municipality.name_ja, **needs_for(t, s),
         waited_s=(now - t.arrival_at).total_seconds(), expires_in_s=max(0.0, expires_in_s),
         transferred=t.transfer_count > 0,
     )
@@ -183,7 +189,7 @@ async def accept(step: Step, staff: Principal, ticket_id: int) -> Accepted:
         session_id=session.id, ticket_id=t.id, service_code=t.service.code,
         participants=[Participant(peer=kiosk, role="resident"),
                       Participant(peer=staff.peer, role="specialist", display_name=s.display_name)],
-        branch=t.branch.name_ja, municipality=t.branch.municipality.name_ja, needs=list(t.needs),
+        branch=t.branch.name_ja, municipality=t.branch.municipality.name_ja, **needs_for(t, s),
     )
     step.outbox.join(session.id, kiosk)
     step.outbox.join(session.id, staff.peer)

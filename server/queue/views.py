@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import CallSession, Staff, Ticket
 from server.queue import states
-from server.queue.routing import StaffView, TicketView
+from server.queue.routing import StaffView, TicketView, starts_written, unmet_needs
 from signaling.protocol.models import Participant
 
 ON_DUTY = ("available", "offered", "in_call", "wrap_up")
@@ -25,7 +25,7 @@ def ticket_view(t: Ticket) -> TicketView:
     return TicketView(
         id=t.id, service_id=t.service_id, municipality_id=t.municipality_id, needs=frozenset(t.needs),
         priority=t.priority, arrival_at=t.arrival_at, shared_service=t.service.shared,
-        target_staff_id=t.target_staff_id, declined_by=frozenset(t.declined_by or []),
+        target_staff_id=t.target_staff_id, declined_by=frozenset(t.declined_by or []), language=t.language,
     )
 
 
@@ -33,7 +33,16 @@ def staff_view(s: Staff) -> StaffView:
     return StaffView(
         id=s.id, municipality_id=s.municipality_id, skills=frozenset(x.id for x in s.skills),
         capabilities=frozenset(s.capabilities or []), idle_since=s.idle_since,
+        languages=frozenset(s.languages or ["ja"]),
     )
+
+
+def needs_for(t: Ticket, s: Staff) -> dict[str, Any]:
+    """What a call (or an offer) of ticket ``t`` answered by ``s`` says about the resident's needs: the
+    needs and language, the required skills ``s`` lacks, and whether it opens as a written conversation."""
+    tv, sv = ticket_view(t), staff_view(s)
+    return {"needs": list(t.needs), "language": t.language, "unmet_needs": unmet_needs(tv, sv),
+            "written": starts_written(tv, sv)}
 
 
 def kiosk_peer(kiosk_id: int) -> str:

@@ -1,12 +1,14 @@
 """Honest waits: position and expected wait of every queued ticket, by simulating the routing rules
 forward in time (pure: views in, numbers out).
 
-The simulation uses the same eligibility as :mod:`server.queue.routing` — skills, needs, a named
-colleague, and the tiers (own municipality first; the shared pool only once a ticket has waited
-``shared_after_s``) — so an Oketo resident whom only a Kitami specialist can serve is told the wait
-until the shared pool opens, not "now". Every specialist on duty counts: a free one from now, one who
-holds an offer from now (for that ticket, else after its call), one in a call after the rest of a
-typical call, one in wrap-up after a typical wrap-up. Declines are ignored (they expire).
+The simulation uses the same eligibility and choice as :mod:`server.queue.routing` — the service
+skill, a named colleague, the preference by needs and language among those free (needs never exclude,
+so they never lengthen a wait), and the tiers (own municipality first; the shared pool only once a
+ticket has waited ``shared_after_s``) — so an Oketo resident whom only a Kitami specialist can serve is
+told the wait until the shared pool opens, not "now". Every specialist on duty counts: a free one from
+now, one who holds an offer from now (for that ticket, else after its call), one in a call after the rest
+of a typical call, one in wrap-up after a typical wrap-up. Declines are ignored (they expire). Priority
+orders the simulated queue as it orders routing, so a raised priority moves the estimates at once.
 
 Position is the order in which tickets of one service are expected to be answered (1 = next).
 """
@@ -17,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from server.queue.routing import StaffView, TicketView, could_ever_serve, queue_order
+from server.queue.routing import StaffView, TicketView, choose, could_ever_serve, queue_order, skips_tier
 
 WRAP_UP_S = 60.0
 MIN_RESIDUAL = 0.1  # a call already longer than typical still has this share of one left
@@ -53,7 +55,7 @@ def _opens_in(t: TicketView, s: StaffView, now: datetime, shared_after_s: float)
         return 0.0 if s.id == t.target_staff_id else None
     if not could_ever_serve(t, s):
         return None
-    if s.municipality_id == t.municipality_id:
+    if s.municipality_id == t.municipality_id or skips_tier(t, s):
         return 0.0
     return max(0.0, shared_after_s - (now - t.arrival_at).total_seconds())
 
@@ -85,17 +87,17 @@ def estimate(tickets: list[TicketView], on_duty: list[OnDuty], now: datetime, sh
     clock = 0.0
     while pending:
         free = sorted((s for s in staff if free_at[s] <= clock), key=lambda s: (free_at[s], idle_key[s]))
-        for t in list(pending):
+        snapshot = list(pending)
+        for i, t in enumerate(snapshot):
             if not free:
                 break
-            for sid in free:
-                o = opens[(t.id, sid)]
-                if o is not None and o <= clock:
-                    start[t.id] = clock
-                    free_at[sid] = clock + handle(t.service_id)
-                    free.remove(sid)
-                    pending.remove(t)
-                    break
+            ready = [staff[sid] for sid in free if (o := opens[(t.id, sid)]) is not None and o <= clock]
+            chosen = choose(t, ready, snapshot[i + 1:])
+            if chosen is not None:
+                start[t.id] = clock
+                free_at[chosen.id] = clock + handle(t.service_id)
+                free.remove(chosen.id)
+                pending.remove(t)
         later = [v for v in free_at.values() if v > clock]
         later += [o for t in pending for sid in staff if (o := opens[(t.id, sid)]) is not None and o > clock]
         if not later:

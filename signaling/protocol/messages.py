@@ -20,9 +20,11 @@ from signaling.protocol.models import (
     CallStats,
     EndReason,
     IceServer,
+    Language,
     Lenient,
     Need,
     Participant,
+    Priority,
     QueueItem,
     Role,
     ServiceInfo,
@@ -101,6 +103,15 @@ class StatusSet(Msg):
     type: Literal["status.set"] = "status.set"
     status: Literal["available", "away"]
     reason: Annotated[str, Field(max_length=64)] = ""
+
+
+class TicketPriority(Msg):
+    """Specialist (a ticket of their queue) or supervisor (any): set a waiting ticket's priority. A higher
+    priority is answered first; the queue and every kiosk's estimate follow at once. Audited."""
+
+    type: Literal["ticket.priority"] = "ticket.priority"
+    ticket_id: int
+    priority: Priority
 
 
 class OfferAccept(Msg):
@@ -199,7 +210,7 @@ class CallStatsReport(Msg):
 
 
 ClientMessage = Annotated[
-    Auth | Ping | TicketCreate | TicketCancel | KioskState | FeedbackSubmit | StatusSet
+    Auth | Ping | TicketCreate | TicketCancel | KioskState | FeedbackSubmit | StatusSet | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport,
     Field(discriminator="type"),
@@ -255,7 +266,9 @@ class TicketUpdate(ServerMsg):
 
 
 class Offer(ServerMsg):
-    """Staff: a ticket is offered to you; accept before ``expires_in_s``."""
+    """Staff: a ticket is offered to you; accept before ``expires_in_s``. ``needs`` and ``language`` are the
+    resident's; ``unmet_needs``: the needs that require a skill you lack (sign language) — the call opens in
+    written conversation (``written``) and you may invite an interpreter."""
 
     type: Literal["offer"] = "offer"
     ticket_id: int
@@ -263,6 +276,9 @@ class Offer(ServerMsg):
     branch: str
     municipality: str
     needs: list[Need] = Field(default_factory=list)
+    language: Language = "ja"
+    unmet_needs: list[Need] = Field(default_factory=list)
+    written: bool = False
     waited_s: float
     expires_in_s: float
     transferred: bool = False
@@ -289,7 +305,8 @@ class StatusUpdate(ServerMsg):
 
 
 class SessionStart(ServerMsg):
-    """Both: a call begins. ``offer_to`` lists peers this client must send rtc.offer to."""
+    """Both: a call begins. ``offer_to`` lists peers this client must send rtc.offer to. ``written``: open in
+    written-conversation mode (筆談: asked for, or a required skill is missing — ``unmet_needs``)."""
 
     type: Literal["session.start"] = "session.start"
     session_id: int
@@ -302,6 +319,9 @@ class SessionStart(ServerMsg):
     branch: str = ""
     municipality: str = ""
     needs: list[Need] = Field(default_factory=list)
+    language: Language = "ja"
+    unmet_needs: list[Need] = Field(default_factory=list)
+    written: bool = False
 
 
 class ParticipantJoined(ServerMsg):
@@ -357,7 +377,7 @@ client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 STAFF_ONLY = frozenset({
-    "status.set", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
+    "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
     "invite.request", "invite.answer", "session.join", "session.leave",
 })
 KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "feedback.submit"})
@@ -368,6 +388,6 @@ __all__ = [
     "OfferAccept", "OfferDecline", "OfferRevoked", "ParticipantJoined", "ParticipantLeft", "Ping",
     "Pong", "QueueSnapshot", "RtcAnswer", "RtcAnswerRelay", "RtcOffer", "RtcOfferRelay", "ServerMessage",
     "ServerMsg", "SessionEnd", "SessionEnded", "SessionJoin", "SessionLeave", "SessionStart", "StatusSet",
-    "StatusUpdate", "TicketCancel", "TicketCreate", "TicketUpdate", "TransferRequest", "Welcome",
+    "StatusUpdate", "TicketCancel", "TicketCreate", "TicketPriority", "TicketUpdate", "TransferRequest", "Welcome",
     "WrapupDone", "client_adapter", "new_id", "server_adapter",
 ]

@@ -1,6 +1,6 @@
 """Value types used inside messages (no ``type`` tag)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,9 @@ TicketState = Literal[
     "waiting", "offered", "in_call", "wrap_up", "done", "cancelled", "abandoned", "no_specialist"
 ]
 Need = Literal["sign_language", "written", "large_text", "supporter", "interpreter"]
+PRIORITY_MAX = 2
+Priority = Annotated[int, Field(ge=0, le=PRIORITY_MAX)]  # 0 normal, 1 high (優先), 2 urgent (至急)
+Language = Annotated[str, Field(max_length=16)]
 EndReason = Literal[
     "resident_hangup", "staff_hangup", "media_failed", "kiosk_lost", "transferred", "server_shutdown"
 ]
@@ -52,6 +55,7 @@ class QueueItem(Lenient):
     branch: str
     municipality: str
     needs: list[Need] = Field(default_factory=list)
+    language: Language = "ja"
     priority: int = 0
     waited_s: float
     state: TicketState

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from signaling.protocol.models import EndReason, Lenient, StaffStatus
+from signaling.protocol.models import EndReason, Lenient, Need, StaffStatus
 
 
 class Reply(Lenient):
@@ -28,6 +28,9 @@ class TicketCreated(Reply):
     ticket_id: int
     position: int | None = None          # 1 = next; None only while it cannot be placed
     estimated_wait_s: float | None = None  # seconds until a specialist is expected to answer
+    # needs that require a skill nobody on duty for this service has now (sign language): the resident is
+    # served all the same, in written conversation (筆談), and the specialist may invite an interpreter
+    unmet_needs: list[Need] = Field(default_factory=list)
 
 
 class TicketRef(Reply):
@@ -41,6 +44,11 @@ class SessionRef(Reply):
 class Accepted(Reply):
     session_id: int
     ticket_id: int
+
+
+class PriorityChanged(Reply):
+    ticket_id: int
+    priority: int
 
 
 class StatusChanged(Reply):
@@ -62,6 +70,7 @@ REPLY_OF: dict[str, type[Reply]] = {
     "kiosk.state": Empty,
     "feedback.submit": SessionRef,
     "status.set": StatusChanged,
+    "ticket.priority": PriorityChanged,
     "offer.accept": Accepted,
     "offer.decline": TicketRef,
     "session.end": SessionRef,
@@ -88,6 +97,6 @@ def reply_schemas() -> dict[str, Any]:
 
 
 __all__ = [
-    "REPLY_OF", "Accepted", "BaseModel", "Empty", "InviteAnswered", "MediaRecorded", "Reply", "SessionRef",
-    "StatusChanged", "TicketCreated", "TicketRef", "parse_reply", "reply_schemas",
+    "REPLY_OF", "Accepted", "BaseModel", "Empty", "InviteAnswered", "MediaRecorded", "PriorityChanged", "Reply",
+    "SessionRef", "StatusChanged", "TicketCreated", "TicketRef", "parse_reply", "reply_schemas",
 ]

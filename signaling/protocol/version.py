@@ -1,6 +1,7 @@
 """Protocol version: bump MAJOR (and the subprotocol) on any incompatible change."""
 
-PROTOCOL_VERSION = "1.1"  # 1.1: typed replies; the reply precedes the pushes its request caused
+PROTOCOL_VERSION = "1.2"  # 1.1: typed replies; the reply precedes the pushes its request caused
+# 1.2: ticket.priority; needs inform routing (offer/session.start: language, unmet_needs, written)
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT_S = 5.0
