@@ -105,7 +105,8 @@ class KioskController(Emitter):
         self.credential = credential
         self.clock = clock
         self.client = SignalingClient(settings.ws_urls, self._token, on_message=self._on_message,
-                                      on_state=self._on_conn_state, app_version=f"kiosk/{__version__}")
+                                      on_state=self._on_conn_state, app_version=f"kiosk/{__version__}",
+                                      request_timeout_s=settings.request_timeout_s)
         self.screen = "idle"
         self.connection: ConnState = "offline"
         self.services: list[ServiceInfo] = []

@@ -44,6 +44,7 @@ class KioskSettings(BaseSettings):
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0  # a dead media path is healed within this, else the call ends as cut off
     media_lost_after_s: float = 5.0  # nothing from the specialist for this long: the media path is dead
+    request_timeout_s: float = 10.0  # no ack within this: the request counts as failed (offline)
     outbox_file: Path | None = None  # reports kept for the server while it cannot be reached (default: beside
     #                                  the credential file)
 

@@ -200,7 +200,8 @@ class StaffController(Emitter):
         self.emit("profile", {"staff": dict(staff), "services": list(self.services)})
         self.client = SignalingClient(self.settings.ws_urls, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"console/{__version__}",
-                                      backoff_max_s=self.settings.reconnect_max_s)
+                                      backoff_max_s=self.settings.reconnect_max_s,
+                                      request_timeout_s=self.settings.request_timeout_s)
         await self.client.start()
         return staff
 

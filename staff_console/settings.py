@@ -22,6 +22,7 @@ class ConsoleSettings(BaseSettings):
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0
     reconnect_max_s: float = 5.0  # longest pause between reconnect attempts (a specialist waits for this)
+    request_timeout_s: float = 10.0  # no ack within this: the request counts as failed (offline)
 
     @property
     def server_urls(self) -> list[str]:

@@ -13,7 +13,9 @@ from staff_console.controller import StaffController
 from staff_console.settings import ConsoleSettings
 from tests.support import WAIT_S, Env
 
-SMALL = dict(video_width=320, video_height=240, video_fps=15)
+# small video; requests wait as long as the tests do (an in-process server on a loaded machine can take
+# longer than the production 10 s to answer, and a timed-out request is taken for "offline")
+SMALL = dict(video_width=320, video_height=240, video_fps=15, request_timeout_s=WAIT_S)
 
 
 async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", clock: Callable[[], float] | None = None,

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # into a scratch folder so that `make test` leaves the work tree clean
 SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS") or Path(tempfile.gettempdir()) / "madoguchi-screenshots")
 SHOTS.mkdir(parents=True, exist_ok=True)
-SMALL = dict(video_width=320, video_height=240, video_fps=15)
+# small video; requests wait as long as the tests do (an in-process server on a loaded machine can take
+# longer than the production 10 s to answer, and a timed-out request is taken for "offline")
+SMALL = dict(video_width=320, video_height=240, video_fps=15, request_timeout_s=WAIT_S)
 SIZE = (1280, 800)
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
