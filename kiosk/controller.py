@@ -95,6 +95,8 @@ class ResidentVisit:
     chat: list[tuple[str, str]] = field(default_factory=list)  # (who, text)
     feedback_session_id: int | None = None
     no_specialist: dict[str, Any] | None = None  # service and hours, when nobody was on duty
+    unmet_needs: list[Need] = field(default_factory=list)  # required skills nobody can offer (sign language)
+    written: bool = False  # the call opened in written conversation (筆談)
 
 
 class KioskController(Emitter):
@@ -224,6 +226,7 @@ class KioskController(Emitter):
             return True
         self.visit.ticket_state = "waiting"
         self.visit.position = reply.position
+        self.visit.unmet_needs = list(reply.unmet_needs)
         self._rebase_wait(reply.estimated_wait_s)
         self._set_screen("waiting")
         self.emit("ticket", self._ticket_payload())
@@ -402,6 +405,7 @@ class KioskController(Emitter):
         await self._end_call_media()
         self.visit.session_id = msg.session_id
         self.visit.participants = list(msg.participants)
+        self.visit.written, self.visit.unmet_needs = msg.written, list(msg.unmet_needs)
         specialist = next((p.peer for p in msg.participants if p.role == "specialist"), None)
         welcome = self.client.welcome
         audio, video = self._open_local_media()
@@ -418,7 +422,8 @@ class KioskController(Emitter):
                              media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False)
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
-        self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants)})
+        self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants),
+                                   "written": msg.written, "unmet_needs": list(msg.unmet_needs)})
 
     def _open_local_media(self) -> tuple[Any, Any]:
         """Camera and microphone (or the synthetic source); the microphone through AEC when it is a real one.
@@ -539,7 +544,7 @@ class KioskController(Emitter):
         v = self.visit
         return {"ticket_id": v.ticket_id, "state": v.ticket_state, "position": v.position,
                 "estimated_wait_s": v.estimated_wait_s, "service_code": v.service_code,
-                "wait": self.wait_view.payload()}
+                "unmet_needs": list(v.unmet_needs), "wait": self.wait_view.payload()}
 
     # ------------------------------------------------------------ the wait, counted down
     def _rebase_wait(self, estimate_s: float | None) -> None:

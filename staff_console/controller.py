@@ -59,6 +59,7 @@ from signaling.protocol.messages import (
     SessionStart,
     StatusSet,
     StatusUpdate,
+    TicketPriority,
     TransferRequest,
     WrapupDone,
 )
@@ -91,6 +92,9 @@ class CurrentCall:
     participants: list[Participant]
     me: str = ""
     needs: list[str] = field(default_factory=list)
+    language: str = "ja"
+    unmet_needs: list[str] = field(default_factory=list)  # required skills I lack (sign language)
+    written: bool = False  # the call opens in written conversation (筆談)
     started_at: float = field(default_factory=time.monotonic)
     ended: bool = False
     end_reason: str = ""
@@ -574,6 +578,12 @@ class StaffController(Emitter):
                 self.wanted = ("available", "")
         return ok
 
+    # ------------------------------------------------------------ queue
+    async def set_priority(self, ticket_id: int, priority: int) -> bool:
+        """Raise (or lower) a waiting resident's priority; the server audits it and pushes the reordered
+        queue. A refusal (not in my queue, no longer waiting) comes out as an ``error`` event."""
+        return await self._request(TicketPriority(ticket_id=ticket_id, priority=priority)) is not None
+
     # ------------------------------------------------------------ colleagues and history
     async def refresh_colleagues(self) -> list[dict[str, Any]]:
         try:
@@ -687,7 +697,8 @@ class StaffController(Emitter):
         role = me.role if me is not None else "specialist"
         self.call = CurrentCall(session_id=msg.session_id, ticket_id=msg.ticket_id, service_code=msg.service_code,
                                 branch=msg.branch, municipality=msg.municipality, role=role,
-                                participants=list(msg.participants), me=msg.you, needs=list(msg.needs))
+                                participants=list(msg.participants), me=msg.you, needs=list(msg.needs),
+                                language=msg.language, unmet_needs=list(msg.unmet_needs), written=msg.written)
         if self.accepted_at is not None:
             self.call.started_at = self.accepted_at
         self.quality, self.whispering, self.whisper_from = None, False, None

@@ -59,6 +59,9 @@ class CallPage(Page):
         self.banner = Label("banner", center=True)
         self.banner.setObjectName("call_banner")
         self.banner.hide()
+        self.written_note = Label("banner", center=True)  # the call is a written conversation (筆談)
+        self.written_note.setObjectName("call_written")
+        self.written_note.hide()
         self.video = RemoteVideo()
         self.video.setObjectName("remote_video")
         self.self_view = self.video.self_view
@@ -127,6 +130,7 @@ class CallPage(Page):
             bar.addWidget(b)
 
         self.box.addWidget(self.banner)
+        self.box.addWidget(self.written_note)
         self.box.addLayout(middle, 1)
         self.box.addLayout(bar)
 
@@ -142,14 +146,22 @@ class CallPage(Page):
         self._banner_timer.timeout.connect(self._banner_done)
         self._banner_text: tuple[str, dict[str, Any]] | None = None
         self.signal_lost = False
+        self.written = False
+        self.unmet_needs: list[str] = []
         self._confirming(False)
 
     # ------------------------------------------------------------ call lifecycle
-    def start(self, participants: list[Participant]) -> None:
+    def start(self, participants: list[Participant], *, written: bool = False,
+              unmet_needs: list[str] | None = None) -> None:
+        """``written``: the call opens as a written conversation (asked for, or no signer free): say so
+        and put the cursor in the text box."""
         self.participants = list(participants)
+        self.written, self.unmet_needs = written, list(unmet_needs or [])
         self._status_key = "call.connecting"
         self._frames.start()
         self.retranslate()
+        if written:
+            self.entry.setFocus()
 
     def stop(self) -> None:
         self._frames.stop()
@@ -268,6 +280,8 @@ class CallPage(Page):
         self.confirm.setText(t("call.end_confirm"))
         self.end_yes.set_text(t("call.end_yes"))
         self.end_no.set_text(t("call.end_no"))
+        self.written_note.setText(t("call.written_unmet" if "sign_language" in self.unmet_needs else "call.written"))
+        self.written_note.setVisible(self.written)
         self.video.placeholder = t("call.remote_placeholder")
         self.video.setAccessibleName(t("call.remote_name"))
         self.self_view.placeholder = t("call.self_placeholder")
@@ -298,6 +312,7 @@ class CallPage(Page):
         self._banner_text = None
         self._banner_timer.stop()
         self.signal_lost = False
+        self.written, self.unmet_needs = False, []
         for b in (self.mute, self.camera):
             b.blockSignals(True)
             b.setChecked(False)

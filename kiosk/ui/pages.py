@@ -284,6 +284,8 @@ class WaitingPage(Page):
         self.estimate = Label("title", center=True)
         self.estimate.setObjectName("waiting_estimate")
         self.state = Label("banner", center=True)
+        self.unmet = Label("banner", center=True)  # nobody on duty signs: a written conversation instead
+        self.unmet.setObjectName("waiting_unmet")
         self.hint = Label("lead", center=True)
         self.cancel = Button()
         self.cancel.setObjectName("waiting_cancel")
@@ -294,6 +296,7 @@ class WaitingPage(Page):
         self.box.addWidget(self.position)
         self.box.addWidget(self.estimate)
         self.box.addWidget(self.state)
+        self.box.addWidget(self.unmet)
         self.box.addStretch(1)
         self.box.addWidget(self.hint)
         self.box.addLayout(hbox(self.cancel, stretch_ends=True))
@@ -337,6 +340,8 @@ class WaitingPage(Page):
         self.estimate.setVisible(kind != "unknown")
         self.state.setText(t("waiting.offered"))
         self.state.setVisible(tk.get("state") == "offered")
+        self.unmet.setText(t("waiting.unmet_sign"))
+        self.unmet.setVisible("sign_language" in (tk.get("unmet_needs") or []))
         self.hint.setText(t("waiting.hint"))
         self.cancel.set_text(t("waiting.cancel"))
 

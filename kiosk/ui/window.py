@@ -146,7 +146,8 @@ class KioskWindow(QWidget):
         elif name == "no_specialist":
             self.nospec.set_info(data)
         elif name == "call_started":
-            self.call.start(list(data.get("participants", [])))
+            self.call.start(list(data.get("participants", [])), written=bool(data.get("written")),
+                            unmet_needs=list(data.get("unmet_needs", [])))
             if self.sound is not None:
                 self.sound()
         elif name == "call_ended":

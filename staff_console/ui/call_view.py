@@ -66,6 +66,10 @@ class CallView(QWidget):
         self.whisper_banner.setObjectName("whisper")
         self.whisper_banner.setWordWrap(True)
         self.whisper_banner.hide()
+        self.needs_banner = QLabel()  # written conversation (筆談) asked for, or a required skill missing
+        self.needs_banner.setObjectName("needs_banner")
+        self.needs_banner.setWordWrap(True)
+        self.needs_banner.hide()
         top = QHBoxLayout()
         info = QVBoxLayout()
         info.addWidget(self.what)
@@ -164,6 +168,7 @@ class CallView(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.people)
         lay.addWidget(self.whisper_banner)
+        lay.addWidget(self.needs_banner)
         lay.addWidget(split, 1)
         lay.addWidget(bar)
         self.retranslate()
@@ -190,6 +195,8 @@ class CallView(QWidget):
         self.note_form.my_name = my_name
         self.side.setTabVisible(1, self.role == "specialist")
         self.side.setCurrentIndex(0)
+        if getattr(call, "written", False):  # written conversation: the chat is where the call begins
+            self.chat_input.setFocus()
         self._render()
 
     def set_participants(self, participants: list[Participant]) -> None:
@@ -283,7 +290,13 @@ class CallView(QWidget):
             return
         self.what.setText(t.service(c.service_code))
         needs = t.t("call.needs", needs=t.needs(c.needs)) if c.needs else ""
-        self.where.setText("  ".join(x for x in (t.where(c.branch, c.municipality), needs) if x))
+        lang = t.t("call.language", language=t.language_name(c.language)) if c.language != "ja" else ""
+        self.where.setText("  ".join(x for x in (t.where(c.branch, c.municipality), needs, lang) if x))
+        if c.unmet_needs:
+            self.needs_banner.setText(t.t("call.unmet", needs=t.needs(c.unmet_needs)))
+        elif c.written:
+            self.needs_banner.setText(t.t("call.written"))
+        self.needs_banner.setVisible(bool(c.unmet_needs) or c.written)
         parts = []
         for p in self.participants:
             if p.role == "resident":

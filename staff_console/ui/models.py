@@ -1,6 +1,7 @@
 """Qt item models for the console's tables: plain data in, rows out, testable without a window.
 
-- :class:`QueueModel`    waiting tickets (service, branch + municipality, needs, waited time, state);
+- :class:`QueueModel`    waiting tickets (waited time, priority, service, branch + municipality, needs and
+                         a language other than Japanese, state);
                          the waited time keeps counting between server snapshots (:meth:`tick`).
 - :class:`TeamModel`     every specialist's state (supervisors).
 - :class:`HistoryModel`  past sessions with the note the server let this account read.
@@ -61,8 +62,9 @@ class _Table(QAbstractTableModel):
 
 
 class QueueModel(_Table):
-    columns = ("queue.col.waited", "queue.col.service", "queue.col.where", "queue.col.needs", "queue.col.state")
-    WAITED, SERVICE, WHERE, NEEDS, STATE = range(5)
+    columns = ("queue.col.waited", "queue.col.priority", "queue.col.service", "queue.col.where", "queue.col.needs",
+               "queue.col.state")
+    WAITED, PRIORITY, SERVICE, WHERE, NEEDS, STATE = range(6)
 
     def __init__(self, texts: Texts, clock: Callable[[], float] = time.monotonic,
                  parent: QObject | None = None) -> None:
@@ -98,7 +100,10 @@ class QueueModel(_Table):
             if col == self.WHERE:
                 return t.where(it.branch, it.municipality)
             if col == self.NEEDS:
-                return t.needs(it.needs) if it.needs else ""
+                lang = t.t("queue.language", language=t.language_name(it.language)) if it.language != "ja" else ""
+                return t.t("sep").join(x for x in (t.needs(it.needs) if it.needs else "", lang) if x)
+            if col == self.PRIORITY:
+                return t.priority(it.priority) if it.priority else ""
             if col == self.WAITED:
                 return t.waited(self.waited_s(index.row()))
             if col == self.STATE:
@@ -108,6 +113,8 @@ class QueueModel(_Table):
             return it.ticket_id
         if role == SORT_ROLE:
             return self.waited_s(index.row()) if col == self.WAITED else self.data(index)
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.PRIORITY and it.priority:
+            return QBrush(QColor("#b00020"))
         if role == Qt.ItemDataRole.ForegroundRole and col == self.WAITED:
             waited = self.waited_s(index.row())
             if waited >= WAIT_ALERT_S:

@@ -33,6 +33,9 @@ class OfferDialog(QDialog):
         self.where = QLabel()
         self.needs = QLabel()
         self.needs.setWordWrap(True)
+        self.unmet = QLabel()  # a required skill you lack (sign language): written chat, invite an interpreter
+        self.unmet.setObjectName("badge")
+        self.unmet.setWordWrap(True)
         self.waited = QLabel()
         self.transferred = QLabel()
         self.transferred.setObjectName("badge")
@@ -53,6 +56,7 @@ class OfferDialog(QDialog):
         lay.addWidget(self.service)
         lay.addWidget(self.where)
         lay.addWidget(self.needs)
+        lay.addWidget(self.unmet)
         row = QHBoxLayout()
         row.addWidget(self.waited)
         row.addStretch(1)
@@ -101,7 +105,13 @@ class OfferDialog(QDialog):
         self.heading.setText(t.t("offer.heading"))
         self.service.setText(t.service(o.service_code))
         self.where.setText(t.t("offer.where", where=t.where(o.branch, o.municipality)))
-        self.needs.setText(t.t("offer.needs", needs=t.needs(o.needs)))
+        lang = t.t("offer.language", language=t.language_name(o.language)) if o.language != "ja" else ""
+        self.needs.setText("  ".join(x for x in (t.t("offer.needs", needs=t.needs(o.needs)), lang) if x))
+        if o.unmet_needs:
+            self.unmet.setText(t.t("offer.unmet", needs=t.needs(o.unmet_needs)))
+        elif o.written:
+            self.unmet.setText(t.t("offer.written"))
+        self.unmet.setVisible(bool(o.unmet_needs) or o.written)
         self.waited.setText(t.t("offer.waited", waited=t.waited(o.waited_s)))
         self.transferred.setVisible(o.transferred)
         self._tick()

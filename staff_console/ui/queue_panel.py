@@ -1,10 +1,13 @@
-"""The live queue (tickets this account may serve; supervisors: all) and, for supervisors, the team."""
+"""The live queue (tickets this account may serve; supervisors: all) with its priority control and, for
+supervisors, the team. The panel only emits what was asked (``priority_requested``); the window hands it to
+the controller, which talks to the server."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -14,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signaling.protocol.models import PRIORITY_MAX
 from staff_console.ui.models import ID_ROLE, QueueModel, TeamModel
 from staff_console.ui.text import Texts
 
@@ -36,6 +40,7 @@ def _table(model: QueueModel | TeamModel) -> QTableView:
 
 class QueuePanel(QWidget):
     join_silently = Signal(int)  # staff id of the specialist whose call to listen in on
+    priority_requested = Signal(int, int)  # ticket id, new priority
 
     def __init__(self, texts: Texts, queue: QueueModel, team: TeamModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +55,28 @@ class QueuePanel(QWidget):
         self.queue_view = _table(queue)
         self.empty = QLabel()
         self.empty.setObjectName("hint")
+        self.priority_label = QLabel()
+        self.priority_box = QComboBox()
+        self.priority_box.setObjectName("priority_box")
+        for level in range(PRIORITY_MAX + 1):
+            self.priority_box.addItem("", level)
+        self.priority_btn = QPushButton()
+        self.priority_btn.setObjectName("priority_set")
+        self.priority_btn.clicked.connect(self._set_priority)
+        self.priority_hint = QLabel()
+        self.priority_hint.setObjectName("hint")
+        self.priority_hint.setWordWrap(True)
+        self._kept: int | None = None  # the selected ticket, kept across a new snapshot
+        self.queue_view.selectionModel().selectionChanged.connect(lambda *_: self._update_priority())
+        queue.modelAboutToBeReset.connect(self._keep_selection)
+        queue.modelReset.connect(self._restore_selection)
+        self.priority_row = QWidget()
+        pr = QHBoxLayout(self.priority_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        pr.addWidget(self.priority_label)
+        pr.addWidget(self.priority_box)
+        pr.addWidget(self.priority_btn)
+        pr.addStretch(1)
 
         self.team_title = QLabel()
         self.team_title.setObjectName("title")
@@ -84,6 +111,8 @@ class QueuePanel(QWidget):
         lay.addWidget(self.queue_title)
         lay.addWidget(self.queue_hint)
         lay.addWidget(self.queue_view, 2)
+        lay.addWidget(self.priority_row)
+        lay.addWidget(self.priority_hint)
         lay.addWidget(self.empty)
         lay.addWidget(self.team_box, 2)
         queue.modelReset.connect(self._render_counts)
@@ -103,6 +132,43 @@ class QueuePanel(QWidget):
         r = rows[0].row()
         s = self.team_model.staff[r]
         return s.staff_id, s.status
+
+    def selected_ticket(self) -> tuple[int, int] | None:
+        """(ticket id, priority) of the selected queue row."""
+        rows = self.queue_view.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.queue_model.items):
+            return None
+        it = self.queue_model.items[rows[0].row()]
+        return it.ticket_id, it.priority
+
+    def select_ticket(self, ticket_id: int) -> bool:
+        for row, it in enumerate(self.queue_model.items):
+            if it.ticket_id == ticket_id:
+                self.queue_view.selectRow(row)
+                return True
+        return False
+
+    def _keep_selection(self) -> None:
+        sel = self.selected_ticket()
+        self._kept = sel[0] if sel is not None else None
+
+    def _restore_selection(self) -> None:
+        if self._kept is not None:
+            self.select_ticket(self._kept)
+        self._update_priority()
+
+    def _update_priority(self) -> None:
+        sel = self.selected_ticket()
+        self.priority_box.setEnabled(sel is not None)
+        self.priority_btn.setEnabled(sel is not None)
+        if sel is not None:
+            self.priority_box.setCurrentIndex(self.priority_box.findData(sel[1]) if sel[1] <= PRIORITY_MAX else 0)
+
+    def _set_priority(self) -> None:
+        sel = self.selected_ticket()
+        level = self.priority_box.currentData()
+        if sel is not None and level is not None and int(level) != sel[1]:
+            self.priority_requested.emit(sel[0], int(level))
 
     def _update_join(self) -> None:
         sel = self.selected_staff()
@@ -130,6 +196,11 @@ class QueuePanel(QWidget):
         self.team_title.setText(t.t("team.title"))
         self.join_btn.setText(t.t("team.join"))
         self.join_hint.setText(t.t("team.join_hint"))
+        self.priority_label.setText(t.t("queue.priority_label"))
+        self.priority_btn.setText(t.t("queue.priority_set"))
+        self.priority_hint.setText(t.t("queue.priority_hint"))
+        for i in range(self.priority_box.count()):
+            self.priority_box.setItemText(i, t.priority(int(self.priority_box.itemData(i))))
         self.queue_model.retranslate()
         self.team_model.retranslate()
         self._render_counts()

@@ -18,6 +18,7 @@ QLabel#badge { background: #e8eefc; color: #1f3f8f; border-radius: 8px; padding:
 QLabel#statusPill { color: white; border-radius: 14px; padding: 4px 14px; font-size: 16px; font-weight: 600; }
 QLabel#banner { background: #fff4ce; color: #5c4400; padding: 8px 12px; border-bottom: 1px solid #e8d48a; }
 QLabel#bannerAlert { background: #fde7e9; color: #8a1020; padding: 8px 12px; border-bottom: 1px solid #f1b8be; }
+QLabel#needs_banner { background: #fff4d6; color: #6b4a00; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 QLabel#whisper { background: #efe6fb; color: #4b2380; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 QLabel#title { font-size: 18px; font-weight: 600; }
 QLabel#big { font-size: 26px; font-weight: 700; }

@@ -57,6 +57,12 @@ class Texts:
         items = [self.t(f"need.{n}") for n in needs]
         return self.t("sep").join(items) if items else self.t("need.none")
 
+    def language_name(self, code: str) -> str:
+        return self.t(f"lang.{code}") if self.has(f"lang.{code}") else code
+
+    def priority(self, level: int) -> str:
+        return self.t(f"priority.{level}") if self.has(f"priority.{level}") else str(level)
+
     def category(self, value: str) -> str:
         """A stored category: a known code is translated, free text is shown as typed."""
         key = f"category.{value}"

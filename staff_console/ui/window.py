@@ -167,6 +167,7 @@ class ConsoleWindow(QMainWindow):
         self.offer_dialog.declined_offer.connect(lambda _tid: self._run(ctl.decline()))
         self.invite_dialog.answered.connect(lambda yes: self._run(ctl.answer_invite(yes)))
         self.queue_panel.join_silently.connect(lambda sid: self._run(ctl.join_call_of(sid)))
+        self.queue_panel.priority_requested.connect(lambda tid, level: self._run(ctl.set_priority(tid, level)))
         cv = self.call_view
         cv.hang_up.connect(lambda: self._run(ctl.hang_up()))
         cv.mute_toggled.connect(ctl.set_muted)

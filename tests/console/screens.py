@@ -31,7 +31,8 @@ from staff_console.ui.pickers import TransferDialog
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
 
-VIEWS = ("login", "queue", "offer", "call", "wrapup", "history", "supervisor", "coaching", "transfer", "invite")
+VIEWS = ("login", "queue", "offer", "offer_unmet", "call", "wrapup", "history", "supervisor", "coaching", "transfer",
+         "invite")
 SERVICES = [
     ServiceInfo(code="disability", name_ja="障がい福祉の相談", name_en="Disability life support"),
     ServiceInfo(code="guardianship", name_ja="成年後見の相談", name_en="Adult guardianship"),
@@ -43,13 +44,13 @@ STAFF = {"id": 3, "username": "takahashi", "display_name": "高橋 美咲", "rol
 SUPERVISOR = {"id": 4, "username": "tanaka", "display_name": "田中 誠", "role": "supervisor",
               "municipality": "北見市", "municipality_id": 1,
               "skills": ["disability", "guardianship", "employment", "general"]}
-QUEUE = [
+QUEUE = [  # in the server's order: priority, then arrival
+    QueueItem(ticket_id=43, service_code="disability", branch="津別町役場 窓口", municipality="津別町",
+              needs=["sign_language", "supporter"], priority=1, waited_s=128, state="waiting", tier="shared"),
     QueueItem(ticket_id=41, service_code="employment", branch="美幌町役場 窓口", municipality="美幌町",
               needs=["written"], waited_s=412, state="waiting"),
-    QueueItem(ticket_id=43, service_code="disability", branch="津別町役場 窓口", municipality="津別町",
-              needs=["sign_language", "supporter"], waited_s=128, state="waiting", tier="shared"),
     QueueItem(ticket_id=44, service_code="disability", branch="美幌町役場 窓口", municipality="美幌町",
-              needs=[], waited_s=35, state="offered"),
+              needs=[], language="en", waited_s=35, state="offered"),
 ]
 ALL_QUEUE = [*QUEUE,
              QueueItem(ticket_id=45, service_code="guardianship", branch="常呂総合支所", municipality="北見市",
@@ -126,7 +127,8 @@ def _window(ctl: StaffController, texts: Texts, status: str = "available", reaso
 def _call(role: str, participants: list[Participant], chat: list[ChatLine]) -> CurrentCall:
     return CurrentCall(session_id=12, ticket_id=41, service_code="employment", branch="美幌町役場 窓口",
                        municipality="美幌町", role=role, participants=participants,
-                       me=SUP if role == "supervisor" else ME, needs=["written"],
+                       me=SUP if role == "supervisor" else ME, needs=["sign_language"],
+                       unmet_needs=["sign_language"] if role == "specialist" else [], written=True,
                        started_at=time.monotonic() - 754, chat=chat)
 
 
@@ -152,7 +154,16 @@ def render(view: str, language: str) -> QWidget:
     if view in ("queue", "supervisor"):
         if sup:
             win.queue_panel.team_view.selectRow(0)
+        else:
+            win.queue_panel.select_ticket(43)  # the priority control acts on the selected resident
         return win
+    if view == "offer_unmet":
+        offer = Offer(ticket_id=47, service_code="guardianship", branch="常呂総合支所", municipality="北見市",
+                      needs=["sign_language"], unmet_needs=["sign_language"], written=True, waited_s=12,
+                      expires_in_s=20)
+        ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 17.0
+        win.offer_dialog.show_offer(offer)
+        return win.offer_dialog
     if view == "offer":
         offer = Offer(ticket_id=44, service_code="disability", branch="美幌町役場 窓口", municipality="美幌町",
                       needs=["written", "large_text"], waited_s=95, expires_in_s=20, transferred=True)
@@ -231,7 +242,7 @@ def render_all(out: Path, languages: tuple[str, ...] = ("ja", "en"),
             widget.show()
             pump(100)
             path = out / f"console_{view}_{language}.png"
-            target = widget.window() if view not in ("offer", "transfer", "invite", "login") else widget
+            target = widget.window() if view not in ("offer", "offer_unmet", "transfer", "invite", "login") else widget
             assert target.grab().save(str(path)), path
             written.append(path)
             if on_each is not None:

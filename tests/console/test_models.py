@@ -35,14 +35,16 @@ def test_queue_model_rows_and_live_wait(qapp: Any) -> None:
         QueueItem(ticket_id=7, service_code="employment", branch="美幌町役場 窓口", municipality="美幌町",
                   needs=["written", "sign_language"], waited_s=50, state="waiting"),
         QueueItem(ticket_id=9, service_code="disability", branch="津別町役場 窓口", municipality="津別町",
-                  waited_s=590, state="offered", tier="shared"),
+                  waited_s=590, state="offered", tier="shared", priority=2, language="en"),
     ])
-    assert (m.rowCount(), m.columnCount()) == (2, 5)
-    assert [m.headerData(c, Qt.Orientation.Horizontal) for c in range(5)] == [
-        "待ち時間", "相談", "窓口（市町）", "配慮", "状態"]
-    assert [m.text(0, c) for c in range(5)] == [
-        "50秒", "就労の相談", "美幌町役場 窓口（美幌町）", "筆談、手話", "待機中"]
-    assert m.text(1, m.STATE) == "呼び出し中 · 広域" and m.text(1, m.NEEDS) == ""
+    assert (m.rowCount(), m.columnCount()) == (2, 6)
+    assert [m.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == [
+        "待ち時間", "優先度", "相談", "窓口（市町）", "配慮", "状態"]
+    assert [m.text(0, c) for c in range(6)] == [
+        "50秒", "", "就労の相談", "美幌町役場 窓口（美幌町）", "筆談、手話", "待機中"]
+    assert m.text(1, m.STATE) == "呼び出し中 · 広域" and m.text(1, m.NEEDS) == "言語: 英語"
+    assert m.text(1, m.PRIORITY) == "至急"
+    assert m.data(m.index(1, m.PRIORITY), Qt.ItemDataRole.ForegroundRole).color().name() == "#b00020"
     assert m.data(m.index(1, 0), ID_ROLE) == 9
     assert m.data(m.index(0, m.WAITED), Qt.ItemDataRole.ForegroundRole) is None
 
@@ -55,6 +57,7 @@ def test_queue_model_rows_and_live_wait(qapp: Any) -> None:
     m.texts.set_language("en")
     m.retranslate()
     assert m.text(0, m.SERVICE) == "Employment support" and m.text(0, m.NEEDS) == "writing, sign language"
+    assert (m.text(1, m.PRIORITY), m.text(1, m.NEEDS)) == ("Urgent", "Language: English")
     assert m.headerData(0, Qt.Orientation.Horizontal) == "Waited" and m.text(0, m.WAITED) == "2 min"
 
 
