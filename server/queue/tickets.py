@@ -150,7 +150,7 @@ async def accept(step: Step, staff: Principal, ticket_id: int) -> Accepted:
     if t is None:
         raise NotFound("no such ticket")
     if not could_ever_serve(ticket_view(t), staff_view(s)) and t.target_staff_id != s.id:
-        raise Forbidden("you cannot serve this ticket (skill, needs or municipality)")
+        raise Forbidden("you cannot serve this ticket (service or municipality)")
     result = await db.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, or_(
