@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # System libraries Madoguchi needs beside its Python packages (Debian/Ubuntu names):
 #   libpulse0, libegl1, libxkbcommon-x11-0 ... QtMultimedia / Qt offscreen platform
-#   chromium ................................. headless browser tests of /monitor and the report
+#   chromium ................................. headless browser tests of /monitor and the report; prints the report PDF
+#   poppler-utils ............................ pdfinfo/pdffonts/pdftotext/pdftoppm: the report PDF test reads its pages
 #   fonts-noto-cjk ........................... Japanese text in the windows, screenshots and charts
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -u
 PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk)
+      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils)
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 3600
     kiosk_token_ttl_s: int = 900
 
+    # report PDF (issue 13)
+    report_chromium: str = "/usr/bin/chromium"  # headless Chromium that prints the report to PDF
+
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -9,13 +9,13 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
-from server.reports import render
+from server.reports import html, render
 from server.reports.compute import Assumptions, Report, compute
 from server.reports.data import JST, load
 from server.settings import Settings
 
-Format = Literal["html", "csv", "json"]
-FORMATS: tuple[Format, ...] = ("html", "csv", "json")
+Format = Literal["html", "csv", "json", "pdf"]
+FORMATS: tuple[Format, ...] = ("html", "csv", "json", "pdf")
 MAX_DAYS = 3 * 366 + 31
 
 
@@ -25,6 +25,10 @@ class ReportError(ValueError):
 
 class UnknownMunicipality(ReportError):
     pass
+
+
+class ReportUnavailable(ReportError):
+    """The format cannot be produced on this machine (PDF without playwright or Chromium)."""
 
 
 def parse_day(value: date | str, name: str) -> date:
@@ -59,7 +63,7 @@ async def build_report(maker: async_sessionmaker[AsyncSession], settings: Settin
                        date_to: date | str, municipality: str | None = None, fmt: str = "html") -> bytes | str:
     """The report for [date_from, date_to] (both included, Japan time).
 
-    Returns ``str`` for html and json, ``bytes`` for csv (UTF-8 with BOM).
+    Returns ``str`` for html and json, ``bytes`` for csv (UTF-8 with BOM) and pdf.
     """
     if fmt not in FORMATS:
         raise ReportError(f"format must be one of {', '.join(FORMATS)}")
@@ -72,4 +76,15 @@ async def build_report(maker: async_sessionmaker[AsyncSession], settings: Settin
     from server.reports.charts import render_all  # matplotlib only when a chart is drawn
 
     charts = await asyncio.to_thread(render_all, report)  # CPU work off the event loop
-    return render.to_html(report, charts, generated)
+    page = html.to_html(report, charts, generated)
+    if fmt == "html":
+        return page
+    from server.reports.pdf import PdfUnavailable, html_to_pdf
+
+    d = report.data
+    title = (f"遠隔窓口 導入効果レポート Introduction effect report {d.date_from.isoformat()} 〜 "
+             f"{d.date_to.isoformat()}" + (f" {d.municipality.name_ja}" if d.municipality else ""))
+    try:
+        return await html_to_pdf(page, settings.report_chromium, title)
+    except PdfUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None

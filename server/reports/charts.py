@@ -122,7 +122,7 @@ def distance_by_municipality(report: Report) -> str:
         ax.annotate(f"{v:,.0f} km / {hours:,.1f} h", (v, y), va="center", xytext=(4, 0), textcoords="offset points",
                     fontsize=9)
     ax.set_xlim(0, top * 1.3)
-    ax.set_title(label("市町別 移動しなくて済んだ往復距離", "Round-trip travel avoided by municipality"), loc="left")
+    ax.set_title(label("市町別 削減往復距離（「はい」のみ）", "Travel avoided by municipality (yes only)"), loc="left")
     ax.set_xlabel("km")
     ax.grid(axis="y", visible=False)
     return _data_uri(fig)

@@ -13,13 +13,13 @@ import typer
 def report_command(
     date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (Japan time)")],
     date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included)")],
-    fmt: Annotated[str, typer.Option("--format", help="html | csv | json")] = "html",
+    fmt: Annotated[str, typer.Option("--format", help="html | csv | json | pdf")] = "html",
     municipality: Annotated[str | None, typer.Option(help="Municipality code, e.g. bihoro (default: all)")] = None,
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output")] = None,
 ) -> None:
-    """Introduction-effect report (導入効果): consultations, waits, satisfaction, travel avoided."""
+    """Introduction-effect report (導入効果): consultations, waits, satisfaction, travel avoided, cost sharing."""
     from server.db.session import make_engine, make_sessionmaker
-    from server.reports.build import FORMATS, ReportError, build_report
+    from server.reports.build import FORMATS, ReportError, ReportUnavailable, build_report
     from server.settings import get_settings
 
     if fmt not in FORMATS:
@@ -35,6 +35,9 @@ def report_command(
 
     try:
         body = asyncio.run(go())
+    except ReportUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
     except ReportError as exc:
         raise typer.BadParameter(str(exc)) from None
     data = body.encode("utf-8") if isinstance(body, str) else body

@@ -50,6 +50,15 @@ class ServiceInfo:
     name_en: str
 
 
+@dataclass(frozen=True)
+class Leg:
+    """One call session of a consultation: the specialist time it took (for cost sharing)."""
+
+    service: ServiceInfo  # the service this session served (a transfer changes it)
+    talk_s: float | None  # accepted → ended; None while the call goes on
+    wrapup_s: float | None  # ended → wrap-up done; None while the wrap-up is not finished
+
+
 @dataclass
 class TicketFact:
     ticket_id: int
@@ -63,7 +72,13 @@ class TicketFact:
     talk_s: float | None = None
     transfers: int = 0
     ratings: list[int] = field(default_factory=list)
-    saved_trip: list[bool | None] = field(default_factory=list)
+    saved_trip: list[bool | None] = field(default_factory=list)  # in the order given
+    legs: list[Leg] = field(default_factory=list)
+
+    @property
+    def trip_answer(self) -> bool | None:
+        """The resident's answer to "did this save you a trip?": the last one given, None if never answered."""
+        return next((s for s in reversed(self.saved_trip) if s is not None), None)
 
 
 @dataclass
@@ -115,17 +130,19 @@ async def load(db: AsyncSession, date_from: date, date_to: date, municipality_co
         .where(in_period).order_by(Ticket.id))).all()
     sessions = (await db.execute(
         select(CallSession.id, CallSession.ticket_id, CallSession.service_id, CallSession.ticket_created_at,
-               CallSession.accepted_at, CallSession.ended_at, CallSession.end_reason)
+               CallSession.accepted_at, CallSession.ended_at, CallSession.end_reason, CallSession.wrapup_done_at)
         .join(Ticket, Ticket.id == CallSession.ticket_id).where(in_period)
         .order_by(CallSession.ticket_id, CallSession.accepted_at, CallSession.id))).all()
     feedback = (await db.execute(
         select(CallSession.ticket_id, Feedback.rating, Feedback.saved_trip)
         .join(CallSession, CallSession.id == Feedback.session_id)
-        .join(Ticket, Ticket.id == CallSession.ticket_id).where(in_period))).all()
+        .join(Ticket, Ticket.id == CallSession.ticket_id).where(in_period)
+        .order_by(Feedback.created_at, Feedback.id))).all()
 
-    per_ticket: dict[int, list[tuple[int, int, datetime, datetime, datetime | None, str | None]]] = defaultdict(list)
-    for sid, tid, svc_id, created, accepted, ended, reason in sessions:
-        per_ticket[tid].append((sid, svc_id, created, accepted, ended, reason))
+    per_ticket: dict[int, list[tuple[int, int, datetime, datetime, datetime | None, str | None, datetime | None]]] = (
+        defaultdict(list))
+    for sid, tid, svc_id, created, accepted, ended, reason, wrapped in sessions:
+        per_ticket[tid].append((sid, svc_id, created, accepted, ended, reason, wrapped))
     facts: dict[int, TicketFact] = {}
     for tid, created, branch_id, svc_id, state, kiosk_id in tickets:
         legs = per_ticket.get(tid, [])
@@ -138,9 +155,14 @@ async def load(db: AsyncSession, date_from: date, date_to: date, municipality_co
             fact.consulted = True
             fact.wait_s = (legs[0][3] - legs[0][2]).total_seconds()
             if all(leg[4] is not None for leg in legs):  # a call still going on has no talk time yet
-                fact.talk_s = sum((ended - accepted).total_seconds() for _, _, _, accepted, ended, _ in legs
+                fact.talk_s = sum((ended - accepted).total_seconds() for _, _, _, accepted, ended, _, _ in legs
                                   if ended is not None)
             fact.transfers = sum(1 for leg in legs if leg[5] == "transferred")
+            fact.legs = [Leg(service=service_by_id.get(svc, fact.service),
+                             talk_s=(ended - accepted).total_seconds() if ended is not None else None,
+                             wrapup_s=(wrapped - ended).total_seconds() if ended is not None and wrapped is not None
+                             else None)
+                         for _, svc, _, accepted, ended, _, wrapped in legs]
         facts[tid] = fact
     for tid, rating, saved in feedback:
         if tid in facts:
