@@ -72,6 +72,7 @@ from server.history_seed import seed_history
 from server.migrate import upgrade_async
 from server.reports import ReportError, ReportUnavailable, build_report
 from server.reports.cli import report_command
+from server.reports.data import BranchInfo, MunicipalityInfo, ServiceInfo, TicketFact
 from server.reports.render import CSV_COLUMNS
 from server.settings import Settings, get_settings
 from tests.support import Env, make_settings, server_env
@@ -273,6 +274,17 @@ async def test_figures_match_the_hand_computation(report_env: Env) -> None:
         await build_report(env.ctx.maker, env.settings, "2026-11-30", "2026-10-01", fmt="json")
     with pytest.raises(ReportError):
         await build_report(env.ctx.maker, env.settings, *PERIOD, "atlantis", "json")
+
+
+def test_a_consultations_answer_is_the_last_one_given() -> None:
+    """A transfer can ask twice: the last yes or no counts; a later skipped question does not erase it."""
+    town = MunicipalityInfo(1, "bihoro", "美幌町", "Bihoro Town")
+    fact = TicketFact(1, "2026-10", BranchInfo(1, "bihoro", "美幌", "Bihoro", 25.0, town),
+                      ServiceInfo(1, "employment", "就労", "Employment"), "done", 1, consulted=True)
+    for answers, expected in (([], None), ([None], None), ([True], True), ([False, True], True),
+                              ([True, False], False), ([False, None], False), ([None, True, None], True)):
+        fact.saved_trip = list(answers)
+        assert fact.trip_answer is expected, answers
 
 
 async def test_csv_is_what_a_spreadsheet_expects(report_env: Env) -> None:
