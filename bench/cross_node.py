@@ -89,7 +89,8 @@ class Node:
         env = {**os.environ, "MADOGUCHI_DATABASE_URL": PG, "MADOGUCHI_REDIS_URL": REDIS,
                "MADOGUCHI_REDIS_PREFIX": prefix, "MADOGUCHI_NODE_ID": node_id, "MADOGUCHI_PORT": str(self.port),
                "MADOGUCHI_SECRET_KEY": SECRET, "MADOGUCHI_LOG_LEVEL": "WARNING", "MADOGUCHI_LOG_JSON": "false",
-               "MADOGUCHI_WS_RATE_PER_S": "10000", "MADOGUCHI_WS_BURST": "10000"}
+               "MADOGUCHI_WS_RATE_PER_S": "10000", "MADOGUCHI_WS_BURST": "10000",
+               "MADOGUCHI_MAX_CONNECTIONS_PER_CLIENT": "0"}  # every simulated client is on 127.0.0.1
         self.proc = subprocess.Popen([sys.executable, "-c", "from server.run import serve; "
                                       "from server.settings import Settings; serve(Settings())"],
                                      env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -263,7 +263,7 @@ def ours_settings(db: str) -> Any:
 
     return Settings(database_url=f"sqlite+aiosqlite:///{db}", host="127.0.0.1", port=0, secret_key=SECRET,
                     log_json=False, log_level="WARNING", allowed_origins=[], ice_servers=[], turn_secret="",
-                    redis_url="")
+                    redis_url="", max_connections_per_client=0)  # every simulated client is on 127.0.0.1
 
 
 def peers_and_tokens(mode: str, kind: str, ids: list[int]) -> list[tuple[str, str]]:

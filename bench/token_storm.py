@@ -52,7 +52,8 @@ def free_port() -> int:
 def settings_env(db_url: str, port: int) -> dict[str, str]:
     return {**os.environ, "MADOGUCHI_DATABASE_URL": db_url, "MADOGUCHI_PORT": str(port),
             "MADOGUCHI_SECRET_KEY": SECRET_KEY, "MADOGUCHI_LOG_JSON": "false", "MADOGUCHI_LOG_LEVEL": "WARNING",
-            "MADOGUCHI_REDIS_URL": ""}
+            "MADOGUCHI_REDIS_URL": "",
+            "MADOGUCHI_MAX_CONNECTIONS_PER_CLIENT": "0"}  # every simulated kiosk is on 127.0.0.1
 
 
 async def prepare(db_url: str, n: int) -> tuple[list[tuple[int, str]], list[str]]:

@@ -42,7 +42,8 @@ def server(
     settings = get_settings()
     if host or port:
         settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_json, repeat_limit=settings.log_repeat_limit,
+                  repeat_window_s=settings.log_repeat_window_s)
     try:
         serve(settings)
     except InsecureSigningKey as exc:

@@ -10,16 +10,22 @@ from dataclasses import dataclass
 import uvicorn
 
 from server.app import create_app
+from server.edge.guard import ACCEPT_BACKLOG, ConnectionGuard, GuardedH11Protocol
 from server.settings import Settings
 from signaling.protocol.version import MAX_FRAME_BYTES, PING_INTERVAL_S
 
 
 def uvicorn_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
+    # h11 and the websockets sansio implementation (never wsproto: it has no frame size limit), wrapped by the
+    # connection guard: caps per client address and per node, and a deadline for every request
+    http, ws = ConnectionGuard.from_settings(settings).protocols()
     return uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port if port is None else port,
-        ws="websockets-sansio",  # never wsproto: it has no frame size limit
+        http=http,
+        ws=ws,
+        backlog=ACCEPT_BACKLOG,
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         ws_ping_interval=PING_INTERVAL_S,
@@ -47,6 +53,12 @@ class RunningServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def guard(self) -> ConnectionGuard:
+        protocol = self.server.config.http_protocol_class
+        assert issubclass(protocol, GuardedH11Protocol)
+        return protocol.guard
 
     async def stop(self, grace_s: float = 15.0) -> None:
         """Graceful shutdown; connections still open after ``grace_s`` are cut (uvicorn's force exit) rather

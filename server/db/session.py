@@ -1,4 +1,7 @@
-"""Engine and session factory. SQLite: WAL, busy timeout, BEGIN IMMEDIATE on every write txn."""
+"""Engine and session factory. SQLite: WAL, busy timeout, BEGIN IMMEDIATE on every write txn.
+
+SQL parameters never reach a log or an exception message (``hide_parameters``): they carry note text,
+password hashes and device secrets."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def make_engine(url: str) -> AsyncEngine:
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
@@ -40,7 +43,7 @@ def make_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
