@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # edge: hosts, browsers, ops endpoints, connections, logs, TLS (issue 10; README "Security and IT")
     max_connections: int = 0  # open sockets on this node (HTTP + WebSocket); 0: the open-file limit less 128
     max_connections_per_client: int = 256  # from one client address (a city hall behind NAT is one address)
-    request_timeout_s: float = 10.0  # a connection must deliver a whole HTTP request within this (slowloris)
+    request_deadline_s: float = 10.0  # a connection must deliver a whole HTTP request within this (slowloris)
     log_repeat_limit: int = 10  # log lines from one call site per window; the rest are counted, not written
     log_repeat_window_s: float = 60.0
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])  # Host header

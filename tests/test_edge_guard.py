@@ -25,7 +25,7 @@ DEADLINE_S = 1.0
 
 @pytest.fixture
 async def guarded(tmp_path: Path) -> AsyncIterator[Env]:
-    settings = make_settings(tmp_path, "sqlite", request_timeout_s=DEADLINE_S)
+    settings = make_settings(tmp_path, "sqlite", request_deadline_s=DEADLINE_S)
     async with server_env(settings) as e:
         yield e
 
@@ -100,7 +100,7 @@ async def test_complete_requests_and_keep_alive_are_served(guarded: Env) -> None
 @pytest.fixture
 async def capped(tmp_path: Path) -> AsyncIterator[Env]:
     """Caps of 5 per address and 8 in all; a request deadline long enough that idle sockets stay while counted."""
-    settings = make_settings(tmp_path, "sqlite", request_timeout_s=WAIT_S * 4, max_connections_per_client=5,
+    settings = make_settings(tmp_path, "sqlite", request_deadline_s=WAIT_S * 4, max_connections_per_client=5,
                              max_connections=8)
     async with server_env(settings) as e:
         yield e

@@ -11,7 +11,7 @@ after a first response). With the usual 1,024 open files, 1,100 such sockets loc
   Unavailable`` (the node) as soon as it sends its first bytes, then closed; a WebSocket client sees the
   upgrade fail with that status (docs/protocol.md §9). HTTP and WebSocket sockets count alike; a WebSocket
   stays counted until it closes.
-- **Request deadline** (``MADOGUCHI_REQUEST_TIMEOUT_S``): a connection must deliver a whole request (head and
+- **Request deadline** (``MADOGUCHI_REQUEST_DEADLINE_S``): a connection must deliver a whole request (head and
   body) within this of opening, and each next request on a kept-alive connection within this of the previous
   response; otherwise it is closed. While the application works on a request nothing is timed here, and a
   WebSocket, once upgraded, has its own limits (auth within 5 s, pings).
@@ -68,10 +68,10 @@ FULL = _answer(503, "Service Unavailable", "this server holds all the connection
 class ConnectionGuard:
     """Counts the open sockets of one server (per client address and in all) and makes its protocol classes."""
 
-    def __init__(self, max_connections: int = 0, max_per_client: int = 256, request_timeout_s: float = 10.0) -> None:
+    def __init__(self, max_connections: int = 0, max_per_client: int = 256, request_deadline_s: float = 10.0) -> None:
         self.max_connections = max_connections or default_max_connections()
         self.max_per_client = max_per_client  # 0: no per-address cap
-        self.request_timeout_s = request_timeout_s
+        self.request_deadline_s = request_deadline_s
         self.open: dict[asyncio.BaseTransport, str] = {}
         self.per_client: Counter[str] = Counter()
         self.refused: Counter[int] = Counter()  # by HTTP status
@@ -80,7 +80,7 @@ class ConnectionGuard:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ConnectionGuard:
-        return cls(settings.max_connections, settings.max_connections_per_client, settings.request_timeout_s)
+        return cls(settings.max_connections, settings.max_connections_per_client, settings.request_deadline_s)
 
     def admit(self, transport: asyncio.BaseTransport) -> bytes | None:
         """Count a new socket; or the answer that refuses it (it is then not counted)."""
@@ -161,7 +161,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _arm(self) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.guard.request_timeout_s, self._request_timeout)
+        self._deadline = self.loop.call_later(self.guard.request_deadline_s, self._request_timeout)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -176,7 +176,7 @@ class GuardedH11Protocol(H11Protocol):
             return  # the application is working on a complete request; the response re-arms the deadline
         self.guard.timed_out += 1
         log.info("closed a connection from %s: no complete request within %.0f s", client_address(self.transport),
-                 self.guard.request_timeout_s)
+                 self.guard.request_deadline_s)
         self.transport.close()
 
 
