@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import refresh_tokens
 from server.auth import hash_secret, new_enroll_code
 from server.db.audit import audit
 from server.db.base import utcnow
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 
 ENROLL_VALID = timedelta(hours=24)
+StaffEnd = Literal["disabled", "role_changed"] | None  # how an account change ends its open sessions
 
 
 class AdminError(Exception):
@@ -89,14 +92,17 @@ async def create_staff(db: AsyncSession, *, username: str, display_name: str, mu
 
 async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_name: str | None = None,
                        role: str | None = None, skills: list[str] | None = None,
-                       capabilities: list[str] | None = None, active: bool | None = None) -> tuple[Staff, bool]:
-    """Change an account. Returns (staff, disabled_now): the caller closes a disabled account's sockets."""
+                       capabilities: list[str] | None = None, active: bool | None = None) -> tuple[Staff, StaffEnd]:
+    """Change an account. Returns (staff, what ends its sessions): a disable or a role change bumps the token
+    version (older access tokens are refused); a disable also revokes its refresh tokens. The caller closes the
+    account's live sockets after committing (the server's account watch does too, within a second)."""
     s = await db.get(Staff, staff_id, with_for_update={"of": Staff})
     if s is None:
         raise AdminError(f"no staff member {staff_id}")
     if actor == f"staff:{staff_id}" and (active is False or (role is not None and role != "admin")):
         raise Conflict("you cannot disable your own account or take away your own admin role")
     changed: dict[str, object] = {}
+    role_changed = role is not None and role != s.role
     if role is not None:
         if role not in STAFF_ROLES:
             raise Invalid(f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
@@ -112,8 +118,11 @@ async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_n
         s.active, changed["active"] = active, active
     if disabled_now:
         s.status, s.status_reason = "offline", ""
+        await refresh_tokens.revoke_all(db, staff_id, utcnow())
+    if disabled_now or role_changed:
+        s.token_version += 1
     audit(db, actor, "staff.updated", f"staff:{staff_id}", **changed)
-    return s, disabled_now
+    return s, "disabled" if disabled_now else "role_changed" if role_changed else None
 
 
 async def set_staff_password(db: AsyncSession, staff_id: int, password: str, actor: str) -> None:
@@ -122,4 +131,6 @@ async def set_staff_password(db: AsyncSession, staff_id: int, password: str, act
     if s is None:
         raise AdminError(f"no staff member {staff_id}")
     s.password_hash = hash_secret(password)
+    s.token_version += 1  # every access token issued before is refused, and every login must start again
+    await refresh_tokens.revoke_all(db, staff_id, utcnow())
     audit(db, actor, "staff.password_reset", f"staff:{staff_id}")

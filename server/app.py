@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from server import __version__
+from server import __version__, account_watch
 from server.api import ws
 from server.api.routes import admin, auth, health, services, sessions
 from server.api.ws_handler import ServerHandler
+from server.attempt_limits import make_limits
 from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
 from server.context import AppContext
 from server.db.session import make_engine, make_sessionmaker
@@ -25,6 +26,7 @@ from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
 from server.monitor import router as monitor_router
+from server.password_hashing import PasswordHashing
 from server.queue.clock import SystemClock
 from server.queue.engine import QueueEngine, recover_after_restart
 from server.queue.presence import peers_lost
@@ -65,9 +67,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                             if settings.redis_url else LocalCluster(node_id))
         delivery = Delivery(cluster)
         queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
+        hashing = PasswordHashing(settings.hash_queue)
+        await hashing.warm_up()
         ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,
-                         delivery=delivery)
-        hub = Hub(ServerHandler(ctx), rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst,
+                         delivery=delivery, limits=make_limits(settings), hashing=hashing)
+        handler = ServerHandler(ctx)
+        hub = Hub(handler, rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst,
                   remote=None if delivery.one_node else delivery)
         hub.on_message_counted = metrics.count_message
         delivery.attach(hub)
@@ -85,18 +90,22 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                              refresh_s=settings.gc_refresh_s)
         gc_policy.start()
         ticker = asyncio.create_task(_tick(ctx, gc_policy))
+        watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of))
         try:
             yield
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for task in (ticker, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             # all at once: one by one, each waiting for its socket's queue to drain, took longer than the
             # shutdown grace on a loaded node
             await asyncio.gather(*(hub.disconnect(peer, 1001, "server shutting down")
                                    for peer in list(hub.connections)), return_exceptions=True)
             await cluster.close()
             await db_engine.dispose()
+            hashing.close()
+            await ctx.limits.close()
 
     # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

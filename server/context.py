@@ -1,5 +1,5 @@
 """What the application holds for its routes and handlers: database, settings, clock, metrics, the queue
-engine, and the delivery (the hub behind it)."""
+engine, the delivery (the hub behind it), the brute-force limits and the password-hashing pool."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.attempt_limits import AttemptLimits
 from server.cluster import Cluster
 from server.delivery import Delivery
 from server.metrics import Metrics
+from server.password_hashing import PasswordHashing
 from server.queue.clock import Clock
 from server.queue.engine import QueueEngine
 from server.settings import Settings
@@ -25,6 +27,8 @@ class AppContext:
     clock: Clock
     engine: QueueEngine
     delivery: Delivery
+    limits: AttemptLimits  # login and enrollment attempts (tests may swap in one on a manual clock)
+    hashing: PasswordHashing
 
     @property
     def hub(self) -> Hub:

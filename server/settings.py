@@ -49,8 +49,16 @@ class Settings(BaseSettings):
     # auth: signing key, tokens, brute-force limits (issue 10; server/signing_key.py, server/auth.py)
     secret_key: str = DEV_SECRET_KEY  # refused at start unless dev_insecure (signing_key.check_signing_key)
     dev_insecure: bool = False  # development only: accept the built-in or a short signing key
-    access_token_ttl_s: int = 3600
-    kiosk_token_ttl_s: int = 900
+    access_token_ttl_s: int = Field(default=600, gt=0, le=600)  # <= 10 min; clients renew with a refresh token
+    refresh_token_ttl_s: int = Field(default=12 * 3600, gt=0)  # a console's working day; rotated at every use
+    kiosk_token_ttl_s: int = Field(default=600, gt=0, le=600)  # kiosks get a new one with their device secret
+    auth_recheck_s: float = Field(default=1.0, gt=0, le=2.0)  # live sockets follow account changes this often
+    # attempts per client address and per account (limits notation, several windows: a growing backoff)
+    login_limit_per_address: str = "30/minute;300/hour"
+    login_limit_per_account: str = "5/minute;20/hour"
+    enroll_limit_per_address: str = "20/minute;100/hour"
+    enroll_limit_per_kiosk: str = "5/minute;20/hour"
+    hash_queue: int = Field(default=64, ge=1)  # password checks waiting for the hashing threads; beyond: 503
 
     # report PDF (issue 13)
     report_chromium: str = "/usr/bin/chromium"  # headless Chromium that prints the report to PDF

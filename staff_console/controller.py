@@ -136,7 +136,6 @@ class StaffController(Emitter):
         super().__init__()
         self.settings = settings
         self.api = StaffApi(settings.server_urls)
-        self._password: str | None = None
         self.client: SignalingClient | None = None
         self.connection: ConnState = "offline"
         self.was_online = False
@@ -196,8 +195,7 @@ class StaffController(Emitter):
     # ------------------------------------------------------------ lifecycle
     async def login(self, username: str, password: str) -> dict[str, Any]:
         """Log in over REST, then open the signaling socket. Raises ApiError on a wrong password."""
-        staff = await self.api.login(username, password)
-        self._password = password  # kept in memory only, to renew the short-lived token on reconnect
+        staff = await self.api.login(username, password)  # the password is not kept: a refresh token renews
         with contextlib.suppress(ApiError, OSError, ValueError):
             self.services = [ServiceInfo(**{k: v for k, v in s.items() if k in ServiceInfo.model_fields})
                              for s in await self.api.services()]
@@ -210,15 +208,13 @@ class StaffController(Emitter):
         return staff
 
     async def _token(self) -> str:
-        assert self._password is not None
+        """A fresh access token for each (re)connect: after a role change the old one is refused (4003)."""
         try:
-            await self.api.login(self.api.staff["username"], self._password)
+            return await self.api.refresh()
         except ApiError as exc:
-            if exc.status in (401, 403):  # password changed or account disabled: retrying cannot help
+            if exc.status in (401, 403):  # password reset, account disabled, login ended: retrying cannot help
                 raise CredentialRejected(exc.detail) from None
             raise
-        assert self.api.token is not None
-        return self.api.token
 
     async def stop(self) -> None:
         for task in list(self._tasks):

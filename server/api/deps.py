@@ -43,6 +43,9 @@ async def current_staff(
     await db.commit()  # end the look-up's transaction: on SQLite it holds the write lock (BEGIN IMMEDIATE)
     if staff is None or not staff.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account unknown or disabled")
+    if claims.ver != staff.token_version:  # issued before a password reset or role change
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token revoked: refresh or log in again",
+                            headers={"WWW-Authenticate": "Bearer"})
     return staff
 
 

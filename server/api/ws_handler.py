@@ -69,6 +69,7 @@ class ServerHandler:
         self.token_of: dict[str, str] = {}  # peer -> its current token
         self.app_versions: dict[str, str] = {}
         self.seq_of: dict[str, int] = {}  # peer -> the cluster registration of its socket here
+        self.version_of: dict[str, int] = {}  # staff peer -> the account's token version its socket authenticated at
         self._catalog_cache: tuple[float, int, list[ServiceInfo]] | None = None  # (when, engine generation, it)
         engine = ctx.engine
         self._kiosks_in: Batcher[tuple[Principal, str, bool]] = Batcher(
@@ -91,6 +92,8 @@ class ServerHandler:
                 s = await db.get(Staff, claims.principal_id)
                 if s is None or not s.active or s.role not in STAFF_ROLES:
                     raise AuthRejected(ErrorCode.AUTH_FAILED, "staff account unknown or disabled")
+                if claims.ver != s.token_version:
+                    raise AuthRejected(ErrorCode.AUTH_FAILED, "token revoked: refresh or log in again")
                 principal = Principal("staff", s.id, s.role, s.display_name, s.municipality_id)
                 extra = {"municipality": s.municipality.name_ja, "branch": ""}
         catalog = await self._catalog()
@@ -101,6 +104,8 @@ class ServerHandler:
         self.resume_tokens[token] = principal.peer
         self.token_of[principal.peer] = token
         self.app_versions[principal.peer] = auth.app_version
+        if claims.kind == "staff":
+            self.version_of[principal.peer] = claims.ver
         welcome = Welcome(
             ref=auth.id, role=principal.role, principal_id=principal.principal_id,  # type: ignore[arg-type]
             peer=principal.peer, display_name=principal.display_name,
@@ -144,6 +149,8 @@ class ServerHandler:
         if token is not None and self.ctx.hub.connections.get(p.peer) is None:
             del self.token_of[p.peer]
             self.resume_tokens.pop(token, None)
+        if self.ctx.hub.connections.get(p.peer) is None:
+            self.version_of.pop(p.peer, None)
         if not await self.ctx.delivery.cluster.unregister(p.peer, self.seq_of.pop(p.peer, None)):
             return  # connected again on another node meanwhile: nothing has left
         if p.kind == "kiosk":

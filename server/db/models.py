@@ -77,6 +77,7 @@ class Kiosk(Base):
     enroll_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    selfcheck_pin_hash: Mapped[str | None] = mapped_column(String(256))  # argon2 of the IT self-check PIN
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     app_version: Mapped[str] = mapped_column(String(64), default="")
     screen: Mapped[str] = mapped_column(String(16), default="idle")
@@ -119,12 +120,29 @@ class Staff(Base):
     capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)  # needs they can serve
     languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["ja"])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bumped on password reset, role change and disable: access tokens of an older version are refused
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # live routing state, in the database so that several nodes agree
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_reason: Mapped[str] = mapped_column(String(64), default="")
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skills: Mapped[list[Service]] = relationship(secondary="staff_skill", lazy="selectin")
     municipality: Mapped[Municipality] = relationship(lazy="joined")
+
+
+class RefreshToken(Base):
+    """A staff refresh token, stored as its SHA-256 (the token is 256 random bits). Each use rotates it: the
+    used row is marked, a new one of the same family issued; a used token presented again revokes the family."""
+
+    __tablename__ = "refresh_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)  # one login's chain of rotations
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # rotated: never valid again
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Ticket(Base):

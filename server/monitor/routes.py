@@ -5,8 +5,10 @@ Feed protocol (JSON text frames)::
     client -> {"type": "auth", "token": "<staff access token>"}    first frame, within 5 s
               (or an ``Authorization: Bearer`` header on the upgrade request, for non-browser clients)
     server -> {"type": "hello", ...}, then {"type": "snapshot", ...} every second,
-              {"type": "token", ...} shortly before the token expires (a wall display stays signed in
-              while its account stays active and allowed),
+              {"type": "token", ...} shortly before the token expires: a *monitor credential* (``typ``
+              "monitor"), accepted by this feed only, never by the REST API or ``/ws``; a wall display stays
+              signed in while its account stays active, allowed and at the same token version (checked
+              every MADOGUCHI_AUTH_RECHECK_S, 1 s: a disabled account loses its feed within that),
               {"type": "error", "status": 401|403, ...} and close 4401/4403 when authentication fails.
 
 The token never travels in the URL.
@@ -39,7 +41,6 @@ MONITOR_ROLES = ("it_monitor", "supervisor", "admin")
 STATIC = Path(__file__).parent / "static"
 FEED_INTERVAL_S = 1.0
 AUTH_TIMEOUT_S = 5.0
-RECHECK_S = 30.0  # the account is looked up again this often
 REFRESH_BEFORE_S = 300.0  # a fresh token is sent this long before the current one expires
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_POLICY = (
     CloseCode.UNAUTHENTICATED, CloseCode.ROLE_FORBIDDEN, CloseCode.POLICY_VIOLATION)
@@ -55,20 +56,27 @@ class FeedDenied(Exception):
 
 
 async def authorise(ctx: AppContext, token: str) -> tuple[Staff, float]:
-    """The staff member behind a token, if the role may watch. Returns (staff, token expiry)."""
+    """The staff member behind an access token or a monitor credential, if the role may watch. Returns (staff,
+    credential expiry)."""
     try:
-        claims = decode_token(ctx.settings.secret_key, token)
+        claims = decode_token(ctx.settings.secret_key, token, accept=("access", "monitor"))
     except InvalidToken as exc:
         raise FeedDenied(401, "auth_failed", str(exc)) from None
     if claims.kind != "staff":
         raise FeedDenied(403, "forbidden", "staff token required")
     async with ctx.maker() as db:
         staff = await db.get(Staff, claims.principal_id)
+    return _check_account(staff, claims.ver), claims.exp
+
+
+def _check_account(staff: Staff | None, ver: int) -> Staff:
     if staff is None or not staff.active:
         raise FeedDenied(401, "auth_failed", "account unknown or disabled")
+    if staff.token_version != ver:
+        raise FeedDenied(401, "auth_failed", "credential revoked (password reset or role change)")
     if staff.role not in MONITOR_ROLES:
         raise FeedDenied(403, "forbidden", f"role {staff.role} may not view the monitor")
-    return staff, claims.exp
+    return staff
 
 
 def _cache(ctx: AppContext, app_state: object) -> SnapshotCache:
@@ -149,7 +157,7 @@ async def feed(ws: WebSocket) -> None:
     await _send(ws, Hello(role=staff.role, display_name=staff.display_name, interval_s=FEED_INTERVAL_S))
     reader = asyncio.create_task(_drain(ws))
     try:
-        await _push(ws, ctx, staff.id, exp, reader)
+        await _push(ws, ctx, staff.id, staff.token_version, exp, reader)
     except FeedDenied as exc:
         await _deny(ws, exc)
     except (WebSocketDisconnect, RuntimeError, OSError):
@@ -169,23 +177,22 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-async def _push(ws: WebSocket, ctx: AppContext, staff_id: int, exp: float, reader: asyncio.Task[None]) -> None:
+async def _push(ws: WebSocket, ctx: AppContext, staff_id: int, ver: int, exp: float,
+                reader: asyncio.Task[None]) -> None:
     cache = _cache(ctx, ws.app.state)
     checked = time.monotonic()
+    recheck_s = ctx.settings.auth_recheck_s
     ttl = ctx.settings.access_token_ttl_s
     refresh_before = min(REFRESH_BEFORE_S, ttl / 2)
     while not reader.done():
-        if time.monotonic() - checked > RECHECK_S or exp - time.time() < refresh_before:
+        if time.monotonic() - checked >= recheck_s or exp - time.time() < refresh_before:
             checked = time.monotonic()
             async with ctx.maker() as db:
-                staff = await db.get(Staff, staff_id)
-            if staff is None or not staff.active:
-                raise FeedDenied(401, "auth_failed", "account disabled")
-            if staff.role not in MONITOR_ROLES:
-                raise FeedDenied(403, "forbidden", f"role {staff.role} may not view the monitor")
-            if exp - time.time() < refresh_before:
-                token = issue_token(ctx.settings.secret_key, "staff", staff.id, staff.role, ttl)
+                staff = _check_account(await db.get(Staff, staff_id), ver)
+            if exp - time.time() < refresh_before:  # a monitor credential: this feed only, not REST or /ws
+                token = issue_token(ctx.settings.secret_key, "staff", staff.id, staff.role, ttl, ver=ver,
+                                    typ="monitor")
                 exp = time.time() + ttl
                 await _send(ws, TokenRefresh(access_token=token, expires_in=ttl))
         await _send(ws, await cache.get(ctx))
-        await asyncio.wait({reader}, timeout=FEED_INTERVAL_S)
+        await asyncio.wait({reader}, timeout=min(FEED_INTERVAL_S, recheck_s))

@@ -30,5 +30,6 @@ class CloseCode(IntEnum):
     INTERNAL_ERROR = 1011
     REVOKED = 4001            # kiosk revoked or staff disabled
     REPLACED = 4002           # same principal connected again elsewhere
+    CREDENTIALS_CHANGED = 4003  # staff role changed: reconnect with a fresh (refreshed) token
     UNAUTHENTICATED = 4401    # monitor feed: token missing, invalid or expired (HTTP 401)
     ROLE_FORBIDDEN = 4403     # monitor feed: this role may not watch (HTTP 403)

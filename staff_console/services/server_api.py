@@ -1,7 +1,13 @@
-"""Console REST calls. Notes are only what the server lets this account read."""
+"""Console REST calls. Notes are only what the server lets this account read.
+
+Access tokens live 10 minutes: the API keeps the login's refresh token (in memory only, never the password)
+and renews the access token with it when a call is refused with 401, and on every signaling reconnect
+(:meth:`StaffApi.refresh`). Refresh tokens are single-use, so renewals are serialised by a lock.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -22,14 +28,27 @@ class StaffApi:
         self.servers = [u.rstrip("/") for u in urls]
         self._current = 0
         self.token: str | None = None
+        self.refresh_token: str | None = None
         self.staff: dict[str, Any] = {}
+        self._renewing = asyncio.Lock()
 
     @property
     def server_url(self) -> str:
         return self.servers[self._current]
 
-    async def _call(self, method: str, path: str, **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    async def _call(self, method: str, path: str, *, renew: bool = True, **kw: Any) -> Any:
+        token = self.token
+        try:
+            return await self._send(method, path, token, **kw)
+        except ApiError as exc:
+            if exc.status != 401 or not renew or self.refresh_token is None:
+                raise
+        if self.token == token:  # nobody renewed it meanwhile
+            await self.refresh()
+        return await self._send(method, path, self.token, **kw)
+
+    async def _send(self, method: str, path: str, token: str | None, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         for attempt in range(len(self.servers)):
             try:
                 async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
@@ -48,10 +67,30 @@ class StaffApi:
         return r.json()
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        data = await self._call("POST", "/api/auth/login", json={"username": username, "password": password})
-        self.token = str(data["access_token"])
-        self.staff = dict(data["staff"])
+        data = await self._send("POST", "/api/auth/login", None, json={"username": username, "password": password})
+        self._take(data)
         return self.staff
+
+    async def refresh(self) -> str:
+        """A new access token (and the next refresh token). Raises ApiError 401 when the login has ended
+        (password reset, account disabled, logged out, expired): then only a new login helps."""
+        async with self._renewing:
+            if self.refresh_token is None:
+                raise ApiError(401, "not logged in")
+            data = await self._send("POST", "/api/auth/refresh", None, json={"refresh_token": self.refresh_token})
+            self._take(data)
+            assert self.token is not None
+            return self.token
+
+    async def logout(self) -> None:
+        token, self.refresh_token, self.token = self.refresh_token, None, None
+        if token is not None:
+            await self._send("POST", "/api/auth/logout", None, json={"refresh_token": token})
+
+    def _take(self, data: dict[str, Any]) -> None:
+        self.token = str(data["access_token"])
+        self.refresh_token = str(data["refresh_token"])
+        self.staff = dict(data["staff"])
 
     async def save_note(self, session_id: int, note: dict[str, Any]) -> dict[str, Any]:
         return dict(await self._call("PUT", f"/api/sessions/{session_id}/note", json=note))

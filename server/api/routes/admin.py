@@ -152,7 +152,7 @@ async def add_staff(body: StaffCreateIn, db: DB, staff: Admin) -> StaffAdminOut:
 @router.patch("/staff/{staff_id}")
 async def change_staff(staff_id: int, body: StaffUpdateIn, db: DB, ctx: Ctx, staff: Admin) -> StaffAdminOut:
     try:
-        s, disabled_now = await update_staff(
+        s, ended = await update_staff(
             db, staff_id, f"staff:{staff.id}", display_name=body.display_name, role=body.role,
             skills=list(body.skills) if body.skills is not None else None,
             capabilities=list(body.capabilities) if body.capabilities is not None else None, active=body.active)
@@ -160,14 +160,17 @@ async def change_staff(staff_id: int, body: StaffUpdateIn, db: DB, ctx: Ctx, sta
         await db.commit()
     except AdminError as exc:
         raise _http(exc) from None
-    if disabled_now:  # the console stops for good (protocol.md: 4001 is final)
+    if ended == "disabled":  # the console stops for good (protocol.md: 4001 is final)
         await ctx.delivery.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "account disabled")
+    elif ended == "role_changed":  # the console refreshes its token and comes back with the new role
+        await ctx.delivery.disconnect(f"staff:{staff_id}", CloseCode.CREDENTIALS_CHANGED, "role changed")
     return out
 
 
 @router.post("/staff/{staff_id}/password")
 async def reset_password(staff_id: int, body: PasswordIn, db: DB, ctx: Ctx, staff: Admin) -> dict[str, bool]:
-    """A new password (a forgotten or leaked one): open consoles of that account are closed with 4001."""
+    """A new password (a forgotten or leaked one): the account's access and refresh tokens stop working and its
+    open consoles are closed with 4001."""
     try:
         await set_staff_password(db, staff_id, body.password, f"staff:{staff.id}")
         await db.commit()

@@ -1,8 +1,10 @@
 """Staff login; kiosk enrollment (one-time code -> device secret) and device token exchange.
 
-argon2 costs ~0.13 s of CPU per check here: it runs in a small thread pool (one thread per core), never on
-the event loop, and never inside a database transaction (on SQLite every transaction holds the write lock,
-``BEGIN IMMEDIATE``): each route reads what it needs, ends that transaction, checks, then writes briefly.
+argon2 costs ~0.13 s of CPU per check here: it runs in a bounded thread pool (server/password_hashing.py),
+never on the event loop, and never inside a database transaction (on SQLite every transaction holds the write
+lock, ``BEGIN IMMEDIATE``): each route reads what it needs, ends that transaction, checks, then writes briefly.
+Login and enrollment attempts are limited per client address and per account first (server/attempt_limits.py:
+429 with Retry-After); failures are audited (``auth.login_failed``, ``kiosk.enroll_failed``).
 
 Passwords and the 8-digit enrollment codes are guessable, so they get argon2. A kiosk's device secret is 256
 random bits (``new_device_secret``): nobody can guess it, so a slow hash buys nothing and costs every kiosk
@@ -13,43 +15,46 @@ then stored the fast way.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import refresh_tokens
 from server.api.deps import DB, Ctx
-from server.auth import hash_secret, issue_token, new_device_secret, verify_secret
+from server.attempt_limits import AttemptLimiter
+from server.auth import issue_token, new_device_secret
+from server.context import AppContext
 from server.db.audit import audit
 from server.db.models import Kiosk, Staff
+from server.password_hashing import HashingBusy
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
-# argon2-cffi releases the GIL while it hashes: one thread per core keeps the cores busy and the loop free;
-# more threads would only queue in the kernel and hold 64 MiB each. Requests beyond that wait their turn.
-_hashing = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2")
-_dummy_hash: str | None = None  # checked against when there is no account, so both answers take as long
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
 
 
-async def hash_off_loop(secret: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_secret, secret)
+async def admit(limiter: AttemptLimiter, request: Request, account: str) -> None:
+    """Count the attempt; 429 with Retry-After when the address or the account has used its windows."""
+    verdict = await limiter.attempt(client_address(request), account)
+    if not verdict.allowed:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many attempts; try again later",
+                            headers={"Retry-After": str(verdict.retry_after_s)})
 
 
-async def verify_off_loop(hashed: str | None, secret: str) -> bool:
-    """Check ``secret`` against ``hashed`` in the pool; without a hash, check against a dummy one (as slow)."""
-    global _dummy_hash
-    if hashed is None:
-        if _dummy_hash is None:
-            _dummy_hash = await hash_off_loop("no such account")
-        await asyncio.get_running_loop().run_in_executor(_hashing, verify_secret, _dummy_hash, secret)
-        return False
-    return await asyncio.get_running_loop().run_in_executor(_hashing, verify_secret, hashed, secret)
+async def checked(ctx: AppContext, hashed: str | None, secret: str) -> bool:
+    """One argon2 check in the bounded pool (503 with Retry-After when its queue is full)."""
+    try:
+        return await ctx.hashing.verify(hashed, secret)
+    except HashingBusy:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "busy; try again shortly",
+                            headers={"Retry-After": "1"}) from None
 
 
 DEVICE_HASH_PREFIX = "sha256$"
@@ -84,7 +89,13 @@ class LoginOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    refresh_token: str  # one use: POST /api/auth/refresh returns the next one
+    refresh_expires_in: int
     staff: StaffOut
+
+
+class RefreshIn(BaseModel):
+    refresh_token: Annotated[str, Field(min_length=16, max_length=256)]
 
 
 def staff_out(s: Staff) -> StaffOut:
@@ -93,21 +104,61 @@ def staff_out(s: Staff) -> StaffOut:
                     skills=[x.code for x in s.skills], capabilities=list(s.capabilities or []))
 
 
-@router.post("/auth/login")
-async def login(body: LoginIn, db: DB, ctx: Ctx) -> LoginOut:
+@router.post("/auth/login", responses={429: {"description": "too many attempts (Retry-After)"}})
+async def login(body: LoginIn, request: Request, db: DB, ctx: Ctx) -> LoginOut:
+    await admit(ctx.limits.login, request, body.username)
     s = (await db.execute(select(Staff).where(Staff.username == body.username))).scalar_one_or_none()
     await db.commit()  # end the read (and SQLite's write lock) before the slow check
-    ok = await verify_off_loop(s.password_hash if s is not None and s.active else None, body.password)
+    ok = await checked(ctx, s.password_hash if s is not None and s.active else None, body.password)
     if s is None or not ok:
-        audit(db, f"user:{body.username}"[:64], "auth.login_failed")
+        audit(db, f"user:{body.username}"[:64], "auth.login_failed", address=client_address(request))
         await db.commit()
+        await ctx.limits.login.failed(client_address(request))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    ttl = ctx.settings.access_token_ttl_s
-    token = issue_token(ctx.settings.secret_key, "staff", s.id, s.role, ttl)
-    out = LoginOut(access_token=token, expires_in=ttl, staff=staff_out(s))
+    await ctx.limits.login.succeeded(body.username)
+    out = _tokens(ctx, db, s, None)
     audit(db, f"staff:{s.id}", "auth.login")
     await db.commit()
     return out
+
+
+def _tokens(ctx: AppContext, db: AsyncSession, s: Staff, family: refresh_tokens.Issued | None) -> LoginOut:
+    """A short-lived access token at the account's current role and token version, with a refresh token (a new
+    family at login, the next of its family at a refresh)."""
+    settings = ctx.settings
+    ttl = settings.access_token_ttl_s
+    token = issue_token(settings.secret_key, "staff", s.id, s.role, ttl, ver=s.token_version)
+    issued = family or refresh_tokens.issue(db, s.id, ctx.now(), settings.refresh_token_ttl_s)
+    return LoginOut(access_token=token, expires_in=ttl, refresh_token=issued.token,
+                    refresh_expires_in=settings.refresh_token_ttl_s, staff=staff_out(s))
+
+
+REFRESH_REFUSED = "refresh token invalid, expired or revoked: log in again"
+
+
+@router.post("/auth/refresh")
+async def refresh(body: RefreshIn, db: DB, ctx: Ctx) -> LoginOut:
+    """Exchange a refresh token (once) for a new access token and the next refresh token. A refresh token
+    used a second time ends its whole family (every session of that login)."""
+    try:
+        s, issued = await refresh_tokens.rotate(db, body.refresh_token, ctx.now(), ctx.settings.refresh_token_ttl_s)
+    except refresh_tokens.RefreshRefused:
+        await db.commit()  # a reuse's revocation and audit are kept
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, REFRESH_REFUSED) from None
+    out = _tokens(ctx, db, s, issued)
+    await db.commit()
+    return out
+
+
+@router.post("/auth/logout")
+async def logout(body: RefreshIn, db: DB, ctx: Ctx) -> dict[str, bool]:
+    """End this login: its refresh token family is revoked (access tokens already issued run out within
+    MADOGUCHI_ACCESS_TOKEN_TTL_S)."""
+    staff_id = await refresh_tokens.revoke_token(db, body.refresh_token, ctx.now())
+    if staff_id is not None:
+        audit(db, f"staff:{staff_id}", "auth.logout")
+    await db.commit()
+    return {"logged_out": staff_id is not None}
 
 
 class EnrollIn(BaseModel):
@@ -121,16 +172,20 @@ class EnrollOut(BaseModel):
     branch: str
 
 
-@router.post("/kiosk/enroll")
-async def enroll(body: EnrollIn, db: DB, ctx: Ctx) -> EnrollOut:
+@router.post("/kiosk/enroll", responses={429: {"description": "too many attempts (Retry-After)"}})
+async def enroll(body: EnrollIn, request: Request, db: DB, ctx: Ctx) -> EnrollOut:
     """Exchange the one-time code an administrator gave for the device's own secret (shown once)."""
     refused = HTTPException(status.HTTP_401_UNAUTHORIZED, "enrollment code wrong, used or expired")
+    await admit(ctx.limits.enroll, request, str(body.kiosk_id))
     k = await db.get(Kiosk, body.kiosk_id)
     now = ctx.now()
     usable = k is not None and k.revoked_at is None and k.enroll_expires_at is not None and k.enroll_expires_at >= now
     code_hash = k.enroll_code_hash if k is not None and usable else None
     await db.commit()  # end the read before the slow checks
-    if not await verify_off_loop(code_hash, body.code):
+    if not await checked(ctx, code_hash, body.code):
+        audit(db, f"address:{client_address(request)}"[:64], "kiosk.enroll_failed", f"kiosk:{body.kiosk_id}"[:64])
+        await db.commit()
+        await ctx.limits.enroll.failed(client_address(request))
         raise refused
     secret = new_device_secret()
     credential = hash_device_secret(secret)
@@ -165,7 +220,7 @@ async def kiosk_token(body: KioskTokenIn, db: DB, ctx: Ctx) -> TokenOut:
     elif credential.startswith(DEVICE_HASH_PREFIX):
         ok = check_device_secret(credential, body.secret)
     else:  # enrolled before device secrets were hashed the fast way: argon2 once, then upgrade
-        ok = await verify_off_loop(credential, body.secret)
+        ok = await checked(ctx, credential, body.secret)
         if ok:
             await db.execute(update(Kiosk).where(Kiosk.id == body.kiosk_id, Kiosk.credential_hash == credential)
                              .values(credential_hash=hash_device_secret(body.secret)))
