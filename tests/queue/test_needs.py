@@ -260,3 +260,19 @@ async def test_the_tier_wait_still_applies_to_other_needs(w: World) -> None:
     oketo = await w.kiosk("oketo")
     r = await create(w, oketo, "disability", ("large_text",))
     assert (r.position, r.estimated_wait_s) == (1, POOL_S)
+
+
+async def test_the_re_sync_of_a_call_keeps_its_needs_and_mode(w: World) -> None:
+    """A console or kiosk that comes back during a written call is told the needs and the mode again (the
+    console's re-sync used to carry no needs at all)."""
+    staff = await available(w, "suzuki")
+    kiosk = await w.kiosk()
+    r = await create(w, kiosk, "guardianship", ("sign_language",), language="en")
+    await w.run(tickets.accept, staff["suzuki"], r.ticket_id)
+    w.take()
+    for who in (staff["suzuki"], kiosk):
+        await w.disconnect(who)
+        await w.connect(who, resumed=True)
+        (start,) = [m for p, m in w.take_msgs() if p == who.peer and isinstance(m, SessionStart)]
+        assert (start.needs, start.language, start.unmet_needs, start.written) == (
+            ["sign_language"], "en", ["sign_language"], True)
