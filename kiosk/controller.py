@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from typing import Any, get_args
 
 from kiosk import __version__
 from kiosk.services import selfcheck
-from kiosk.services.credentials import KioskCredential
+from kiosk.services.credentials import KioskCredential, pin_matches
 from kiosk.services.echo import EchoCancelledTrack, EchoCanceller, EchoUnavailable
 from kiosk.services.outbox import Outbox, Report, ReportKind
 from kiosk.services.server_api import device_token
@@ -314,12 +313,13 @@ class KioskController(Emitter):
 
     # ------------------------------------------------------------ IT self-check
     def unlock_selfcheck(self, pin: str) -> bool:
-        """The self-check screen is for IT staff: a PIN, and a lockout after repeated wrong ones."""
+        """The self-check screen is for IT staff: the PIN set at enrollment (checked against its argon2 hash in
+        the credential file; there is no default), and a lockout after repeated wrong ones."""
         now = self.clock()
         self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT_S]
         if len(self._pin_failures) >= PIN_ATTEMPTS or self.screen not in ("idle", "selfcheck"):
             return False
-        if not hmac.compare_digest(pin.encode(), self.settings.selfcheck_pin.encode()):
+        if not pin_matches(self.credential.selfcheck_pin_hash, pin):
             self._pin_failures.append(now)
             return False
         self._pin_failures.clear()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -15,6 +18,7 @@ from server.db.base import utcnow
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 
 ENROLL_VALID = timedelta(hours=24)
+MIN_PIN_LEN, MAX_PIN_LEN = 6, 12
 StaffEnd = Literal["disabled", "role_changed"] | None  # how an account change ends its open sessions
 
 
@@ -22,19 +26,62 @@ class AdminError(Exception):
     pass
 
 
-async def create_enrollment(db: AsyncSession, branch_code: str, name: str, actor: str) -> tuple[int, str]:
-    """New kiosk at a branch with a one-time 8-digit code valid 24 h. Returns (kiosk id, code)."""
+async def hashed(secret: str) -> str:
+    """argon2 in a worker thread: never on the event loop, and callers hash before their transaction starts."""
+    return await asyncio.to_thread(hash_secret, secret)
+
+
+def new_selfcheck_pin() -> str:
+    while True:
+        pin = f"{secrets.randbelow(10**MIN_PIN_LEN):0{MIN_PIN_LEN}d}"
+        try:
+            check_selfcheck_pin(pin)
+            return pin
+        except Invalid:
+            continue
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    kiosk_id: int
+    code: str  # the one-time enrollment code (8 digits, 24 h)
+    selfcheck_pin: str | None  # the IT self-check PIN when it was generated (shown once), None when given
+
+
+def check_selfcheck_pin(pin: str) -> None:
+    if not pin.isdigit() or not MIN_PIN_LEN <= len(pin) <= MAX_PIN_LEN:
+        raise Invalid(f"the self-check PIN must have {MIN_PIN_LEN} to {MAX_PIN_LEN} digits")
+    if len(set(pin)) == 1 or pin in "01234567890" or pin in "09876543210":
+        raise Invalid("the self-check PIN must not be one repeated digit or a run such as 123456")
+
+
+async def enroll_kiosk(db: AsyncSession, branch_code: str, name: str, actor: str,
+                       selfcheck_pin: str | None = None) -> Enrollment:
+    """New kiosk at a branch with a one-time 8-digit code valid 24 h, and its IT self-check PIN: the one given,
+    or a random 6-digit one returned to be shown once. Only the PIN's argon2 hash is kept (the kiosk gets the
+    hash at enrollment and checks the PIN itself, also offline)."""
+    if selfcheck_pin is not None:
+        check_selfcheck_pin(selfcheck_pin)
+    pin = selfcheck_pin or new_selfcheck_pin()
+    code = new_enroll_code()
+    code_hash, pin_hash = await hashed(code), await hashed(pin)  # before the transaction's first statement
     branch = (await db.execute(select(Branch).where(Branch.code == branch_code))).scalar_one_or_none()
     if branch is None:
         codes = (await db.execute(select(Branch.code))).scalars().all()
         raise AdminError(f"unknown branch {branch_code!r}; known: {', '.join(codes)}")
-    code = new_enroll_code()
-    k = Kiosk(branch_id=branch.id, name=name or f"{branch.name_ja} kiosk", enroll_code_hash=hash_secret(code),
-              enroll_expires_at=utcnow() + ENROLL_VALID)
+    k = Kiosk(branch_id=branch.id, name=name or f"{branch.name_ja} kiosk", enroll_code_hash=code_hash,
+              enroll_expires_at=utcnow() + ENROLL_VALID, selfcheck_pin_hash=pin_hash)
     db.add(k)
     await db.flush()
     audit(db, actor, "kiosk.enroll_code", f"kiosk:{k.id}", branch=branch_code)
-    return k.id, code
+    return Enrollment(k.id, code, None if selfcheck_pin else pin)
+
+
+async def create_enrollment(db: AsyncSession, branch_code: str, name: str, actor: str) -> tuple[int, str]:
+    """:func:`enroll_kiosk` with a random self-check PIN nobody is shown (tests, benchmarks). Returns (kiosk id,
+    code)."""
+    e = await enroll_kiosk(db, branch_code, name, actor)
+    return e.kiosk_id, e.code
 
 
 async def revoke_kiosk(db: AsyncSession, kiosk_id: int, actor: str) -> None:
@@ -76,13 +123,14 @@ async def create_staff(db: AsyncSession, *, username: str, display_name: str, mu
     if role not in STAFF_ROLES:
         raise Invalid(f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
     _check_password(password)
+    password_hash = await hashed(password)
     muni = (await db.execute(select(Municipality).where(Municipality.code == municipality_code))).scalar_one_or_none()
     if muni is None:
         raise Invalid(f"unknown municipality {municipality_code!r}")
     if (await db.execute(select(Staff.id).where(Staff.username == username))).first() is not None:
         raise Conflict(f"the username {username!r} is taken")
     s = Staff(username=username, display_name=display_name, municipality=muni, role=role,
-              password_hash=hash_secret(password), capabilities=list(capabilities), active=True,
+              password_hash=password_hash, capabilities=list(capabilities), active=True,
               skills=await _services(db, skills))
     db.add(s)
     await db.flush()
@@ -127,10 +175,11 @@ async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_n
 
 async def set_staff_password(db: AsyncSession, staff_id: int, password: str, actor: str) -> None:
     _check_password(password)
+    password_hash = await hashed(password)
     s = await db.get(Staff, staff_id, with_for_update={"of": Staff})
     if s is None:
         raise AdminError(f"no staff member {staff_id}")
-    s.password_hash = hash_secret(password)
+    s.password_hash = password_hash
     s.token_version += 1  # every access token issued before is refused, and every login must start again
     await refresh_tokens.revoke_all(db, staff_id, utcnow())
     audit(db, actor, "staff.password_reset", f"staff:{staff_id}")

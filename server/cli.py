@@ -119,12 +119,17 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def enroll_kiosk(
     branch: Annotated[str, typer.Option(help="Branch code, e.g. bihoro")],
     name: Annotated[str, typer.Option(help="A name for the device")] = "",
+    selfcheck_pin: Annotated[str | None, typer.Option(
+        help="The IT self-check PIN (6-12 digits); default: a random one, printed once",
+        envvar="MADOGUCHI_SELFCHECK_PIN", show_envvar=False)] = None,
 ) -> None:
-    """Create a kiosk and print its one-time enrollment code (valid 24 h)."""
-    from server.admin_ops import create_enrollment
+    """Create a kiosk and print its one-time enrollment code (valid 24 h) and its self-check PIN."""
+    from server.admin_ops import enroll_kiosk
 
-    kiosk_id, code = _in_transaction(lambda db: create_enrollment(db, branch, name, "cli"))
-    typer.echo(f"kiosk id: {kiosk_id}\nenrollment code: {code}  (valid 24 h, once)")
+    e = _in_transaction(lambda db: enroll_kiosk(db, branch, name, "cli", selfcheck_pin))
+    typer.echo(f"kiosk id: {e.kiosk_id}\nenrollment code: {e.code}  (valid 24 h, once)")
+    if e.selfcheck_pin:
+        typer.echo(f"self-check PIN: {e.selfcheck_pin}  (shown once; keep it for IT staff)")
 
 
 @admin_app.command("revoke-kiosk")

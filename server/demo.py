@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from server.admin_ops import create_enrollment
+from server.admin_ops import enroll_kiosk
 from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.migrate import upgrade
@@ -32,18 +32,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def prepare(db_url: str, branch: str, history: int) -> tuple[int, str]:
+async def prepare(db_url: str, branch: str, history: int) -> tuple[int, str, str]:
     engine = make_engine(db_url)
     maker = make_sessionmaker(engine)
     async with maker() as db, db.begin():
         await seed_demo(db)
-        kiosk_id, code = await create_enrollment(db, branch, "demo kiosk", "demo")
+        e = await enroll_kiosk(db, branch, "demo kiosk", "demo")
     if history:
         from server.history_seed import seed_history
 
         await seed_history(maker, history)
     await engine.dispose()
-    return kiosk_id, code
+    assert e.selfcheck_pin is not None
+    return e.kiosk_id, e.code, e.selfcheck_pin
 
 
 async def print_log(db_url: str) -> list[dict[str, object]]:
@@ -73,7 +74,8 @@ def run_demo(*, headless: bool, seconds: float, var_dir: Path, history: int = 0,
     db_path = var_dir / "demo.db"
     db_url = f"sqlite+aiosqlite:///{db_path}"
     upgrade(db_url)
-    kiosk_id, code = asyncio.run(prepare(db_url, branch, history))
+    kiosk_id, code, pin = asyncio.run(prepare(db_url, branch, history))
+    print(f"demo kiosk self-check PIN: {pin} (tap the welcome title five times)", flush=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MADOGUCHI_DATABASE_URL": db_url, "MADOGUCHI_PORT": str(port),

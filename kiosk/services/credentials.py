@@ -1,4 +1,5 @@
-"""The device credential: enrolled once with an administrator's code, then kept 0600 on disk."""
+"""The device credential: enrolled once with an administrator's code, then kept 0600 on disk, with the argon2
+hash of the IT self-check PIN the administrator set (or was shown) at enrollment."""
 
 from __future__ import annotations
 
@@ -6,6 +7,19 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+def pin_matches(pin_hash: str, pin: str) -> bool:
+    """The IT self-check PIN against its argon2 hash (no hash: nothing matches)."""
+    if not pin_hash or not pin:
+        return False
+    try:
+        return PasswordHasher().verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 class CredentialError(Exception):
@@ -17,6 +31,7 @@ class KioskCredential:
     kiosk_id: int
     secret: str
     branch: str = ""
+    selfcheck_pin_hash: str = ""  # empty (enrolled before PINs were set at enrollment): self-check stays locked
 
 
 def load(path: Path) -> KioskCredential | None:
@@ -24,7 +39,8 @@ def load(path: Path) -> KioskCredential | None:
         return None
     try:
         data = json.loads(path.read_text("utf-8"))
-        return KioskCredential(int(data["kiosk_id"]), str(data["secret"]), str(data.get("branch", "")))
+        return KioskCredential(int(data["kiosk_id"]), str(data["secret"]), str(data.get("branch", "")),
+                               str(data.get("selfcheck_pin_hash", "")))
     except (ValueError, KeyError, TypeError) as exc:
         raise CredentialError(f"credential file {path} is damaged: {exc}") from None
 
@@ -35,6 +51,7 @@ def save(path: Path, cred: KioskCredential) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"kiosk_id": cred.kiosk_id, "secret": cred.secret, "branch": cred.branch}, fh)
+        json.dump({"kiosk_id": cred.kiosk_id, "secret": cred.secret, "branch": cred.branch,
+                   "selfcheck_pin_hash": cred.selfcheck_pin_hash}, fh)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)

@@ -19,7 +19,8 @@ async def enroll(server_url: str, kiosk_id: int, code: str) -> KioskCredential:
         raise EnrollmentFailed(r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
             "application/json") else r.text)
     data = r.json()
-    return KioskCredential(int(data["kiosk_id"]), str(data["secret"]), str(data.get("branch", "")))
+    return KioskCredential(int(data["kiosk_id"]), str(data["secret"]), str(data.get("branch", "")),
+                           str(data.get("selfcheck_pin_hash", "")))
 
 
 async def device_token(server_url: str, cred: KioskCredential) -> str:

@@ -19,6 +19,7 @@ from kiosk.app import KioskApp
 from kiosk.services import credentials
 from kiosk.services.credentials import KioskCredential
 from kiosk.settings import KioskSettings
+from server.auth import hash_secret
 from signaling.qt.video import VideoView
 from tests.support import WAIT_S, Env, eventually
 
@@ -31,6 +32,8 @@ SHOTS.mkdir(parents=True, exist_ok=True)
 # longer than the production 10 s to answer, and a timed-out request is taken for "offline")
 SMALL = dict(video_width=320, video_height=240, video_fps=15, request_timeout_s=WAIT_S)
 SIZE = (1280, 800)
+TEST_PIN = "482916"  # the self-check PIN of the test kiosks (set at enrollment in real life)
+TEST_PIN_HASH = hash_secret(TEST_PIN)
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -47,7 +50,7 @@ async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
     kid, secret = await env.enroll_kiosk(branch)
     settings = KioskSettings(server_url=env.url, credential_file=tmp_path / f"kiosk-{kid}.json",  # type: ignore[arg-type]
                              fullscreen=False, **{**SMALL, **over})
-    cred = KioskCredential(kid, secret, branch)
+    cred = KioskCredential(kid, secret, branch, TEST_PIN_HASH)
     credentials.save(settings.credential_file, cred)
     app = KioskApp(settings, cred, clock=clock)
     app.window.resize(*SIZE)

@@ -20,7 +20,7 @@ from server.db.seed import seed_demo
 from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import click, kiosk_app
+from tests.kiosk.helpers import TEST_PIN, click, kiosk_app
 from tests.support import WAIT_S, Env, ManualClock, eventually, make_settings
 
 
@@ -289,7 +289,7 @@ async def test_selfcheck_needs_the_pin(sqlite_env: Env, tmp_path: Path) -> None:
         assert w.pin.wrong.isVisible() and ctl.screen == "idle"
         for _ in range(5):
             ctl.unlock_selfcheck("1234")
-        assert not ctl.unlock_selfcheck(ctl.settings.selfcheck_pin)  # locked out after repeated wrong PINs
+        assert not ctl.unlock_selfcheck(TEST_PIN)  # locked out after repeated wrong PINs
     finally:
         await app.stop()
 

@@ -17,7 +17,16 @@ from kiosk.ui.theme import MIN_TOUCH_MM, TEXT_PAIRS, contrast
 from signaling.i18n import Catalog
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import SIZE, a11y_problems, click, kiosk_app, shot, visible_texts, wrong_language
+from tests.kiosk.helpers import (
+    SIZE,
+    TEST_PIN,
+    a11y_problems,
+    click,
+    kiosk_app,
+    shot,
+    visible_texts,
+    wrong_language,
+)
 from tests.support import WAIT_S, Env, eventually
 
 CHAT = {"ja": "こんにちは。高橋です。今日はどうされましたか？",
@@ -135,10 +144,10 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         for _ in range(5):
             click(w.welcome.title)  # the hidden way in for IT staff
         await eventually(lambda: w.current_page() is w.pin)
-        for digit in ctl.settings.selfcheck_pin[:2]:
+        for digit in TEST_PIN[:2]:
             click(w.pin.findChild(type(w.pin.ok), f"pin_{digit}"))
         await capture("pin")
-        w.pin.field.setText(ctl.settings.selfcheck_pin)
+        w.pin.field.setText(TEST_PIN)
         click(w.pin.ok)
         await eventually(lambda: ctl.screen == "selfcheck")
         await eventually(lambda: w.selfcheck.results and not w.selfcheck.running, what="self-check done")

@@ -12,8 +12,8 @@ from server.admin_ops import (
     AdminError,
     Conflict,
     Invalid,
-    create_enrollment,
     create_staff,
+    enroll_kiosk,
     revoke_kiosk,
     set_staff_password,
     update_staff,
@@ -38,12 +38,14 @@ class KioskOut(BaseModel):
 class EnrollCodeIn(BaseModel):
     branch_code: Annotated[str, Field(min_length=1, max_length=32)]
     name: Annotated[str, Field(max_length=64)] = ""
+    selfcheck_pin: Annotated[str | None, Field(min_length=6, max_length=12, pattern=r"^\d+$")] = None  # else generated
 
 
 class EnrollCodeOut(BaseModel):
     kiosk_id: int
     code: str
     valid_hours: int = 24
+    selfcheck_pin: str | None = None  # the generated self-check PIN, shown this once (None when one was given)
 
 
 @router.get("/kiosks")
@@ -56,11 +58,13 @@ async def list_kiosks(db: DB, _: Admin) -> list[KioskOut]:
 @router.post("/kiosks")
 async def new_kiosk(body: EnrollCodeIn, db: DB, staff: Admin) -> EnrollCodeOut:
     try:
-        kid, code = await create_enrollment(db, body.branch_code, body.name, f"staff:{staff.id}")
+        e = await enroll_kiosk(db, body.branch_code, body.name, f"staff:{staff.id}", body.selfcheck_pin)
         await db.commit()
+    except Invalid as exc:
+        raise HTTPException(422, str(exc)) from None
     except AdminError as exc:
         raise HTTPException(404, str(exc)) from None
-    return EnrollCodeOut(kiosk_id=kid, code=code)
+    return EnrollCodeOut(kiosk_id=e.kiosk_id, code=e.code, selfcheck_pin=e.selfcheck_pin)
 
 
 @router.post("/kiosks/{kiosk_id}/revoke")

@@ -170,6 +170,7 @@ class EnrollOut(BaseModel):
     kiosk_id: int
     secret: str
     branch: str
+    selfcheck_pin_hash: str  # argon2 of the IT self-check PIN: the kiosk checks the PIN against it (also offline)
 
 
 @router.post("/kiosk/enroll", responses={429: {"description": "too many attempts (Retry-After)"}})
@@ -194,9 +195,9 @@ async def enroll(body: EnrollIn, request: Request, db: DB, ctx: Ctx) -> EnrollOu
         raise refused  # used (or revoked) by someone else meanwhile: a code works once
     k.credential_hash, k.enroll_code_hash, k.enroll_expires_at, k.enrolled_at = credential, None, None, now
     audit(db, f"kiosk:{k.id}", "kiosk.enrolled", f"kiosk:{k.id}")
-    branch = k.branch.name_ja
+    branch, pin_hash = k.branch.name_ja, k.selfcheck_pin_hash or ""
     await db.commit()
-    return EnrollOut(kiosk_id=body.kiosk_id, secret=secret, branch=branch)
+    return EnrollOut(kiosk_id=body.kiosk_id, secret=secret, branch=branch, selfcheck_pin_hash=pin_hash)
 
 
 class KioskTokenIn(BaseModel):
