@@ -10,8 +10,9 @@ p50/p99/max per phase, the flood's answers by status, and the attempts per minut
 address and per account (the real limiter on a simulated clock: one attacker trying as fast as it can for an
 hour).
 
-The flood runs in a process of its own (its client work must not delay the pings). On a shared machine the
-figures move with the other load: ``no_flood`` in the same run is the reference.
+The flood runs in a process of its own at the lowest CPU priority (an attacker's client does not run on the
+server; here it shares the machine and must not delay the pings itself). On a shared machine the figures move
+with the other load: ``no_flood`` in the same run is the reference, and ``load_avg`` is printed.
 
 Run: ``.venv/bin/python bench/login_flood.py [--seconds 15] [--workers 16]``
 """
@@ -37,7 +38,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.token_storm import free_port, wait_up  # noqa: E402
+from bench.token_storm import cpu_seconds, free_port, wait_up  # noqa: E402
 from server.attempt_limits import AttemptLimiter, ClockedMemoryStorage  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.signing_key import new_signing_key  # noqa: E402
@@ -105,13 +106,17 @@ async def pinger(ws_url: str, token: str, stop: asyncio.Event) -> list[float]:
 async def flood(base: str, workers: int, stop: asyncio.Event) -> Counter[int]:
     answers: Counter[int] = Counter()
     limits = httpx.Limits(max_connections=workers + 2, max_keepalive_connections=workers + 2)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         async def worker(w: int) -> None:
             i = 0
             while not stop.is_set():
                 i += 1
-                r = await http.post("/api/auth/login", json={"username": f"guess-{w}-{i}", "password": "wrong-guess"})
-                answers[r.status_code] += 1
+                try:
+                    r = await http.post("/api/auth/login", json={"username": f"guess-{w}-{i}",
+                                                                 "password": "wrong-guess"})
+                    answers[r.status_code] += 1
+                except httpx.TimeoutException:
+                    answers[0] += 1  # no answer within 120 s
 
         await asyncio.gather(*(worker(w) for w in range(workers)))
     return answers
@@ -123,7 +128,13 @@ def summary(rtts: list[float]) -> dict[str, float]:
             "max_ms": round(s[-1], 2)}
 
 
-async def phase(base: str, ws_url: str, token: str, seconds: float, workers: int) -> dict[str, Any]:
+def thread_cpu_s(pid: int, tid: int) -> float:
+    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def phase(base: str, ws_url: str, token: str, seconds: float, workers: int, pid: int) -> dict[str, Any]:
+    loop_cpu0, all_cpu0 = thread_cpu_s(pid, pid), cpu_seconds(pid)  # the server's event-loop thread; all threads
     stop = asyncio.Event()
     ping = asyncio.create_task(pinger(ws_url, token, stop))
     flooder = (await asyncio.create_subprocess_exec(  # its own process: the flood's client work must not delay
@@ -132,15 +143,18 @@ async def phase(base: str, ws_url: str, token: str, seconds: float, workers: int
     await asyncio.sleep(seconds)
     stop.set()
     out: dict[str, Any] = {"ping": summary(await ping)}
+    loop_cpu, all_cpu = thread_cpu_s(pid, pid) - loop_cpu0, cpu_seconds(pid) - all_cpu0
+    out["server_cpu_s"] = {"event_loop": round(loop_cpu, 2), "all_threads": round(all_cpu, 2)}
     if flooder is not None:
         stdout, _ = await flooder.communicate()
         answers = {int(k): v for k, v in json.loads(stdout).items()}
-        out["flood"] = {"requests": sum(answers.values()), "by_status": dict(sorted(answers.items())),
-                        "per_s": round(sum(answers.values()) / seconds, 1)}
+        n = sum(answers.values())
+        out["flood"] = {"requests": n, "by_status": dict(sorted(answers.items())), "per_s": round(n / seconds, 1)}
     return out
 
 
 async def flood_for(base: str, seconds: float, workers: int) -> None:
+    os.nice(19)  # the attacker's own client work is not the server's: on one shared machine it must not compete
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(seconds, stop.set)
     print(json.dumps(dict(await flood(base, workers, stop))))
@@ -196,15 +210,26 @@ async def main() -> None:
             try:
                 await wait_up(base, proc)
                 if limited:
-                    result["no_flood"] = await phase(base, ws_url, token, args.seconds, 0)
-                    result["flood_limited"] = await phase(base, ws_url, token, args.seconds, args.workers)
+                    result["no_flood"] = await phase(base, ws_url, token, args.seconds, 0, proc.pid)
+                    result["flood_limited"] = await phase(base, ws_url, token, args.seconds, args.workers, proc.pid)
                 else:
-                    result["flood_unlimited"] = await phase(base, ws_url, token, args.seconds, args.workers)
+                    result["flood_unlimited"] = await phase(base, ws_url, token, args.seconds, args.workers,
+                                                            proc.pid)
             finally:
                 proc.terminate()
-                proc.wait(10)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         result["allowed"] = await allowed_per_minute(defaults.login_limit_per_address,
                                                      defaults.login_limit_per_account)
+    idle_rate = result["no_flood"]["server_cpu_s"]["event_loop"] / args.seconds  # pings, ticks: the baseline
+    for name in ("flood_limited", "flood_unlimited"):
+        ph = result[name]
+        extra = ph["server_cpu_s"]["event_loop"] - idle_rate * args.seconds
+        per_request = 1000 * max(0.0, extra) / max(1, ph["flood"]["requests"])
+        ph["flood"]["event_loop_cpu_ms_per_request"] = round(per_request, 2)
+    result["load_avg"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(result))
 
 
