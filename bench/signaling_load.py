@@ -1335,7 +1335,7 @@ def orchestrate(a: argparse.Namespace) -> int:
             import shutil
 
             shutil.rmtree(logdir, ignore_errors=True)
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, default=repr))
     return rc
 
 

@@ -106,7 +106,7 @@ async def test_two_nodes_on_one_database(tmp_path: Path, backend: str) -> None:
     uvicorn servers, two engines) and only the database decides who wins."""
     rounds = ROUNDS // 2
     async with world(tmp_path, backend) as w, httpx.AsyncClient(base_url=w.env.url) as http:
-        node_b = await start_server(make_settings(tmp_path, backend))
+        node_b = await start_server(make_settings(tmp_path, backend, secret_key=w.env.settings.secret_key))
         try:
             sato = await w.staff("sato", available=True)               # on node A
             env_b = Env(server=node_b, settings=w.env.settings, app=None)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.api.batcher import Batcher
 from server.auth import InvalidToken, decode_token
 from server.context import AppContext
-from server.db.models import STAFF_ROLES, Kiosk, Service, Staff
+from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.queue import calls, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
@@ -81,21 +81,30 @@ class ServerHandler:
             claims = decode_token(self.ctx.settings.secret_key, auth.token)
         except InvalidToken as exc:
             raise AuthRejected(ErrorCode.AUTH_FAILED, str(exc)) from None
+        # one Core row per connect (no ORM objects, no eager-load queries): a reconnect storm is thousands of these
         async with self.ctx.maker() as db:
             if claims.kind == "kiosk":
-                k = await db.get(Kiosk, claims.principal_id)
+                k = (await db.execute(
+                    select(Kiosk.id, Kiosk.name, Kiosk.revoked_at, Kiosk.credential_hash, Branch.municipality_id,
+                           Branch.name_ja, Municipality.name_ja.label("municipality"))
+                    .join(Branch, Kiosk.branch_id == Branch.id).join(Municipality)
+                    .where(Kiosk.id == claims.principal_id))).one_or_none()
                 if k is None or k.revoked_at is not None or k.credential_hash is None:
                     raise AuthRejected(ErrorCode.AUTH_FAILED, "kiosk unknown or revoked")
-                principal = Principal("kiosk", k.id, "kiosk", k.name, k.branch.municipality_id)
-                extra = {"municipality": k.branch.municipality.name_ja, "branch": k.branch.name_ja}
+                principal = Principal("kiosk", k.id, "kiosk", k.name, k.municipality_id)
+                extra = {"municipality": k.municipality, "branch": k.name_ja}
             else:
-                s = await db.get(Staff, claims.principal_id)
+                s = (await db.execute(
+                    select(Staff.id, Staff.active, Staff.role, Staff.token_version, Staff.display_name,
+                           Staff.municipality_id, Municipality.name_ja.label("municipality"))
+                    .join(Municipality, Staff.municipality_id == Municipality.id)
+                    .where(Staff.id == claims.principal_id))).one_or_none()
                 if s is None or not s.active or s.role not in STAFF_ROLES:
                     raise AuthRejected(ErrorCode.AUTH_FAILED, "staff account unknown or disabled")
                 if claims.ver != s.token_version:
                     raise AuthRejected(ErrorCode.AUTH_FAILED, "token revoked: refresh or log in again")
                 principal = Principal("staff", s.id, s.role, s.display_name, s.municipality_id)
-                extra = {"municipality": s.municipality.name_ja, "branch": ""}
+                extra = {"municipality": s.municipality, "branch": ""}
         catalog = await self._catalog()
         token = secrets.token_urlsafe(24)
         old_token = self.token_of.pop(principal.peer, None)
