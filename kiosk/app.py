@@ -33,6 +33,7 @@ from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
 from kiosk.ui.window import KioskWindow
 from signaling.i18n import Catalog
 from signaling.qt.audio import AudioOutput
+from signaling.tls import ServerCertificateError, client_context
 
 log = logging.getLogger("madoguchi.kiosk.app")
 I18N = Path(__file__).resolve().parent / "i18n"
@@ -102,9 +103,13 @@ async def enroll_with_page(settings: KioskSettings, cat: Catalog, kiosk_id: int 
 
     async def attempt(kid: int, secret_code: str) -> None:
         try:
-            cred = await enroll(settings.server_urls[0], kid, secret_code)
+            cred = await enroll(settings.server_urls[0], kid, secret_code, client_context(settings.ca_file))
         except EnrollmentFailed as exc:
             page.show_error(cat.t("enroll.failed", reason=str(exc)[:200]))
+            return
+        except ServerCertificateError as exc:
+            log.warning("enrollment: %s", exc)
+            page.show_error(cat.t("enroll.certificate"))
             return
         except Exception as exc:  # httpx transport errors: the server is not reachable
             log.warning("enrollment: %s", exc)

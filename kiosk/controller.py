@@ -70,6 +70,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import Need, Participant, ServiceInfo
 from signaling.protocol.replies import TicketCreated
+from signaling.tls import client_context
 
 log = logging.getLogger("madoguchi.kiosk")
 FINAL_TICKET_STATES = ("cancelled", "abandoned", "done", "no_specialist")
@@ -105,9 +106,10 @@ class KioskController(Emitter):
         self.settings = settings
         self.credential = credential
         self.clock = clock
+        self.tls = client_context(settings.ca_file)
         self.client = SignalingClient(settings.ws_urls, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"kiosk/{__version__}",
-                                      request_timeout_s=settings.request_timeout_s)
+                                      request_timeout_s=settings.request_timeout_s, tls=self.tls)
         self.screen = "idle"
         self.connection: ConnState = "offline"
         self.services: list[ServiceInfo] = []
@@ -153,7 +155,7 @@ class KioskController(Emitter):
         await self.client.close()
 
     async def _token(self) -> str:
-        return await device_token(self.client.http_url, self.credential)  # the node about to be tried
+        return await device_token(self.client.http_url, self.credential, self.tls)  # the node about to be tried
 
     # ------------------------------------------------------------ resident intents
     def touch(self) -> None:

@@ -15,6 +15,7 @@ from kiosk.services.server_api import enroll
 from kiosk.settings import KioskSettings
 from signaling.observer import wait_for
 from signaling.protocol.models import Need
+from signaling.tls import client_context
 
 
 @dataclass
@@ -34,7 +35,7 @@ async def ensure_credential(settings: KioskSettings, kiosk_id: int | None, enrol
         return cred
     if kiosk_id is None or enroll_code is None:
         raise SystemExit("this kiosk is not enrolled: pass --kiosk-id and --enroll-code from an administrator")
-    cred = await enroll(settings.server_urls[0], kiosk_id, enroll_code)
+    cred = await enroll(settings.server_urls[0], kiosk_id, enroll_code, client_context(settings.ca_file))
     credentials.save(settings.credential_file, cred)
     return cred
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling import client
@@ -31,6 +31,9 @@ class KioskSettings(BaseSettings):
     video_height: int = 480
     video_fps: int = 15
     language: str = "ja"
+    # CA of the server's certificate (https): MADOGUCHI_KIOSK_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
+    ca_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("MADOGUCHI_KIOSK_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))
     fullscreen: bool = True
     window_size: str = "1280x800"  # when not full screen
     text_scale: float = 1.0  # 1.0 = the normal large kiosk text; residents can enlarge it further on screen

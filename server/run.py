@@ -19,6 +19,8 @@ def uvicorn_config(settings: Settings, port: int | None = None) -> uvicorn.Confi
     # h11 and the websockets sansio implementation (never wsproto: it has no frame size limit), wrapped by the
     # connection guard: caps per client address and per node, and a deadline for every request
     http, ws = ConnectionGuard.from_settings(settings).protocols()
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ValueError("MADOGUCHI_TLS_CERT and MADOGUCHI_TLS_KEY go together: set both (HTTPS) or neither")
     return uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -33,6 +35,8 @@ def uvicorn_config(settings: Settings, port: int | None = None) -> uvicorn.Confi
         log_config=None,
         access_log=False,
         lifespan="on",
+        ssl_certfile=settings.tls_cert or None,  # HTTPS/WSS; kiosk and console verify it (signaling/tls.py)
+        ssl_keyfile=settings.tls_key or None,
     )
 
 
@@ -45,14 +49,15 @@ class RunningServer:
     server: uvicorn.Server
     port: int
     task: asyncio.Task[None]
+    tls: bool = False
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ws"
 
     @property
     def guard(self) -> ConnectionGuard:
@@ -81,7 +86,7 @@ async def start_server(settings: Settings, port: int = 0) -> RunningServer:
             raise RuntimeError("server exited during start-up")
         await asyncio.sleep(0.02)
     sock = server.servers[0].sockets[0]
-    return RunningServer(server=server, port=int(sock.getsockname()[1]), task=task)
+    return RunningServer(server=server, port=int(sock.getsockname()[1]), task=task, tls=bool(settings.tls_cert))
 
 
 @contextlib.asynccontextmanager

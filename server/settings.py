@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     request_deadline_s: float = 10.0  # a connection must deliver a whole HTTP request within this (slowloris)
     log_repeat_limit: int = 10  # log lines from one call site per window; the rest are counted, not written
     log_repeat_window_s: float = 60.0
+    tls_cert: str = ""  # PEM certificate chain: the server speaks HTTPS/WSS itself (both or neither with tls_key)
+    tls_key: str = ""  # PEM private key of tls_cert (readable by the server's user only)
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])  # Host header
     metrics_token: str = ""  # bearer token for a Prometheus scraper on /metrics (staff of role it/admin: own token)
     api_docs: bool = False  # serve /openapi.json (to it_monitor/admin tokens); never a CDN page

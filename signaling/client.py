@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ from signaling.protocol.errors import CloseCode
 from signaling.protocol.messages import Ack, Auth, Error, Pong, ServerMessage, Welcome
 from signaling.protocol.replies import Reply, parse_reply
 from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL
+from signaling.tls import certificate_problem
 
 log = logging.getLogger("madoguchi.client")
 ConnState = Literal["connecting", "online", "offline", "closed"]
@@ -114,6 +116,7 @@ class SignalingClient:
         open_timeout_s: float = 5.0,
         ping_interval_s: float = 10.0,
         ping_timeout_s: float = 20.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """``url``: the ``/ws`` URL of one server, or of several (tried in turn). ``get_token`` is called before
         every attempt; it should fetch from :attr:`http_url`, the server about to be tried."""
@@ -131,6 +134,7 @@ class SignalingClient:
         self.open_timeout_s = open_timeout_s
         self.ping_interval_s = ping_interval_s
         self.ping_timeout_s = ping_timeout_s
+        self.tls = tls  # for wss:// URLs (signaling.tls.client_context); None there: the system store
         self._rng = random.SystemRandom()  # no shared seed: clients started together must not retry together
         self.state: ConnState = "offline"
         self.welcome: Welcome | None = None
@@ -245,11 +249,11 @@ class SignalingClient:
                 self.last_error = str(exc)
                 log.warning("authentication failed: %s", exc)
             except (OSError, websockets.WebSocketException, TimeoutError, ProtocolError) as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error = self._describe(exc)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # token fetch failed etc.: stay alive and retry
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error = self._describe(exc)
                 log.warning("signaling session failed: %s", self.last_error)
             self._ws = None
             for fut in self._pending.values():
@@ -269,11 +273,21 @@ class SignalingClient:
             await asyncio.sleep(backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s, self._rng))
             attempt += 1
 
+    def _describe(self, exc: BaseException) -> str:
+        """What went wrong, for :attr:`last_error`; an untrusted server certificate says what to configure
+        (the attempt is retried all the same: a certificate can be fixed on the server)."""
+        bad_cert = certificate_problem(exc, self.tls)
+        if bad_cert is not None:
+            log.warning("%s", bad_cert)
+            return str(bad_cert)
+        return f"{type(exc).__name__}: {exc}"
+
     async def _session(self) -> None:
         token = await self.get_token()
+        tls: dict[str, Any] = {"ssl": self.tls} if self.url.startswith("wss:") and self.tls is not None else {}
         async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=MAX_FRAME_BYTES,  # type: ignore[list-item]
                            compression=None, open_timeout=self.open_timeout_s, ping_interval=self.ping_interval_s,
-                           ping_timeout=self.ping_timeout_s) as ws:
+                           ping_timeout=self.ping_timeout_s, **tls) as ws:
             resume = self.welcome.resume_token if self.welcome else None
             auth = Auth(token=token, resume_token=resume, app_version=self.app_version)
             await ws.send(dump(auth))

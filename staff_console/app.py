@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 from signaling.qt.loop import run_app
+from signaling.tls import ServerCertificateError
 from staff_console.controller import StaffController
 from staff_console.services.server_api import ApiError
 from staff_console.settings import ConsoleSettings
@@ -74,6 +75,10 @@ class ConsoleApp:
             await self.ctl.login(username, password)
         except ApiError as exc:
             self.login.show_error("login.wrong" if exc.status == 401 else "login.failed")
+            return False
+        except ServerCertificateError as exc:
+            log.warning("sign-in failed: %s", exc)
+            self.login.show_error("login.certificate")
             return False
         except Exception as exc:  # unreachable server: httpx/OS errors of many kinds
             log.warning("sign-in failed: %s", exc)

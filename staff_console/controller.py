@@ -65,6 +65,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import CallStats, Participant, QueueItem, ServiceInfo, StaffState
 from signaling.protocol.replies import Reply
+from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
@@ -135,7 +136,8 @@ class StaffController(Emitter):
     def __init__(self, settings: ConsoleSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.api = StaffApi(settings.server_urls)
+        self.tls = client_context(settings.ca_file)
+        self.api = StaffApi(settings.server_urls, self.tls)
         self.client: SignalingClient | None = None
         self.connection: ConnState = "offline"
         self.was_online = False
@@ -203,7 +205,7 @@ class StaffController(Emitter):
         self.client = SignalingClient(self.settings.ws_urls, self._token, on_message=self._on_message,
                                       on_state=self._on_conn_state, app_version=f"console/{__version__}",
                                       backoff_max_s=self.settings.reconnect_max_s,
-                                      request_timeout_s=self.settings.request_timeout_s)
+                                      request_timeout_s=self.settings.request_timeout_s, tls=self.tls)
         await self.client.start()
         return staff
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling import client
@@ -19,6 +22,9 @@ class ConsoleSettings(BaseSettings):
     video_height: int = 480
     video_fps: int = 15
     language: str = "ja"
+    # CA of the server's certificate (https): MADOGUCHI_CONSOLE_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
+    ca_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("MADOGUCHI_CONSOLE_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0
     reconnect_max_s: float = 5.0  # longest pause between reconnect attempts (a specialist waits for this)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ class Env:
     settings: Settings
     app: Any
     clients: list[SignalingClient] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # verifies the server when it serves HTTPS (tests/integration/test_call_tls.py)
 
     @property
     def ctx(self) -> AppContext:
@@ -116,7 +118,7 @@ class Env:
         return self.server.http_url
 
     async def staff_token(self, username: str, password: str = DEMO_PASSWORD) -> str:
-        async with httpx.AsyncClient(base_url=self.url) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
             r = await http.post("/api/auth/login", json={"username": username, "password": password})
             r.raise_for_status()
             return str(r.json()["access_token"])
@@ -136,13 +138,13 @@ class Env:
     async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
         async with self.ctx.maker() as db, db.begin():
             kid, code = await create_enrollment(db, branch, "", "test")
-        async with httpx.AsyncClient(base_url=self.url) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
             r = await http.post("/api/kiosk/enroll", json={"kiosk_id": kid, "code": code})
             r.raise_for_status()
             return kid, str(r.json()["secret"])
 
     async def kiosk_token(self, kiosk_id: int, secret: str) -> str:
-        async with httpx.AsyncClient(base_url=self.url) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
             r = await http.post("/api/kiosk/token", json={"kiosk_id": kiosk_id, "secret": secret})
             r.raise_for_status()
             return str(r.json()["access_token"])
@@ -152,7 +154,7 @@ class Env:
             if inbox is not None:
                 inbox.put_nowait(msg)
 
-        c = SignalingClient(self.server.ws_url, token_fn, on_message=on_message, backoff_max_s=1.0)
+        c = SignalingClient(self.server.ws_url, token_fn, on_message=on_message, backoff_max_s=1.0, tls=self.tls)
         await c.start()
         await c.wait_online(WAIT_S)
         self.clients.append(c)
@@ -202,14 +204,14 @@ class Inbox:
 
 
 @asynccontextmanager
-async def server_env(settings: Settings, seed: bool = True) -> AsyncIterator[Env]:
+async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext | None = None) -> AsyncIterator[Env]:
     if settings.database_url.startswith("postgresql"):
         await reset_pg(settings.database_url)
     srv = await start_server(settings)
     app = srv.server.config.loaded_app
     while hasattr(app, "app"):  # unwrap uvicorn's middleware wrappers
         app = app.app
-    env = Env(server=srv, settings=settings, app=app)
+    env = Env(server=srv, settings=settings, app=app, tls=tls)
     if seed:
         async with env.ctx.maker() as db, db.begin():
             await seed_demo(db)

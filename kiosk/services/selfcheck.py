@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from av import AudioFrame, VideoFrame
 
 from kiosk.settings import KioskSettings
 from signaling.media import MediaDeviceError, make_local_tracks
+from signaling.tls import certificate_problem, client_context
 
 SpeakerProbe = Callable[[], tuple[bool, str]]
 
@@ -31,13 +33,14 @@ class Check:
     detail: str = ""
 
 
-async def check_server(server_url: str, timeout_s: float = 5.0) -> Check:
+async def check_server(server_url: str, timeout_s: float = 5.0, tls: ssl.SSLContext | None = None) -> Check:
     t0 = time.monotonic()
     try:
-        async with httpx.AsyncClient(base_url=server_url, timeout=timeout_s) as http:
+        async with httpx.AsyncClient(base_url=server_url, timeout=timeout_s, verify=tls or True) as http:
             r = await http.get("/readyz")
     except httpx.HTTPError as exc:
-        return Check("server", False, type(exc).__name__)
+        bad_cert = certificate_problem(exc, tls)
+        return Check("server", False, str(bad_cert) if bad_cert is not None else type(exc).__name__)
     ms = (time.monotonic() - t0) * 1000
     return Check("server", r.status_code == 200, f"HTTP {r.status_code}, {ms:.0f} ms")
 
@@ -113,5 +116,6 @@ def check_speaker(probe: SpeakerProbe | None) -> Check:
 
 
 async def run_all(settings: KioskSettings, probe: SpeakerProbe | None) -> list[Check]:
-    media, server = await asyncio.gather(check_media(settings), check_server(settings.server_urls[0]))
+    media, server = await asyncio.gather(check_media(settings), check_server(settings.server_urls[0],
+                                                                                 tls=client_context(settings.ca_file)))
     return [*media, check_speaker(probe), server]

@@ -4,5 +4,5 @@
   (uvicorn protocol subclasses: they act before any ASGI code runs).
 - :mod:`server.edge.web`: the ``Host`` allow-list (DNS rebinding) and CORS for browser clients.
 - :mod:`server.edge.ops`: who may read ``/metrics`` and ``/openapi.json``.
-- :mod:`server.edge.tls`: HTTPS/WSS when a certificate is configured.
+- TLS: uvicorn serves HTTPS/WSS when ``MADOGUCHI_TLS_CERT``/``MADOGUCHI_TLS_KEY`` are set (:mod:`server.run`).
 """

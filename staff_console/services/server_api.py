@@ -8,9 +8,12 @@ and renews the access token with it when a call is refused with 401, and on ever
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 import httpx
+
+from signaling.tls import certificate_problem
 
 
 class ApiError(Exception):
@@ -23,10 +26,11 @@ class ApiError(Exception):
 class StaffApi:
     """``server_url``: one server, or the nodes of several (a node that cannot be reached is skipped)."""
 
-    def __init__(self, server_url: str | list[str]) -> None:
+    def __init__(self, server_url: str | list[str], tls: ssl.SSLContext | None = None) -> None:
         urls = [server_url] if isinstance(server_url, str) else list(server_url)
         self.servers = [u.rstrip("/") for u in urls]
         self._current = 0
+        self.tls = tls  # verifies https servers (signaling.tls.client_context)
         self.token: str | None = None
         self.refresh_token: str | None = None
         self.staff: dict[str, Any] = {}
@@ -51,11 +55,14 @@ class StaffApi:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for attempt in range(len(self.servers)):
             try:
-                async with httpx.AsyncClient(base_url=self.server_url, timeout=10) as http:
+                async with httpx.AsyncClient(base_url=self.server_url, timeout=10, verify=self.tls or True) as http:
                     r = await http.request(method, path, headers=headers, **kw)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if attempt == len(self.servers) - 1:
+                    bad_cert = certificate_problem(exc, self.tls)
+                    if bad_cert is not None:
+                        raise bad_cert from None
                     raise
                 self._current = (self._current + 1) % len(self.servers)
         if r.status_code >= 400:
