@@ -133,7 +133,7 @@ class Env:
 
         async with self.ctx.maker() as db:
             s = (await db.execute(select(Staff).where(Staff.username == username))).scalar_one()
-        return issue_token(self.settings.secret_key, "staff", s.id, s.role, 600)
+        return issue_token(self.settings.secret_key, "staff", s.id, s.role, 600, ver=s.token_version)
 
     async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
         async with self.ctx.maker() as db, db.begin():
