@@ -74,7 +74,7 @@ class ConsoleApp:
         try:
             await self.ctl.login(username, password)
         except ApiError as exc:
-            self.login.show_error("login.wrong" if exc.status == 401 else "login.failed")
+            self.login.show_error({401: "login.wrong", 429: "login.too_many"}.get(exc.status, "login.failed"))
             return False
         except ServerCertificateError as exc:
             log.warning("sign-in failed: %s", exc)

@@ -122,13 +122,13 @@ async def login(body: LoginIn, request: Request, db: DB, ctx: Ctx) -> LoginOut:
     return out
 
 
-def _tokens(ctx: AppContext, db: AsyncSession, s: Staff, family: refresh_tokens.Issued | None) -> LoginOut:
+def _tokens(ctx: AppContext, db: AsyncSession, s: Staff, issued: refresh_tokens.Issued | None) -> LoginOut:
     """A short-lived access token at the account's current role and token version, with a refresh token (a new
     family at login, the next of its family at a refresh)."""
     settings = ctx.settings
     ttl = settings.access_token_ttl_s
     token = issue_token(settings.secret_key, "staff", s.id, s.role, ttl, ver=s.token_version)
-    issued = family or refresh_tokens.issue(db, s.id, ctx.now(), settings.refresh_token_ttl_s)
+    issued = issued or refresh_tokens.issue(db, s.id, ctx.now(), settings.refresh_token_ttl_s)
     return LoginOut(access_token=token, expires_in=ttl, refresh_token=issued.token,
                     refresh_expires_in=settings.refresh_token_ttl_s, staff=staff_out(s))
 

@@ -25,7 +25,7 @@
       no_alerts: "アラートはありません", no_sessions: "通話中のセッションはありません", none: "—",
       side_kiosk: "端末", side_staff: "職員", media_connecting: "接続待ち",
       bad_login: "ユーザー名またはパスワードが違います", not_allowed: "このアカウントではモニターを表示できません",
-      login_failed: "ログインできませんでした", session_expired: "ログインの有効期限が切れました。もう一度ログインしてください",
+      login_failed: "ログインできませんでした", too_many: "ログインの試行が多すぎます。しばらく待ってからもう一度お試しください", session_expired: "ログインの有効期限が切れました。もう一度ログインしてください",
       state_online: "● オンライン", state_offline: "○ オフライン", state_not_enrolled: "未登録",
       screen_idle: "待機画面", screen_choosing: "相談選択", screen_needs: "配慮の選択", screen_waiting: "順番待ち",
       screen_in_call: "通話中", screen_feedback: "アンケート", screen_selfcheck: "自己診断", screen_offline: "—",
@@ -53,7 +53,7 @@
       no_alerts: "No alerts", no_sessions: "No live sessions", none: "—",
       side_kiosk: "kiosk", side_staff: "staff", media_connecting: "connecting",
       bad_login: "Wrong username or password", not_allowed: "This account may not view the monitor",
-      login_failed: "Could not sign in", session_expired: "Your sign-in has expired. Please sign in again",
+      login_failed: "Could not sign in", too_many: "Too many sign-in attempts. Please wait a while and try again", session_expired: "Your sign-in has expired. Please sign in again",
       state_online: "● online", state_offline: "○ offline", state_not_enrolled: "not enrolled",
       screen_idle: "welcome", screen_choosing: "choosing", screen_needs: "needs", screen_waiting: "waiting",
       screen_in_call: "in a call", screen_feedback: "feedback", screen_selfcheck: "self-check", screen_offline: "—",
@@ -165,6 +165,7 @@
         body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
       });
       if (r.status === 401) return showLogin(tr("bad_login"));
+      if (r.status === 429) return showLogin(tr("too_many"));
       if (!r.ok) return showLogin(tr("login_failed"));
       const body = await r.json();
       if (!ALLOWED_ROLES.includes(body.staff.role)) return showLogin(tr("not_allowed"));
