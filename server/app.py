@@ -22,6 +22,7 @@ from server.delivery import Delivery
 from server.edge.ops import docs_router
 from server.edge.web import install_web_edge
 from server.gc_policy import GcPolicy
+from server.guest_page import router as guest_router
 from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)
+    app.include_router(guest_router)
     if settings.api_docs:
         app.include_router(docs_router)
     install_web_edge(app, settings)

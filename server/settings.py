@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # report PDF (issue 13)
     report_chromium: str = "/usr/bin/chromium"  # headless Chromium that prints the report to PDF
 
+    # guests by link (issue 11, item 5; server/queue/guests.py, docs/protocol.md §guests)
+    guest_link_ttl_s: float = 900.0  # an invitation link works this long after it is made, once, for one call
+    guest_token_ttl_s: int = 14400  # the guest access token the link is traded for (the socket's auth)
+    guest_public_url: str = ""  # the address guests' browsers reach this server at (links, QR); empty: the console's
+
     log_json: bool = True
     log_level: str = "INFO"
 

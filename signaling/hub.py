@@ -30,6 +30,7 @@ from signaling.principal import Principal
 from signaling.protocol.codec import ProtocolError, dump, parse_client
 from signaling.protocol.errors import CloseCode, ErrorCode
 from signaling.protocol.messages import (
+    GUEST_MAY,
     KIOSK_ONLY,
     STAFF_ONLY,
     Ack,
@@ -406,6 +407,10 @@ class Hub:
     def _authorise(self, conn: Connection, msg: ClientMessage) -> None:
         if isinstance(msg, Auth):
             raise HubError(ErrorCode.CONFLICT, "already authenticated")
+        if conn.principal.kind == "guest":  # checked before the staff list: session.leave is for guests too
+            if msg.type not in GUEST_MAY:
+                raise HubError(ErrorCode.FORBIDDEN, f"a guest may only take part in its call, not {msg.type}")
+            return
         if msg.type in STAFF_ONLY and not conn.principal.is_staff:
             raise HubError(ErrorCode.FORBIDDEN, f"{msg.type} is for staff only")
         if msg.type in KIOSK_ONLY and conn.principal.kind != "kiosk":

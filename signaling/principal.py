@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "kiosk" | "staff"
+    kind: str  # "kiosk" | "staff" | "guest" (principal_id: the invitation)
     principal_id: int
     role: str
     display_name: str = ""

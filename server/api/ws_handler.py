@@ -12,7 +12,8 @@ from server.api.batcher import Batcher
 from server.auth import InvalidToken, decode_token
 from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
-from server.queue import calls, participants, presence, priority, tickets
+from server.guest_auth import decode_guest_token, is_guest_token
+from server.queue import calls, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for
@@ -25,6 +26,9 @@ from signaling.protocol.messages import (
     CallStatsReport,
     ClientMessage,
     FeedbackSubmit,
+    GuestAdmit,
+    GuestConsent,
+    GuestInvite,
     InviteAnswer,
     InviteRequest,
     KioskState,
@@ -77,6 +81,8 @@ class ServerHandler:
         self._kiosks_out: Batcher[Principal] = Batcher(lambda batch: engine.run(presence.kiosks_disconnected, batch))
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
+        if is_guest_token(auth.token):
+            return await self._authenticate_guest(auth)
         try:
             claims = decode_token(self.ctx.settings.secret_key, auth.token)
         except InvalidToken as exc:
@@ -125,6 +131,21 @@ class ServerHandler:
         )
         return principal, welcome
 
+    async def _authenticate_guest(self, auth: Auth) -> tuple[Principal, Welcome]:
+        """A browser guest: a principal for its one invitation, while it is open and its call is live."""
+        try:
+            invitation_id = decode_guest_token(self.ctx.settings.secret_key, auth.token)
+            g = await self.ctx.engine.run(guests.may_connect, invitation_id)
+        except (InvalidToken, QueueError) as exc:
+            raise AuthRejected(ErrorCode.AUTH_FAILED, getattr(exc, "message", str(exc))) from None
+        principal = Principal("guest", g.invitation_id, "guest", g.display_name)
+        welcome = Welcome(
+            ref=auth.id, role="guest", principal_id=g.invitation_id, peer=principal.peer,
+            display_name=g.display_name, ice_servers=ice_servers_for(self.ctx.settings, principal.peer),
+            resume_token=secrets.token_urlsafe(24), heartbeat_s=10.0,  # a guest does not resume: no token kept
+        )
+        return principal, welcome
+
     async def _catalog(self) -> list[ServiceInfo]:
         """The services and whether anyone is on duty for each, for the welcome. Shared by the connects of
         one second while nothing changes on this node (a reconnect storm reads it once, not once per socket);
@@ -149,6 +170,8 @@ class ServerHandler:
         self.seq_of[p.peer] = await self.ctx.delivery.cluster.register(p.peer)  # before the queue looks
         if p.kind == "kiosk":
             await self._kiosks_in.submit((p, self.app_versions.get(p.peer, ""), resumed))
+        elif p.kind == "guest":
+            await engine.run(guests.arrive, p)
         elif p.role in ("specialist", "supervisor"):
             await engine.run(presence.staff_connected, p, resumed)
 
@@ -164,6 +187,8 @@ class ServerHandler:
             return  # connected again on another node meanwhile: nothing has left
         if p.kind == "kiosk":
             await self._kiosks_out.submit(p)
+        elif p.kind == "guest":
+            await self.ctx.engine.run(guests.gone, p)
         elif p.role in ("specialist", "supervisor"):
             await self.ctx.engine.run(presence.staff_disconnected, p)
 
@@ -211,7 +236,15 @@ class ServerHandler:
                 await run(participants.join, p, msg.session_id, "third_party", reply=respond)
             case SessionJoin():
                 await run(participants.join, p, msg.session_id, "supervisor", reply=respond)
+            case SessionLeave() if p.kind == "guest":
+                await run(guests.leave, p, msg.session_id, reply=respond)
             case SessionLeave():
                 await run(participants.leave, p, msg.session_id, reply=respond)
+            case GuestInvite():
+                await run(guests.invite, p, msg, reply=respond)
+            case GuestAdmit():
+                await run(guests.admit, p, msg, reply=respond)
+            case GuestConsent():
+                await run(guests.consent, p, msg, reply=respond)
             case _:
                 raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

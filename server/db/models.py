@@ -228,6 +228,27 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class GuestInvitation(Base):
+    """A one-time link for a guest (family, supporter, guardian, interpreter) to join one call from a browser.
+    Only the token's SHA-256 is kept. ``state``: invited → lobby (link used) → awaiting_consent (the specialist
+    admitted) → admitted (the resident agreed); or refused (``refused_by`` staff/resident), left, ended."""
+
+    __tablename__ = "guest_invitation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("call_session.id"), index=True)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="invited")
+    refused_by: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AuditEvent(Base):
     """Append-only: the ORM refuses updates and deletes (see the listener below)."""
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from server.db.models import CallSession, Feedback, Kiosk, Note, Service, Staff, Ticket
-from server.queue import states
+from server.queue import guests, states
 from server.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from server.queue.queue_views import tell_kiosk
 from server.queue.step import Step
@@ -144,6 +144,7 @@ async def close_session(step: Step, sess: CallSession, reason: EndReason) -> Non
     step.outbox.close_room(sess.id)
     await step.shared.store.drop_quality(sess.id)
     await step.shared.store.drop_invites(sess.id)
+    await guests.end_with_call(step, sess)  # every guest link of the call is dead now
     staff = staff_peer(sess.staff_id)
     for peer in sorted(members):
         step.send(peer, SessionEnded(session_id=sess.id, reason=reason, wrap_up=peer == staff))

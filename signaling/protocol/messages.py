@@ -5,7 +5,9 @@ the hub sends. Both are discriminated unions on the ``type`` field. Every
 client request carries an ``id``; the server answers with ``ack`` or
 ``error`` whose ``ref`` names it. Pushes from the server carry their own id.
 
-Peers in a call are named ``"kiosk:<id>"`` or ``"staff:<id>"``.
+Peers in a call are named ``"kiosk:<id>"``, ``"staff:<id>"`` or ``"guest:<invitation id>"`` (a browser guest
+invited by link: it may send only ``ping``, ``rtc.offer``/``rtc.answer`` and ``session.leave``, for its one
+call — ``GUEST_MAY``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from signaling.protocol.errors import ErrorCode
 from signaling.protocol.models import (
     CallStats,
     EndReason,
+    GuestRole,
+    GuestState,
     IceServer,
     Language,
     Lenient,
@@ -178,6 +182,32 @@ class SessionLeave(Msg):
     session_id: int
 
 
+class GuestInvite(Msg):
+    """Specialist: invite a guest (family, supporter, guardian, interpreter) into this call by a one-time link.
+    The reply (``GuestInvited``) carries the link's token once; the server keeps only its hash."""
+
+    type: Literal["guest.invite"] = "guest.invite"
+    session_id: int
+    role: GuestRole
+    display_name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class GuestAdmit(Msg):
+    """Specialist: let a guest waiting in the lobby in (the resident is asked next) or refuse them."""
+
+    type: Literal["guest.admit"] = "guest.admit"
+    invitation_id: int
+    admit: bool
+
+
+class GuestConsent(Msg):
+    """Kiosk: the resident agrees (or not) that the announced guest joins the call."""
+
+    type: Literal["guest.consent"] = "guest.consent"
+    invitation_id: int
+    agree: bool
+
+
 class RtcOffer(Msg):
     type: Literal["rtc.offer"] = "rtc.offer"
     session_id: int
@@ -212,7 +242,8 @@ class CallStatsReport(Msg):
 ClientMessage = Annotated[
     Auth | Ping | TicketCreate | TicketCancel | KioskState | FeedbackSubmit | StatusSet | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
-    | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport,
+    | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
+    | GuestInvite | GuestAdmit | GuestConsent,
     Field(discriminator="type"),
 ]
 
@@ -359,6 +390,39 @@ class RtcAnswerRelay(ServerMsg):
     purpose: Literal["call", "whisper"] = "call"
 
 
+class GuestLobby(ServerMsg):
+    """Specialist: a guest opened the link and waits in the lobby (``guest.admit`` lets them in or not)."""
+
+    type: Literal["guest.lobby"] = "guest.lobby"
+    session_id: int
+    invitation_id: int
+    display_name: str
+    role: GuestRole
+
+
+class GuestConsentRequest(ServerMsg):
+    """Kiosk: announce 「○○（手話通訳）が参加します」 and ask the resident (``guest.consent``). No media of the
+    guest reaches the kiosk before the resident agrees."""
+
+    type: Literal["guest.consent_request"] = "guest.consent_request"
+    session_id: int
+    invitation_id: int
+    display_name: str
+    role: GuestRole
+
+
+class GuestStateUpdate(ServerMsg):
+    """Guest and specialist: where an invitation stands. ``by``: who refused (``staff`` or ``resident``)."""
+
+    type: Literal["guest.state"] = "guest.state"
+    session_id: int
+    invitation_id: int
+    state: GuestState
+    by: Literal["staff", "resident"] | None = None
+    display_name: str = ""
+    role: GuestRole | None = None
+
+
 class SessionEnded(ServerMsg):
     type: Literal["session.ended"] = "session.ended"
     session_id: int
@@ -369,7 +433,7 @@ class SessionEnded(ServerMsg):
 ServerMessage = Annotated[
     Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
     | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
-    | RtcAnswerRelay | SessionEnded,
+    | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate,
     Field(discriminator="type"),
 ]
 
@@ -378,16 +442,63 @@ server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 STAFF_ONLY = frozenset({
     "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
-    "invite.request", "invite.answer", "session.join", "session.leave",
+    "invite.request", "invite.answer", "session.join", "session.leave", "guest.invite", "guest.admit",
 })
-KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "feedback.submit"})
+KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "feedback.submit", "guest.consent"})
+# a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
+GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 
 __all__ = [
-    "KIOSK_ONLY", "STAFF_ONLY", "Ack", "Auth", "CallMedia", "CallStatsReport", "ClientMessage", "Error",
-    "FeedbackSubmit", "InviteAnswer", "InviteIncoming", "InviteRequest", "KioskState", "Offer",
-    "OfferAccept", "OfferDecline", "OfferRevoked", "ParticipantJoined", "ParticipantLeft", "Ping",
-    "Pong", "QueueSnapshot", "RtcAnswer", "RtcAnswerRelay", "RtcOffer", "RtcOfferRelay", "ServerMessage",
-    "ServerMsg", "SessionEnd", "SessionEnded", "SessionJoin", "SessionLeave", "SessionStart", "StatusSet",
-    "StatusUpdate", "TicketCancel", "TicketCreate", "TicketPriority", "TicketUpdate", "TransferRequest", "Welcome",
-    "WrapupDone", "client_adapter", "new_id", "server_adapter",
+    "GUEST_MAY",
+    "KIOSK_ONLY",
+    "STAFF_ONLY",
+    "Ack",
+    "Auth",
+    "CallMedia",
+    "CallStatsReport",
+    "ClientMessage",
+    "Error",
+    "FeedbackSubmit",
+    "GuestAdmit",
+    "GuestConsent",
+    "GuestConsentRequest",
+    "GuestInvite",
+    "GuestLobby",
+    "GuestStateUpdate",
+    "InviteAnswer",
+    "InviteIncoming",
+    "InviteRequest",
+    "KioskState",
+    "Offer",
+    "OfferAccept",
+    "OfferDecline",
+    "OfferRevoked",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "Ping",
+    "Pong",
+    "QueueSnapshot",
+    "RtcAnswer",
+    "RtcAnswerRelay",
+    "RtcOffer",
+    "RtcOfferRelay",
+    "ServerMessage",
+    "ServerMsg",
+    "SessionEnd",
+    "SessionEnded",
+    "SessionJoin",
+    "SessionLeave",
+    "SessionStart",
+    "StatusSet",
+    "StatusUpdate",
+    "TicketCancel",
+    "TicketCreate",
+    "TicketPriority",
+    "TicketUpdate",
+    "TransferRequest",
+    "Welcome",
+    "WrapupDone",
+    "client_adapter",
+    "new_id",
+    "server_adapter",
 ]

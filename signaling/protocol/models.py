@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["kiosk", "specialist", "supervisor", "it_monitor", "admin"]
+Role = Literal["kiosk", "specialist", "supervisor", "it_monitor", "admin", "guest"]
 StaffStatus = Literal["offline", "available", "away", "offered", "in_call", "wrap_up"]
 TicketState = Literal[
     "waiting", "offered", "in_call", "wrap_up", "done", "cancelled", "abandoned", "no_specialist"
@@ -16,7 +16,11 @@ Language = Annotated[str, Field(max_length=16)]
 EndReason = Literal[
     "resident_hangup", "staff_hangup", "media_failed", "kiosk_lost", "transferred", "server_shutdown"
 ]
-ParticipantRole = Literal["resident", "specialist", "third_party", "supervisor"]
+ParticipantRole = Literal["resident", "specialist", "third_party", "supervisor", "guest"]
+# a guest invited by link (browser): family 家族, supporter 支援者, guardian 後見人, sign-language interpreter
+# 手話通訳, interpreter 通訳
+GuestRole = Literal["family", "supporter", "guardian", "sign_interpreter", "interpreter"]
+GuestState = Literal["invited", "lobby", "awaiting_consent", "admitted", "refused", "left", "ended"]
 
 
 class Strict(BaseModel):
@@ -70,9 +74,10 @@ class StaffState(Lenient):
 
 
 class Participant(Lenient):
-    peer: str                   # "kiosk:<id>" or "staff:<id>"
+    peer: str                   # "kiosk:<id>", "staff:<id>" or "guest:<invitation id>"
     role: ParticipantRole
     display_name: str = ""
+    guest_role: GuestRole | None = None  # set for role "guest"
 
 
 class CallStats(Strict):

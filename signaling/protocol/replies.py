@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from signaling.protocol.models import EndReason, Lenient, Need, StaffStatus
+from signaling.protocol.models import EndReason, GuestState, Lenient, Need, StaffStatus
 
 
 class Reply(Lenient):
@@ -64,6 +64,21 @@ class MediaRecorded(Reply):
     ended: EndReason | None = None  # set when this report ended the call
 
 
+class GuestInvited(Reply):
+    """The one-time link: ``path`` on the server's own origin (``/g/<token>``); the token is shown only here."""
+
+    invitation_id: int
+    path: str
+    url: str = ""  # the whole link, when the server knows the address guests reach it at (else: console's + path)
+    expires_at: str  # ISO 8601, UTC
+    expires_in_s: float
+
+
+class GuestDecided(Reply):
+    invitation_id: int
+    state: GuestState
+
+
 REPLY_OF: dict[str, type[Reply]] = {
     "ticket.create": TicketCreated,
     "ticket.cancel": TicketRef,
@@ -84,6 +99,9 @@ REPLY_OF: dict[str, type[Reply]] = {
     "rtc.answer": Empty,
     "call.media": MediaRecorded,
     "call.stats": Empty,
+    "guest.invite": GuestInvited,
+    "guest.admit": GuestDecided,
+    "guest.consent": GuestDecided,
 }
 
 
@@ -97,6 +115,7 @@ def reply_schemas() -> dict[str, Any]:
 
 
 __all__ = [
-    "REPLY_OF", "Accepted", "BaseModel", "Empty", "InviteAnswered", "MediaRecorded", "PriorityChanged", "Reply",
+    "REPLY_OF", "Accepted", "BaseModel", "Empty", "GuestDecided", "GuestInvited", "InviteAnswered", "MediaRecorded",
+    "PriorityChanged", "Reply",
     "SessionRef", "StatusChanged", "TicketCreated", "TicketRef", "parse_reply", "reply_schemas",
 ]
