@@ -19,7 +19,8 @@ GUEST_TYP = "guest"
 
 def issue_guest_token(key: str, invitation_id: int, ttl_s: int) -> str:
     now = int(time.time())
-    payload = {"sub": f"guest:{invitation_id}", "role": "guest", "iat": now, "exp": now + ttl_s, "typ": GUEST_TYP}
+    payload = {"sub": f"guest:{invitation_id}", "role": "guest", "iat": now, "exp": now + ttl_s, "typ": GUEST_TYP,
+               "ver": 0}
     return jwt.encode(payload, key, algorithm=ALGORITHM)
 
 

@@ -1,7 +1,7 @@
 """guest_invitation: one-time links for browser guests (issue 11, item 5)
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 22:40:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import server.db.models
 
 revision: str = '0007'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
