@@ -8,7 +8,9 @@ window and the headless CLI listen to them.
 
 Events: ``screen``, ``connection``, ``services``, ``ticket``, ``wait``, ``no_specialist``,
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``,
-``quality``, ``error``, ``reset``, ``language``, ``idle_warning``.
+``quality``, ``error``, ``reset``, ``language``, ``idle_warning``, ``guest_consent`` (``request``: a guest the
+specialist admitted, to announce 「○○（手話通訳）が参加します」 and ask the resident), ``guest_consent_done``
+(``agree``: the resident's answer, or None when the question lapsed with the call).
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`)
@@ -53,6 +55,8 @@ from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
+    GuestConsent,
+    GuestConsentRequest,
     KioskScreen,
     KioskState,
     ParticipantJoined,
@@ -95,6 +99,7 @@ class ResidentVisit:
     chat: list[tuple[str, str]] = field(default_factory=list)  # (who, text)
     feedback_session_id: int | None = None
     no_specialist: dict[str, Any] | None = None  # service and hours, when nobody was on duty
+    guest_request: GuestConsentRequest | None = None  # a guest waiting for the resident's agreement
     unmet_needs: list[Need] = field(default_factory=list)  # required skills nobody can offer (sign language)
     written: bool = False  # the call opened in written conversation (筆談)
 
@@ -360,6 +365,25 @@ class KioskController(Emitter):
                 self.emit("participants", {"participants": list(self.visit.participants), "left": msg.peer})
             case SessionEnded():
                 await self._finish_call(msg.session_id, msg.reason)
+            case GuestConsentRequest() if msg.session_id == self.visit.session_id:
+                self.visit.guest_request = msg
+                self.touch()
+                self.emit("guest_consent", {"request": msg})
+
+    async def answer_guest(self, agree: bool) -> bool:
+        """The resident's tap on the guest announcement: the guest joins (and only then sends media) or not."""
+        req = self.visit.guest_request
+        if req is None:
+            return False
+        self.touch()
+        try:
+            await self.client.request(GuestConsent(invitation_id=req.invitation_id, agree=agree))
+        except ClientError as exc:
+            self.emit("error", {"code": getattr(exc, "code", "offline"), "message": str(exc)})
+            return False
+        self.visit.guest_request = None
+        self.emit("guest_consent_done", {"agree": agree, "request": req})
+        return True
 
     async def _on_ticket(self, msg: TicketUpdate) -> None:
         if msg.ticket_id in self._ended_tickets and not self._ended_ticket_update(msg):
@@ -507,6 +531,9 @@ class KioskController(Emitter):
         if self.visit.session_id != session_id:
             return
         self.visit.session_id = None  # before the first await: the call ends once, whoever says so first
+        if self.visit.guest_request is not None:  # the question lapses with the call
+            self.visit.guest_request = None
+            self.emit("guest_consent_done", {"agree": None, "request": None})
         await self._end_call_media()
         self.emit("call_ended", {"session_id": session_id, "reason": reason})
         if reason == "transferred":

@@ -7,7 +7,8 @@ imports Qt, so every rule can be tested without a window.
 Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_revoked``,
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``, ``quality``,
 ``invite``, ``invite_sent``, ``whisper``, ``wrapup``, ``wrapup_done``, ``history``,
-``colleagues``, ``notice``, ``error``.
+``colleagues``, ``notice``, ``error``; guests by link (:mod:`staff_console.guests`): ``guest_invited``,
+``guest_lobby``, ``guest_state``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -63,10 +64,11 @@ from signaling.protocol.messages import (
     TransferRequest,
     WrapupDone,
 )
-from signaling.protocol.models import CallStats, Participant, QueueItem, ServiceInfo, StaffState
+from signaling.protocol.models import CallStats, GuestRole, Participant, QueueItem, ServiceInfo, StaffState
 from signaling.protocol.replies import Reply
 from signaling.tls import client_context
 from staff_console import __version__
+from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
 
@@ -166,6 +168,7 @@ class StaffController(Emitter):
         self.accepted_at: float | None = None
         self.pending_invite: InviteIncoming | None = None
         self.invited: dict[int, str] = {}  # staff id -> name, invited and not yet joined
+        self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
         self._invited_at: dict[int, float] = {}
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
@@ -393,7 +396,19 @@ class StaffController(Emitter):
         """Room for one more in the mesh (a supervisor who may still listen in counts too)."""
         if self.call is None or self.call.ended or self.call.role != "specialist":
             return False
-        return len(self.call.participants) + len(self.invited) < MESH_MAX_ENDPOINTS - 1
+        coming = [e for e in self.guests.entries.values() if e.state in ("invited", "lobby", "awaiting_consent")]
+        return len(self.call.participants) + len(self.invited) + len(coming) < MESH_MAX_ENDPOINTS - 1
+
+    async def invite_guest(self, role: GuestRole, display_name: str) -> GuestEntry | None:
+        """A one-time link (and QR code) for a guest of this call: family, supporter, guardian, interpreter."""
+        if not self.can_invite() or self.call is None:
+            self.emit("error", {"code": "conflict", "message": "no room in this call", "request": "guest.invite"})
+            return None
+        return await self.guests.invite(self.call.session_id, role, display_name)
+
+    async def admit_guest(self, invitation_id: int, admit: bool) -> bool:
+        """Let a guest in the lobby in (the resident is asked next) or refuse them."""
+        return await self.guests.admit(invitation_id, admit)
 
     async def invite(self, staff_id: int) -> bool:
         if self.call is None or self.call.ended or self.call.role != "specialist":
@@ -661,6 +676,8 @@ class StaffController(Emitter):
                 self.emit("invite", {"invite": msg})
             case SessionEnded():
                 await self._on_session_ended(msg)
+            case _:
+                self.guests.on_message(msg)
 
     async def _on_status(self, msg: StatusUpdate) -> None:
         self.status, self.status_reason = msg.status, msg.reason
@@ -754,6 +771,7 @@ class StaffController(Emitter):
                 self._spawn(self._describe_wrapup(msg.session_id))
         else:
             self.call = None
+        self.guests.clear()  # every link of the call is dead now
         self.whispering, self.whisper_from = False, None
         if msg.wrap_up:
             self._set_local_status("wrap_up")
