@@ -32,6 +32,7 @@ class GuestEntry:
     state: str = "invited"
     link: str = ""
     expires_at: str = ""
+    expires_in_s: float = 0.0
     refused_by: str | None = None
 
 
@@ -66,7 +67,8 @@ class GuestDesk:
         if not isinstance(reply, GuestInvited):
             return None
         link = reply.url or self._base_url().rstrip("/") + reply.path
-        entry = GuestEntry(reply.invitation_id, session_id, name, role, link=link, expires_at=reply.expires_at)
+        entry = GuestEntry(reply.invitation_id, session_id, name, role, link=link, expires_at=reply.expires_at,
+                           expires_in_s=reply.expires_in_s)
         self.entries[entry.invitation_id] = entry
         self._emit("guest_invited", {"entry": entry})
         return entry

@@ -17,7 +17,7 @@ from signaling.qt.video import VideoView
 
 QUICK = ["call.quick.yes", "call.quick.no", "call.quick.again", "call.quick.slowly", "call.quick.write",
          "call.quick.understood"]
-ANNOUNCED_ROLES = ("supervisor", "third_party")
+ANNOUNCED_ROLES = ("supervisor", "third_party", "guest")
 BANNER_S = 8
 
 
@@ -253,7 +253,7 @@ class CallPage(Page):
         self.retranslate()
 
     def _who(self, p: Participant) -> str:
-        role = self.ctx.t(f"call.role.{p.role}")
+        role = self.ctx.t(f"guest.role.{p.guest_role}" if p.role == "guest" else f"call.role.{p.role}")
         return self.ctx.t("call.name_role", role=role, name=p.display_name) if p.display_name else role
 
     # ------------------------------------------------------------ text

@@ -1,9 +1,10 @@
-"""Layers over the current screen: "connection lost, reconnecting" (or "out of service") and
-"are you still there?"."""
+"""Layers over the current screen: "connection lost, reconnecting" (or "out of service"),
+"are you still there?", and a guest's announcement 「○○（手話通訳）が参加します」 awaiting the resident's tap."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -156,3 +157,52 @@ class IdleOverlay(Overlay):
         self.title.setText(t("idle.title"))
         self.lead.setText(t("idle.lead", seconds=max(0, round(self.deadline - time.monotonic()))))
         self.button.set_text(t("idle.continue"))
+
+
+class GuestConsentOverlay(Overlay):
+    """The specialist admitted a guest: who it is and two big buttons. Nothing of the guest reaches the call
+    before the resident taps 「参加してもらう」; 「お断りする」 keeps the guest out and the consultation goes on."""
+
+    answered = Signal(bool)
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("overlay")
+        self.title = Label("title", center=True)
+        self.title.setObjectName("guest_consent_title")
+        self.lead = Label("lead", center=True)
+        self.note = Label("small", center=True)
+        self.agree = Button(kind="primary")
+        self.agree.setObjectName("guest_agree")
+        self.refuse = Button(kind="danger")
+        self.refuse.setObjectName("guest_refuse")
+        self.agree.clicked.connect(lambda: self._answer(True))
+        self.refuse.clicked.connect(lambda: self._answer(False))
+        for w in (self.title, self.lead, self.note):
+            self.card.box.addWidget(w)
+        self.card.box.addLayout(hbox(self.agree, self.refuse, stretch_ends=True))
+        self.request: Any = None
+
+    def ask(self, request: Any) -> None:
+        self.request = request
+        self.retranslate()
+        self.cover()
+        self.agree.setFocus()
+
+    def dismiss(self) -> None:
+        self.request = None
+        self.hide()
+
+    def _answer(self, agree: bool) -> None:
+        if self.request is not None:
+            self.answered.emit(agree)
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        r = self.request
+        role = t(f"guest.role.{r.role}") if r is not None else ""
+        self.title.setText(t("guest.joins", name=r.display_name if r is not None else "", role=role))
+        self.lead.setText(t("guest.question"))
+        self.note.setText(t("guest.note"))
+        self.agree.set_text(t("guest.agree"))
+        self.refuse.set_text(t("guest.refuse"))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget,
 
 from kiosk.ui.admin import PinPage, SelfCheckPage
 from kiosk.ui.call import CallPage
-from kiosk.ui.overlays import IdleOverlay, OfflineOverlay
+from kiosk.ui.overlays import GuestConsentOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics, base_text_px, stylesheet
@@ -101,6 +101,8 @@ class KioskWindow(QWidget):
         lay.addWidget(self.stack, 1)
         self.offline = OfflineOverlay(ctx, self)
         self.idle = IdleOverlay(ctx, self)
+        self.guest_consent = GuestConsentOverlay(ctx, self)
+        self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
 
         self.topbar.larger.toggled.connect(self.set_large_text)
         self.needs.large_text.connect(self.set_large_text)
@@ -166,6 +168,10 @@ class KioskWindow(QWidget):
         elif name == "language":
             self.set_language(data["language"])
             self._show_page(self.current_page())  # focus back on the screen's first control
+        elif name == "guest_consent":
+            self.guest_consent.ask(data["request"])
+        elif name == "guest_consent_done":
+            self.guest_consent.dismiss()
         elif name == "idle_warning":
             self.idle.warn(float(data.get("seconds_left", 0)))
         elif name == "reset":
@@ -230,6 +236,7 @@ class KioskWindow(QWidget):
             page.retranslate()
         self.offline.retranslate()
         self.idle.retranslate()
+        self.guest_consent.retranslate()
 
     def set_large_text(self, on: bool) -> None:
         if on == self.large_text:
@@ -259,6 +266,7 @@ class KioskWindow(QWidget):
         for page in self.pages.values():
             page.clear()
         self.idle.dismiss()
+        self.guest_consent.dismiss()
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
 
@@ -266,7 +274,7 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_scale()
-        for overlay in (self.offline, self.idle):
+        for overlay in (self.offline, self.idle, self.guest_consent):
             overlay.setGeometry(self.rect())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

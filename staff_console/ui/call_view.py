@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from signaling.protocol.models import Participant
 from signaling.qt.video import VideoView
+from staff_console.ui.guest_dialog import GuestLobbyPanel
 from staff_console.ui.note_form import NoteForm
 from staff_console.ui.text import Texts
 
@@ -35,6 +36,7 @@ class CallView(QWidget):
     whisper_toggled = Signal(bool)
     transfer_clicked = Signal()
     invite_clicked = Signal()
+    guest_clicked = Signal()
     chat_sent = Signal(str)
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
@@ -150,13 +152,19 @@ class CallView(QWidget):
         self.transfer_btn.clicked.connect(self.transfer_clicked.emit)
         self.invite_btn = QPushButton()
         self.invite_btn.clicked.connect(self.invite_clicked.emit)
+        self.guest_btn = QPushButton()
+        self.guest_btn.setObjectName("guest_btn")
+        self.guest_btn.clicked.connect(self.guest_clicked.emit)
+        self.guests = GuestLobbyPanel(texts)  # guests by link on their way in (lobby, resident's consent)
+        self.guests.hide()
         self.end_btn = QPushButton()
         self.end_btn.setObjectName("danger")
         self.end_btn.clicked.connect(self.hang_up.emit)
         self.invite_state = QLabel()
         self.invite_state.setObjectName("hint")
         controls = QHBoxLayout()
-        for b in (self.mute_btn, self.camera_btn, self.whisper_btn, self.transfer_btn, self.invite_btn):
+        for b in (self.mute_btn, self.camera_btn, self.whisper_btn, self.transfer_btn, self.invite_btn,
+                  self.guest_btn):
             controls.addWidget(b)
         controls.addWidget(self.invite_state, 1)
         controls.addWidget(self.end_btn)
@@ -169,6 +177,7 @@ class CallView(QWidget):
         lay.addWidget(self.people)
         lay.addWidget(self.whisper_banner)
         lay.addWidget(self.needs_banner)
+        lay.addWidget(self.guests)
         lay.addWidget(split, 1)
         lay.addWidget(bar)
         self.retranslate()
@@ -271,6 +280,8 @@ class CallView(QWidget):
             return peer
         if p.role == "resident":
             return self.texts.t("role.resident")
+        if p.role == "guest" and p.guest_role:
+            return self.texts.t("guest.who", name=p.display_name, role=self.texts.t(f"guest.role.{p.guest_role}"))
         return p.display_name or self.texts.role(p.role)
 
     def _tile(self, peer: str) -> VideoView:
@@ -303,7 +314,8 @@ class CallView(QWidget):
                 parts.append(t.t("role.resident"))
                 continue
             key = "call.person_you" if p.peer == self.me else "call.person"
-            parts.append(t.t(key, name=p.display_name or t.role(p.role), role=t.role(p.role)))
+            role = t.t(f"guest.role.{p.guest_role}") if p.role == "guest" and p.guest_role else t.role(p.role)
+            parts.append(t.t(key, name=p.display_name or role, role=role))
         self.people.setText(t.t("call.participants", people=t.t("sep").join(parts)))
         for peer, (tile_label, _view) in self.tiles.items():
             tile_label.setText(self._name(peer))
@@ -313,6 +325,7 @@ class CallView(QWidget):
         self.whisper_btn.setVisible(supervisor)
         self.transfer_btn.setVisible(specialist)
         self.invite_btn.setVisible(specialist)
+        self.guest_btn.setVisible(specialist)
         self.self_view.setVisible(not supervisor)
         self.self_label.setVisible(not supervisor)
         self.end_btn.setText(t.t("call.end") if specialist else t.t("call.leave"))
@@ -367,6 +380,8 @@ class CallView(QWidget):
         self.whisper_btn.setText(t.t("call.whisper_stop") if self.whisper_btn.isChecked() else t.t("call.whisper"))
         self.transfer_btn.setText(t.t("call.transfer"))
         self.invite_btn.setText(t.t("call.invite"))
+        self.guest_btn.setText(t.t("call.invite_guest"))
+        self.guests.retranslate()
         self.note_form.retranslate()
         self._render()
 

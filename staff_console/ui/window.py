@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from signaling.qt.bridge import EventBridge
+from staff_console.guests import qr_png
 from staff_console.ui.call_view import CallView
+from staff_console.ui.guest_dialog import GuestInviteDialog
 from staff_console.ui.header import HeaderBar
 from staff_console.ui.history_view import HistoryView
 from staff_console.ui.models import HistoryModel, QueueModel, TeamModel
@@ -155,6 +157,7 @@ class ConsoleWindow(QMainWindow):
         self.invite_dialog = InviteDialog(texts, self)
         self.transfer_dialog: TransferDialog | None = None
         self.invite_picker: InvitePicker | None = None
+        self.guest_dialog: GuestInviteDialog | None = None
         self._history_loaded = False
         self._shown = False
 
@@ -176,6 +179,8 @@ class ConsoleWindow(QMainWindow):
         cv.chat_sent.connect(ctl.send_chat)
         cv.transfer_clicked.connect(lambda: self._run(self._transfer()))
         cv.invite_clicked.connect(lambda: self._run(self._invite()))
+        cv.guest_clicked.connect(self._invite_guest)
+        cv.guests.decided.connect(lambda iid, admit: self._run(ctl.admit_guest(iid, admit)))
         cv.note_form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.finish.connect(lambda: self._run(ctl.complete_wrapup()))
@@ -421,6 +426,34 @@ class ConsoleWindow(QMainWindow):
         dlg.accepted.connect(lambda: self._run(self._do_invite(dlg.choice())))
         self.invite_picker = dlg
         dlg.open()
+
+    def _invite_guest(self) -> None:
+        dlg = GuestInviteDialog(self.texts, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.issue.connect(lambda role, name: self._run(self._issue_guest(dlg, role, name)))
+        dlg.finished.connect(lambda _r: setattr(self, "guest_dialog", None))
+        self.guest_dialog = dlg
+        dlg.open()
+
+    async def _issue_guest(self, dlg: GuestInviteDialog, role: str, name: str) -> None:
+        entry = await self.ctl.invite_guest(role, name)  # type: ignore[arg-type]
+        if entry is None:
+            dlg.show_failed(self.texts.t("guest.failed"))
+            return
+        dlg.show_link(entry, qr_png(entry.link))
+
+    def _render_guests(self) -> None:
+        self.call_view.guests.set_entries(list(self.ctl.guests.entries.values()))
+        self.call_view.guest_btn.setEnabled(self.ctl.can_invite())
+
+    def _on_guest_invited(self, data: dict[str, Any]) -> None:
+        self._render_guests()
+
+    def _on_guest_lobby(self, data: dict[str, Any]) -> None:
+        self._render_guests()
+
+    def _on_guest_state(self, data: dict[str, Any]) -> None:
+        self._render_guests()
 
     async def _do_invite(self, staff_id: int | None) -> None:
         if staff_id is not None:

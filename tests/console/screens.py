@@ -23,8 +23,10 @@ from signaling.media import SyntheticVideoTrack
 from signaling.protocol.messages import InviteIncoming, Offer
 from signaling.protocol.models import CallStats, Participant, QueueItem, ServiceInfo, StaffState
 from staff_console.controller import ChatLine, CurrentCall, NoteDraft, StaffController, WrapUp
+from staff_console.guests import GuestEntry, qr_png
 from staff_console.settings import ConsoleSettings
 from staff_console.ui import style
+from staff_console.ui.guest_dialog import GuestInviteDialog
 from staff_console.ui.login import LoginDialog
 from staff_console.ui.offer_dialog import InviteDialog, OfferDialog
 from staff_console.ui.pickers import TransferDialog
@@ -32,7 +34,8 @@ from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
 
 VIEWS = ("login", "queue", "offer", "offer_unmet", "call", "wrapup", "history", "supervisor", "coaching", "transfer",
-         "invite")
+         "invite", "guest_invite", "guest_lobby")
+GUEST_LINK = "https://madoguchi.city.kitami.local/g/3q2xJd0pZrj5u4Vb9Kc1TnE7wYhLm8aQ6sDf2GtRyUo"
 SERVICES = [
     ServiceInfo(code="disability", name_ja="障がい福祉の相談", name_en="Disability life support"),
     ServiceInfo(code="guardianship", name_ja="成年後見の相談", name_en="Adult guardianship"),
@@ -146,7 +149,8 @@ def render(view: str, language: str) -> QWidget:
         return dlg
     sup = view in ("supervisor", "coaching")
     ctl = _controller(SUPERVISOR if sup else STAFF)
-    status = {"call": "in_call", "coaching": "away", "wrapup": "wrap_up", "offer": "offered"}.get(view, "available")
+    status = {"call": "in_call", "guest_lobby": "in_call", "coaching": "away", "wrapup": "wrap_up",
+              "offer": "offered"}.get(view, "available")
     win = _window(ctl, texts, status, "coaching" if view == "coaching" else "")
     ctl.queue = ALL_QUEUE if sup else QUEUE
     ctl.emit("queue", {"items": ctl.queue, "staff": TEAM if sup else []})
@@ -170,6 +174,29 @@ def render(view: str, language: str) -> QWidget:
         ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 14.2
         win.offer_dialog.show_offer(offer)
         return win.offer_dialog
+    if view == "guest_invite":
+        dlg = GuestInviteDialog(texts, win)
+        dlg.role.setCurrentIndex(dlg.role.findData("sign_interpreter"))
+        dlg.name.setText("山田 花子")
+        entry = GuestEntry(17, 12, "山田 花子", "sign_interpreter", link=GUEST_LINK, expires_in_s=900)
+        dlg.show_link(entry, qr_png(GUEST_LINK))
+        dlg.show()
+        return dlg
+    if view == "guest_lobby":
+        parts = [Participant(peer=KIOSK, role="resident"),
+                 Participant(peer=ME, role="specialist", display_name="高橋 美咲"),
+                 Participant(peer="guest:16", role="guest", display_name="佐々木 一郎", guest_role="guardian")]
+        call = _call("specialist", parts, [ChatLine("guest:16", "後見人の佐々木です。よろしくお願いします。")])
+        ctl.call = call
+        ctl.emit("call_started", {"session_id": 12, "call": call})
+        ctl.guests.entries = {17: GuestEntry(17, 12, "山田 花子", "sign_interpreter", state="lobby"),
+                              18: GuestEntry(18, 12, "北 一美", "family", state="awaiting_consent")}
+        ctl.emit("guest_lobby", {"entries": ctl.guests.lobby()})
+        cv = win.call_view
+        cv.set_elapsed(312)
+        cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=15.0, bitrate_kbps=820.0))
+        _frames(cv, {KIOSK: 40, "guest:16": 90}, 10)
+        return win
     if view in ("call", "coaching"):
         parts = [Participant(peer=KIOSK, role="resident"),
                  Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
@@ -242,7 +269,8 @@ def render_all(out: Path, languages: tuple[str, ...] = ("ja", "en"),
             widget.show()
             pump(100)
             path = out / f"console_{view}_{language}.png"
-            target = widget.window() if view not in ("offer", "offer_unmet", "transfer", "invite", "login") else widget
+            target = widget.window() if view not in ("offer", "offer_unmet", "transfer", "invite", "login",
+                                                     "guest_invite") else widget
             assert target.grab().save(str(path)), path
             written.append(path)
             if on_each is not None:

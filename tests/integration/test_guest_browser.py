@@ -7,8 +7,12 @@ reused link."""
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
+
+from playwright.async_api import Page
 
 from signaling.observer import wait_for
 from tests.integration.guest_browser import admit, call_with, chromium, enter_lobby, new_page, wait_browser_frames
@@ -16,6 +20,19 @@ from tests.support import WAIT_S, eventually
 from tests.test_guest_access import ShiftedClock
 
 FRAMES = 30
+# MADOGUCHI_SCREENSHOTS=docs/screenshots refreshes the committed pictures of the guest page
+SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS") or Path(tempfile.gettempdir()) / "madoguchi-screenshots")
+SHOTS.mkdir(parents=True, exist_ok=True)
+
+
+async def shoot(page: Page, name: str) -> None:
+    """The page in Japanese, then in English (its own language switch), back to Japanese."""
+    for lang in ("ja", "en"):
+        if await page.evaluate("() => document.documentElement.lang") != lang:
+            await page.click("#lang")
+            await page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        await page.screenshot(path=str(SHOTS / f"guest_{name}_{lang}.png"))
+    await page.click("#lang")
 
 
 async def test_three_way_call_with_a_browser_guest(sqlite_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -29,6 +46,7 @@ async def test_three_way_call_with_a_browser_guest(sqlite_env, tmp_path: Path) -
             assert entry is not None and entry.link.startswith(env.url + "/g/")
             await enter_lobby(page, entry.link)
             assert "山田 手話（手話通訳）" in await page.inner_text("#me")
+            await shoot(page, "lobby")
             await admit(staff, kiosk, entry.invitation_id, True)
             guest = f"guest:{entry.invitation_id}"
             k_peer, s_peer = f"kiosk:{kiosk.credential.kiosk_id}", staff.my_peer
@@ -48,6 +66,9 @@ async def test_three_way_call_with_a_browser_guest(sqlite_env, tmp_path: Path) -
             frame = kiosk.mesh.links[guest].call.latest_video_frame
             assert frame is not None and (frame.width, frame.height) == (640, 480)
             assert [p.role for p in kiosk.visit.participants if p.peer == guest] == ["guest"]
+
+            await page.evaluate("() => Promise.all([...document.querySelectorAll('video')].map((v) => v.play()))")
+            await shoot(page, "call")
 
             # chat both ways on the call's data channel
             said = asyncio.ensure_future(wait_for(kiosk, "chat", WAIT_S, lambda d: d["who"] == guest))

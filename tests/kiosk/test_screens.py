@@ -28,6 +28,13 @@ from tests.kiosk.helpers import (
     wrong_language,
 )
 from tests.support import WAIT_S, Env, eventually
+from tests.test_guest_access import guest_client
+
+
+async def guest_in_lobby(env: Env, link: str):  # type: ignore[no-untyped-def]
+    """A guest (protocol only, no media) who opened ``link`` and waits in the lobby."""
+    client, _inbox = await guest_client(env, link[link.index("/g/"):])
+    return client
 
 CHAT = {"ja": "こんにちは。高橋です。今日はどうされましたか？",
         "en": "Hello, I am Takahashi. How can I help you today?"}
@@ -109,6 +116,23 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         await eventually(lambda: w.call.chat.count() == 2)
         await eventually(lambda: w.call.level != "unknown", what="a quality report")
         await capture("call")
+
+        # the specialist admits a guest (a sign-language interpreter by link): the resident is asked first
+        name = "山田 花子" if language == "ja" else "Hanako Yamada"  # a name is data; the screen's language checker
+        entry = await console.invite_guest("sign_interpreter", name)
+        assert entry is not None
+        guest = await guest_in_lobby(env, entry.link)
+        await eventually(lambda: console.guests.lobby(), what="the guest in the console's lobby")
+        assert await console.admit_guest(entry.invitation_id, True)
+        await eventually(lambda: w.guest_consent.isVisible(), what="the guest announced on the kiosk")
+        await capture("guest_consent")
+        assert name in w.guest_consent.title.text()
+        refused = asyncio.ensure_future(wait_for(console, "guest_state", WAIT_S,
+                                                 lambda d: d["entry"].state == "refused"))
+        click(w.guest_consent.refuse)
+        assert (await refused)["entry"].refused_by == "resident"
+        assert not w.guest_consent.isVisible()
+        await guest.close()
 
         click(w.call.end)
         await capture("call_end_confirm")

@@ -252,7 +252,8 @@
     if (!el) return;
     const p = st.names.get(peer);
     const role = p ? (p.role === "guest" && p.guest_role ? t(p.guest_role) : t(p.role)) : "";
-    el.querySelector(".label").textContent = p && p.display_name ? `${p.display_name}（${role}）` : role;
+    el.querySelector(".label").textContent = p && p.display_name
+      ? (lang === "ja" ? `${p.display_name}（${role}）` : `${p.display_name} (${role})`) : role;
   }
   function attach(peer, track) {
     const v = tile(peer).querySelector("video");
