@@ -382,6 +382,12 @@ class KioskController(Emitter):
             self.emit("error", {"code": getattr(exc, "code", "offline"), "message": str(exc)})
             return False
         self.visit.guest_request = None
+        s = self.settings
+        if agree and req.role == "sign_interpreter" and (s.video_width < 640 or s.video_height < 480
+                                                          or s.video_fps < 15):
+            # the interpreter reads the resident's hands: VGA at 15 fps at least (the default send settings)
+            log.warning("a sign-language interpreter joins but this kiosk sends %dx%d at %d fps (below VGA 15 fps)",
+                        s.video_width, s.video_height, s.video_fps)
         self.emit("guest_consent_done", {"agree": agree, "request": req})
         return True
 
