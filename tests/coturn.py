@@ -1,0 +1,126 @@
+"""A real coturn (Debian ``turnserver``) for tests, configured from the shipped production template.
+
+``deploy/coturn/turnserver.conf`` is read and only its FILL values, the ports and the log file are replaced,
+so the tests exercise the template's own ``denied-peer-ip`` list. The one addition is
+``allow-loopback-peers``: coturn refuses loopback peers outright unless told otherwise, and on one machine
+the relay addresses are loopback ones. With it, the template's ``denied-peer-ip=127.0.0.0-127.255.255.255``
+is what refuses 127.0.0.1 (tests/test_turn_relay.py proves it), while ``allowed-peer-ip`` lets exactly the
+relay address through, as in production (relay address -> relay address between two clients):
+
+    clients  --TURN over UDP-->  127.0.0.1:<port>  (listening-ip)
+    relayed media leaves from    127.0.0.2         (relay-ip, the one allowed peer)
+    everything else in 127/8, 10/8, 169.254/16, ...  denied
+
+Linux routes the whole 127/8 to the loopback interface, so 127.0.0.2 needs no setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from aioice import stun
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "deploy" / "coturn" / "turnserver.conf"
+TURNSERVER = "/usr/bin/turnserver"
+LISTEN_IP = "127.0.0.1"
+RELAY_IP = "127.0.0.2"
+REALM = "madoguchi.test"
+
+
+def free_udp_port(host: str = LISTEN_IP) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def loopback_config(secret: str, port: int, log_file: Path, pid_file: Path, min_port: int, max_port: int) -> str:
+    """The production template with its FILL values, ports and log file replaced for a loopback test."""
+    text = TEMPLATE.read_text("utf-8")
+    values = {
+        "static-auth-secret": secret, "realm": REALM, "listening-ip": LISTEN_IP, "listening-port": str(port),
+        "relay-ip": RELAY_IP, "allowed-peer-ip": RELAY_IP, "min-port": str(min_port), "max-port": str(max_port),
+        "log-file": str(log_file),
+    }
+    for key, value in values.items():
+        text, n = re.subn(rf"^{re.escape(key)}=.*$", f"{key}={value}", text, flags=re.MULTILINE)
+        assert n == 1, f"template has no single {key}= line"
+    assert "FILL" not in "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    return text + f"\n# test only\nallow-loopback-peers\npidfile={pid_file}\nverbose\n"
+
+
+@dataclass
+class Coturn:
+    """A running ``turnserver``; ``url`` is what the Madoguchi server hands out in its ICE servers."""
+
+    proc: asyncio.subprocess.Process
+    port: int
+    secret: str
+    log_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"turn:{LISTEN_IP}:{self.port}?transport=udp"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (LISTEN_IP, self.port)
+
+    def log(self) -> str:
+        return self.log_file.read_text("utf-8", errors="replace") if self.log_file.exists() else ""
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def _binding_answered(address: tuple[str, int]) -> bool:
+    """One STUN Binding request; True when the server answers it (it is listening)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[bool] = loop.create_future()
+
+    class Probe(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            if not answered.done():
+                answered.set_result(True)
+
+    transport, _ = await loop.create_datagram_endpoint(Probe, local_addr=(LISTEN_IP, 0))
+    try:
+        request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+        transport.sendto(bytes(request), address)
+        try:
+            return await asyncio.wait_for(answered, 0.2)
+        except TimeoutError:
+            return False
+    finally:
+        transport.close()
+
+
+async def start_coturn(tmp: Path, secret: str, *, ready_timeout_s: float = 15.0) -> Coturn:
+    """Start ``turnserver`` on a free port with the test config; return once it answers STUN."""
+    port = free_udp_port()
+    base = 40000 + (os.getpid() * 7 + port) % 20000  # a relay port range of our own, unlikely to collide
+    conf, log_file, pid_file = tmp / "turnserver.conf", tmp / "turnserver.log", tmp / "turnserver.pid"
+    conf.write_text(loopback_config(secret, port, log_file, pid_file, base, base + 199), "utf-8")
+    proc = await asyncio.create_subprocess_exec(TURNSERVER, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+    server = Coturn(proc, port, secret, log_file)
+    try:
+        async with asyncio.timeout(ready_timeout_s):
+            while not await _binding_answered(server.address):
+                if proc.returncode is not None:
+                    raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{server.log()[-2000:]}")
+    except BaseException:
+        await server.stop()
+        raise
+    return server
