@@ -32,10 +32,17 @@ comes it reports ``failed`` like a link that could not be healed (the primary's)
 replaced by a fresh one is closed without ``bye``, so that the other side heals over it instead of
 taking it for the end.
 
+TURN: ``relay_only`` (the server's ``ice_transport_policy`` "relay" in the welcome) gives every link
+relay candidates only. A link whose TURN server refused the credential or did not answer
+(:class:`~signaling.peer.TurnFailed`) is not healed — the same credential would fail again — but
+reported at once: ``call.media {failed, error}`` to the server (primary link) and ``failed`` with
+``error`` ("turn_auth" / "turn_unreachable"), within the connect timeout instead of after the grace.
+
 Events (``emit(name, data)``): ``peer_added``, ``peer_removed``, ``connected`` (``setup_ms``,
-``generation``), ``link_failed``, ``reconnecting``, ``remote_closed``, ``failed`` (``reported``: the
-server acknowledged ``call.media {failed}``; ``ended``: the end reason it answered, if it ended the
-session), ``chat``, ``control``, ``quality`` (``stats``).
+``generation``), ``link_failed`` (``error``: text; ``code``: a TURN problem, if it was one),
+``reconnecting``, ``remote_closed``, ``failed`` (``reported``: the server acknowledged ``call.media
+{failed}``; ``ended``: the end reason it answered, if it ended the session; ``error``: the TURN problem
+or None), ``chat``, ``control``, ``quality`` (``stats``).
 
 Counters: ``frames_received`` / ``audio_frames_received`` in the ``call.stats`` reports (and
 :meth:`CallMesh.frames_received`) are cumulative for the session: frames received on links that a
@@ -57,7 +64,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from signaling.client import ClientError, SignalingClient
 from signaling.media import FrameCounterSink
-from signaling.peer import CallError, CallPeer
+from signaling.peer import CallError, CallPeer, TurnFailed
 from signaling.protocol.messages import (
     CallMedia,
     CallStatsReport,
@@ -66,7 +73,7 @@ from signaling.protocol.messages import (
     RtcOffer,
     RtcOfferRelay,
 )
-from signaling.protocol.models import IceServer
+from signaling.protocol.models import IceServer, MediaError
 from signaling.protocol.replies import MediaRecorded, Reply
 
 log = logging.getLogger("madoguchi.call")
@@ -143,6 +150,7 @@ class CallMesh:
         send_policy: Callable[[str], SendPolicy] | None = None,
         report_setup_ms: bool = True,
         media_lost_after_s: float = 5.0,
+        relay_only: bool = False,
     ) -> None:
         self.client = client
         self.session_id = session_id
@@ -152,6 +160,7 @@ class CallMesh:
         self.primary = primary
         self.emit = emit
         self.receive_only = receive_only
+        self.relay_only = relay_only
         self.send_policy = send_policy
         self.connect_timeout_s = connect_timeout_s
         self.media_grace_s = media_grace_s
@@ -169,6 +178,7 @@ class CallMesh:
         self.reported_connected = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._healing: set[str] = set()
+        self._failed: set[str] = set()  # peers given up on (``failed`` emitted); a link that connects clears it
         self._stats_task: asyncio.Task[None] | None = None
         self._frames_base: dict[str, tuple[int, int]] = {}  # (video, audio) received on replaced links
 
@@ -286,8 +296,8 @@ class CallMesh:
         policy = self.policy(peer)
         audio, video = (None, None) if policy == "none" else self.media.subscribe(audio=True, video=policy == "av")
         call = CallPeer(ice_servers=self.ice_servers, audio=audio, video=video, receive_only=policy == "none",
-                        connect_timeout_s=self.connect_timeout_s, media_lost_after_s=self.media_lost_after_s,
-                        label=f"{self.me}->{peer}")
+                        relay_only=self.relay_only, connect_timeout_s=self.connect_timeout_s,
+                        media_lost_after_s=self.media_lost_after_s, label=f"{self.me}->{peer}")
         call.on_chat = lambda text, p=peer: self.emit("chat", {"peer": p, "text": text})  # type: ignore[misc]
         call.on_control = lambda data, p=peer: self.emit("control", {"peer": p, "data": data})  # type: ignore[misc]
         call.on_media_lost = lambda p=peer: self._spawn(self._heal(p))  # type: ignore[misc]
@@ -331,14 +341,22 @@ class CallMesh:
     async def _offer(self, peer: str) -> None:
         link = Link(peer, self._new_call(peer), offerer=True)
         await self._replace(peer, link)
-        sdp = await link.call.create_offer()
+        try:
+            sdp = await link.call.create_offer()
+        except TurnFailed as exc:
+            await self._link_error(link, exc)
+            return
         await self._send(RtcOffer(session_id=self.session_id, to=peer, sdp=sdp))
         await self._await_connected(link)
 
     async def _answer(self, peer: str, offer_sdp: str) -> None:
         link = Link(peer, self._new_call(peer), offerer=False)
         await self._replace(peer, link)
-        sdp = await link.call.accept_offer(offer_sdp)
+        try:
+            sdp = await link.call.accept_offer(offer_sdp)
+        except TurnFailed as exc:
+            await self._link_error(link, exc)
+            return
         await self._send(RtcAnswer(session_id=self.session_id, to=peer, sdp=sdp))
         await self._await_connected(link)
 
@@ -356,16 +374,39 @@ class CallMesh:
         try:
             setup_ms = await link.call.wait_connected()
         except CallError as exc:
-            self.emit("link_failed", {"peer": link.peer, "error": str(exc)})
-            if self.links.get(link.peer) is link:
-                self._spawn(self._heal(link.peer))
+            await self._link_error(link, exc)
             return
         link.connected_at = time.monotonic()
+        self._failed.discard(link.peer)
         self.emit("connected", {"peer": link.peer, "setup_ms": setup_ms, "generation": link.generation})
         if link.peer == self.primary and not self.reported_connected:
             self.reported_connected = True
             total_ms = round((link.connected_at - self.started_at) * 1000, 1) if self.report_setup_ms else None
             await self._send(CallMedia(session_id=self.session_id, state="connected", setup_ms=total_ms))
+
+    async def _link_error(self, link: Link, exc: CallError) -> None:
+        """A link that did not connect: healed with a fresh one, unless TURN refused it (a fresh link would
+        get the same answer): then the call is given up on at once."""
+        code = exc.code if isinstance(exc, TurnFailed) else None
+        self.emit("link_failed", {"peer": link.peer, "error": str(exc), "code": code})
+        if self.links.get(link.peer) is not link:
+            return
+        if code is not None:
+            await self._give_up(link.peer, code)
+        else:
+            self._spawn(self._heal(link.peer))
+
+    async def _give_up(self, peer: str, error: MediaError | None = None) -> None:
+        """Tell the server (the primary link only: it ends the session) and emit ``failed`` once."""
+        if self.closed or peer in self._failed:
+            return
+        self._failed.add(peer)
+        reply: Reply | None = None
+        if peer == self.primary:  # the server ends the session (media_failed / kiosk_lost)
+            reply = await self._request(CallMedia(session_id=self.session_id, state="failed", error=error))
+        if not self.closed:
+            self.emit("failed", {"peer": peer, "reported": reply is not None, "error": error,
+                                 "ended": reply.ended if isinstance(reply, MediaRecorded) else None})
 
     async def _heal(self, peer: str, *, offer: bool | None = None, announce: bool = True) -> None:
         """A fresh peer connection under the same session, within the grace window. ``offer``: make fresh
@@ -390,7 +431,7 @@ class CallMesh:
         attempt = 0
         while time.monotonic() < deadline and not self.closed:
             current = self.links.get(peer)
-            if current is None:
+            if current is None or peer in self._failed:
                 return
             if current.generation > generation and current.connected_at is not None:
                 return  # the other side's fresh offer already healed it
@@ -406,17 +447,12 @@ class CallMesh:
                 if fresh is not None and fresh.connected_at is not None and fresh.generation > generation:
                     return
             await asyncio.sleep(max(0.0, min(step, deadline - time.monotonic())))
-        if self.closed:
+        if self.closed or peer in self._failed:
             return
         if not announce and peer != self.primary:
             await self.remove_peer(peer)  # a participant who left on purpose (bye) and did not come back
             return
-        reply: Reply | None = None
-        if peer == self.primary:  # the server ends the session (media_failed / kiosk_lost)
-            reply = await self._request(CallMedia(session_id=self.session_id, state="failed"))
-        if not self.closed:
-            self.emit("failed", {"peer": peer, "reported": reply is not None,
-                                 "ended": reply.ended if isinstance(reply, MediaRecorded) else None})
+        await self._give_up(peer)
 
     async def _stats_loop(self) -> None:
         while not self.closed:

@@ -6,7 +6,8 @@ only after gathering completes, and a dead link is healed by the caller with a f
 API::
 
     peer = CallPeer(ice_servers=[...], audio=track|None, video=track|None, receive_only=False,
-                    connect_timeout_s=10, heartbeat_interval_s=1, media_lost_after_s=5, label="")
+                    relay_only=False, connect_timeout_s=10, heartbeat_interval_s=1, media_lost_after_s=5,
+                    label="")
     sdp = await peer.create_offer()          # offerer; or: sdp = await peer.accept_offer(offer_sdp)
     await peer.set_answer(answer_sdp)        # offerer only
     ms = await peer.wait_connected()         # ms from the first SDP step to "connected"
@@ -17,6 +18,9 @@ API::
     stats = await peer.stats()               # CallStats; rates are measured between calls
     await peer.close()                       # idempotent; tells the other side "bye" first
     await peer.close(say_bye=False)          # a link being replaced: the other side heals over it
+
+    peer.local_candidate_types()             # e.g. {"relay"}: what this side offered (after the SDP step)
+    problem = await peer.turn_diagnosis()    # TurnProblem | None: why a configured TURN gave no relay
 
     attributes: connection_state, connect_ms, first_remote_video_at, first_remote_audio_at (monotonic),
                 video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason,
@@ -37,12 +41,21 @@ remote called :meth:`close`) fires ``on_remote_closed`` instead, and the link is
 (:class:`~signaling.call.CallMesh` waits the media grace for a fresh link). Failures before
 "connected" surface only through :meth:`wait_connected`.
 
+TURN: ``relay_only`` sets aiortc's ``iceTransportPolicy`` to relay (aioice then gathers no host or
+server-reflexive candidate at all). aiortc never says why a TURN server gave no relayed candidate; after
+gathering, a configured TURN server without a relay candidate in our SDP is asked once more
+(:func:`signaling.turn_check.probe_turn`) and the answer becomes a :class:`TurnFailed` — at once from
+the SDP step when relay-only (nothing else could connect), else from :meth:`wait_connected` if host
+candidates did not connect either.
+
 Errors::
 
     CallError                 (signaling.media; re-exported here)
      ├── CallConnectTimeout   not connected within connect_timeout_s (e.g. wrong TURN credentials:
      │                        aiortc then gathers nothing and never reports failure)
      ├── CallFailed           connection failed or closed before connecting; unusable SDP
+     │    └── TurnFailed      the TURN server refused the credential (``code`` "turn_auth": wrong
+     │                        secret or expired) or did not answer ("turn_unreachable")
      └── MediaDeviceError     (signaling.media) camera / microphone could not be opened
 """
 
@@ -63,15 +76,16 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats, RTCTransportStats
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
 from signaling.media import CallError, FrameCounterSink, GateTrack, MediaDeviceError
-from signaling.protocol.models import CallStats, IceServer
+from signaling.protocol.models import CallStats, IceServer, MediaError
+from signaling.turn_check import TurnProblem, has_turn, probe_turn
 
-__all__ = ["CallConnectTimeout", "CallError", "CallFailed", "CallPeer", "MediaDeviceError"]
+__all__ = ["CallConnectTimeout", "CallError", "CallFailed", "CallPeer", "MediaDeviceError", "TurnFailed"]
 
 log = logging.getLogger("madoguchi.peer")
 CHANNEL_LABEL = "madoguchi"
@@ -85,11 +99,31 @@ class CallFailed(CallError):
     """The link failed or was closed before connecting, or an SDP was unusable."""
 
 
-def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
+class TurnFailed(CallFailed):
+    """The TURN server gave no relay: ``code`` is "turn_auth" (credential refused) or "turn_unreachable"."""
+
+    def __init__(self, code: MediaError, message: str) -> None:
+        super().__init__(message)
+        self.code: MediaError = code
+
+
+def rtc_configuration(ice_servers: list[IceServer], relay_only: bool = False) -> RTCConfiguration:
     """Explicit configuration: an empty list means host candidates only, never aiortc's public STUN."""
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice_servers]
-    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE, iceTransportPolicy=policy)
+
+
+def candidate_types(sdp: str) -> set[str]:
+    """The candidate types ("host", "srflx", "relay") an SDP offers."""
+    out = set()
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            if "typ" in parts[:-1]:
+                out.add(parts[parts.index("typ") + 1])
+    return out
 
 
 class CallPeer:
@@ -104,11 +138,16 @@ class CallPeer:
 
     def __init__(
         self, *, ice_servers: list[IceServer], audio: MediaStreamTrack | None,
-        video: MediaStreamTrack | None, receive_only: bool = False, connect_timeout_s: float = 10.0,
-        heartbeat_interval_s: float = 1.0, media_lost_after_s: float = 5.0, label: str = "",
+        video: MediaStreamTrack | None, receive_only: bool = False, relay_only: bool = False,
+        connect_timeout_s: float = 10.0, heartbeat_interval_s: float = 1.0, media_lost_after_s: float = 5.0,
+        label: str = "",
     ) -> None:
         self.label = label
         self.receive_only = receive_only
+        self.relay_only = relay_only
+        self._ice_servers = list(ice_servers)
+        self.turn_problem: TurnProblem | None = None  # set when a configured TURN server gave no relay
+        self._probe: asyncio.Task[TurnProblem | None] | None = None
         self.connect_timeout_s = connect_timeout_s
         self.heartbeat_interval_s = heartbeat_interval_s
         self.media_lost_after_s = media_lost_after_s
@@ -117,7 +156,7 @@ class CallPeer:
         self.on_control = None
         self._audio = GateTrack(audio) if audio is not None and not receive_only else None
         self._video = GateTrack(video) if video is not None and not receive_only else None
-        self._pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
         self._pc.on("connectionstatechange", self._on_state)
         self._pc.on("track", self._on_track)
         self._pc.on("datachannel", self._attach_channel)
@@ -198,7 +237,7 @@ class CallPeer:
                 self._pc.addTransceiver(track, direction="sendrecv")
         self._attach_channel(self._pc.createDataChannel(CHANNEL_LABEL, ordered=True))
         await self._pc.setLocalDescription(await self._pc.createOffer())
-        return str(self._pc.localDescription.sdp)
+        return await self._checked_sdp()
 
     async def accept_offer(self, sdp: str) -> str:
         """Answerer: apply the remote offer, add our tracks where it has a slot, return the answer."""
@@ -214,7 +253,39 @@ class CallPeer:
             if track is not None and track.kind in kinds:
                 self._pc.addTrack(track)
         await self._pc.setLocalDescription(await self._pc.createAnswer())
-        return str(self._pc.localDescription.sdp)
+        return await self._checked_sdp()
+
+    def local_candidate_types(self) -> set[str]:
+        """The candidate types of our SDP (empty before the SDP step): {"relay"} when relay-only."""
+        desc = self._pc.localDescription
+        return candidate_types(desc.sdp) if desc is not None else set()
+
+    async def _checked_sdp(self) -> str:
+        """Our complete SDP, after making sure a configured TURN server gave its relay candidate."""
+        sdp = str(self._pc.localDescription.sdp)
+        if has_turn(self._ice_servers) and "relay" not in candidate_types(sdp):
+            if not self.relay_only:  # host candidates may connect: ask beside them, never delay the SDP
+                self._probe = asyncio.create_task(self._probe_turn(), name=f"turn-probe {self.label}")
+                return sdp
+            problem = await self._probe_turn() or TurnProblem("turn_unreachable", "no relayed candidate gathered")
+            error = TurnFailed(problem.code, f"{self.label}: {problem.detail}")
+            self._settle(error)  # relay-only: nothing else can connect, so fail now, not at the connect timeout
+            raise error
+        return sdp
+
+    async def turn_diagnosis(self) -> TurnProblem | None:
+        """What a configured TURN server said when it gave no relay candidate (None: it gave one, or none is
+        configured); waits for the check that runs beside host candidates."""
+        if self._probe is not None:
+            await asyncio.wait([self._probe])
+        return self.turn_problem
+
+    async def _probe_turn(self) -> TurnProblem | None:
+        problem = await probe_turn(self._ice_servers, timeout_s=max(0.5, min(3.0, self.connect_timeout_s / 3)))
+        if problem is not None:
+            self.turn_problem = problem
+            log.warning("%s: %s", self.label, problem.detail)
+        return problem
 
     async def set_answer(self, sdp: str) -> None:
         """Offerer: apply the remote answer; connecting starts now."""
@@ -233,6 +304,9 @@ class CallPeer:
             async with asyncio.timeout(remaining):
                 await self._settled.wait()
         except TimeoutError:
+            if self.turn_problem is not None:  # host candidates did not connect either: TURN is the cause
+                raise TurnFailed(self.turn_problem.code, f"{self.label}: not connected after "
+                                 f"{self.connect_timeout_s:g} s; {self.turn_problem.detail}") from None
             raise CallConnectTimeout(
                 f"{self.label}: not connected after {self.connect_timeout_s:g} s "
                 f"(state {self.connection_state})") from None
@@ -418,9 +492,10 @@ class CallPeer:
             self._send({"kind": "bye"})
         self._closed = True
         self._settle(CallFailed(f"{self.label}: closed"))
-        if self._monitor is not None:
-            self._monitor.cancel()
-            await asyncio.wait([self._monitor])
+        for task in (self._monitor, self._probe):
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task])
         await self._pc.close()
         for sink in self._sinks.values():
             await sink.stop()

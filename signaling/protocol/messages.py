@@ -24,8 +24,10 @@ from signaling.protocol.models import (
     GuestRole,
     GuestState,
     IceServer,
+    IceTransportPolicy,
     Language,
     Lenient,
+    MediaError,
     Need,
     Participant,
     Priority,
@@ -231,6 +233,7 @@ class CallMedia(Msg):
     session_id: int
     state: Literal["connected", "reconnecting", "failed"]
     setup_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    error: MediaError | None = None  # with "failed": why, when the client knows (e.g. TURN refused it)
 
 
 class CallStatsReport(Msg):
@@ -260,6 +263,7 @@ class Welcome(ServerMsg):
     municipality: str = ""
     branch: str = ""
     ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_transport_policy: IceTransportPolicy = "all"  # "relay": use TURN-relayed candidates only
     resume_token: str
     services: list[ServiceInfo] = Field(default_factory=list)
     heartbeat_s: float = 10.0
@@ -353,6 +357,9 @@ class SessionStart(ServerMsg):
     language: Language = "ja"
     unmet_needs: list[Need] = Field(default_factory=list)
     written: bool = False
+    # ICE servers for this call, TURN credentials minted for it (they outlive it by MADOGUCHI_TURN_TTL_S);
+    # None: use the welcome's
+    ice_servers: list[IceServer] | None = None
 
 
 class ParticipantJoined(ServerMsg):
@@ -428,6 +435,7 @@ class SessionEnded(ServerMsg):
     session_id: int
     reason: EndReason
     wrap_up: bool = False
+    media_error: MediaError | None = None  # media_failed: the cause a client reported, if any
 
 
 ServerMessage = Annotated[

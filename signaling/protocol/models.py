@@ -21,6 +21,10 @@ ParticipantRole = Literal["resident", "specialist", "third_party", "supervisor",
 # 手話通訳, interpreter 通訳
 GuestRole = Literal["family", "supporter", "guardian", "sign_interpreter", "interpreter"]
 GuestState = Literal["invited", "lobby", "awaiting_consent", "admitted", "refused", "left", "ended"]
+# Why a call's media could not be set up, when the client knows (call.media failed, session.ended):
+# the TURN server refused the credential (wrong secret, expired), or did not answer.
+MediaError = Literal["turn_auth", "turn_unreachable"]
+IceTransportPolicy = Literal["all", "relay"]
 
 
 class Strict(BaseModel):
