@@ -34,6 +34,7 @@ from server.queue.presence import peers_lost
 from server.reports.api import router as reports_router
 from server.settings import Settings, get_settings
 from server.signing_key import check_signing_key
+from server.turn import call_credentials
 from signaling.hub import Hub
 
 log = logging.getLogger("madoguchi.server")
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix,
                                           ttl_s=settings.node_lease_s, heartbeat_s=settings.node_lease_s / 5)
                             if settings.redis_url else LocalCluster(node_id))
-        delivery = Delivery(cluster)
+        delivery = Delivery(cluster, stamp=call_credentials(settings))
         queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
         hashing = PasswordHashing(settings.hash_queue)
         await hashing.warm_up()

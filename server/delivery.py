@@ -4,6 +4,9 @@ peer on this node goes into its socket's queue; one for a peer on another node i
 cluster (Redis), which keeps the order per peer. The engine calls it right after the reply to the request
 that caused them has been posted, so a client reads the reply first, then the pushes.
 
+``stamp(peer, msg)``, when given, may replace a frame just before it leaves for one peer: the app uses it
+to give each ``session.start`` ICE servers with TURN credentials minted for that call (server/turn.py).
+
 It is also the hub's ``Remote`` (rooms and peers on other nodes, for SDP relay) and the cluster's
 receiving end (frames and close requests for sockets held here)."""
 
@@ -11,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Container
+from collections.abc import Callable, Container
+from typing import Any
 
 from server.cluster import Cluster, LocalCluster
 from server.queue.outbox import CloseRoom, JoinRoom, LeaveRoom, Outbox, Send
@@ -32,9 +36,13 @@ class _Either:
         return item in self.a or item in self.b
 
 
+Stamp = Callable[[str, Any], Any]
+
+
 class Delivery:
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, stamp: Stamp | None = None) -> None:
         self.cluster = cluster
+        self.stamp = stamp
         self.one_node = isinstance(cluster, LocalCluster)  # then the hub alone knows who is connected
         self._hub: Hub | None = None
         cluster.on_frame = self._on_frame
@@ -61,6 +69,8 @@ class Delivery:
         for action in outbox.actions:
             match action:
                 case Send(peer=peer, msg=msg):
+                    if self.stamp is not None:
+                        msg = self.stamp(peer, msg)
                     if not hub.post(peer, msg):  # queued in call order: the frames share Redis round trips
                         forwarded.append(cluster.forward_nowait(peer, dump(msg)))
                 case JoinRoom(session_id=sid, peer=peer):

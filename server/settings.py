@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)  # empty: non-browser clients only + same origin
     ice_servers: list[IceServer] = Field(default_factory=list)  # empty: host candidates only
     turn_secret: str = ""  # TURN REST shared secret (coturn use-auth-secret); creds valid turn_ttl_s
-    turn_ttl_s: int = 3600
+    turn_ttl_s: int = Field(default=3600, ge=60)
+
+    # TURN for real (issue 10): clients use TURN-relayed candidates only (welcome ice_transport_policy "relay")
+    ice_relay_only: bool = False
 
     offer_timeout_s: float = 20.0
     kiosk_grace_s: float = 60.0  # a disconnected kiosk keeps its ticket this long

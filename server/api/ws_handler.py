@@ -16,7 +16,7 @@ from server.guest_auth import decode_guest_token, is_guest_token
 from server.queue import calls, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
-from server.turn import ice_servers_for
+from server.turn import ice_servers_for, ice_transport_policy
 from signaling.hub import AuthRejected, Connection, HubError, Respond
 from signaling.principal import Principal
 from signaling.protocol.errors import ErrorCode
@@ -124,7 +124,8 @@ class ServerHandler:
         welcome = Welcome(
             ref=auth.id, role=principal.role, principal_id=principal.principal_id,  # type: ignore[arg-type]
             peer=principal.peer, display_name=principal.display_name,
-            ice_servers=ice_servers_for(self.ctx.settings, principal.peer), resume_token=token,
+            ice_servers=ice_servers_for(self.ctx.settings, principal.peer, principal.role),
+            ice_transport_policy=ice_transport_policy(self.ctx.settings), resume_token=token,
             heartbeat_s=10.0,
             services=catalog,
             municipality=extra["municipality"], branch=extra["branch"],

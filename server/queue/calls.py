@@ -31,7 +31,7 @@ from signaling.protocol.messages import (
     SessionEnded,
     TransferRequest,
 )
-from signaling.protocol.models import EndReason
+from signaling.protocol.models import EndReason, MediaError
 from signaling.protocol.replies import Empty, MediaRecorded, SessionRef, TicketRef
 
 
@@ -63,8 +63,9 @@ async def media_state(step: Step, who: Principal, msg: CallMedia) -> MediaRecord
     step.audit(who.peer, f"media.{msg.state}", f"session:{sess.id}")
     if msg.state == "failed" and (who.kind == "kiosk" or primary_staff) and sess.ended_at is None:
         reason: EndReason = "media_failed" if step.presence.is_connected(kiosk_peer(sess.kiosk_id)) else "kiosk_lost"
-        await close_session(step, sess, reason)
-        step.audit("system", "session.end", f"session:{sess.id}", reason=reason, reported_by=who.peer)
+        await close_session(step, sess, reason, media_error=msg.error)
+        extra = {"media_error": msg.error} if msg.error else {}
+        step.audit("system", "session.end", f"session:{sess.id}", reason=reason, reported_by=who.peer, **extra)
         return MediaRecorded(ended=reason)
     return MediaRecorded()
 
@@ -122,9 +123,11 @@ async def end_silent_calls(step: Step) -> None:
         step.audit("system", "session.end", f"session:{sess.id}", reason=reason, silent_s=step.settings.media_grace_s)
 
 
-async def close_session(step: Step, sess: CallSession, reason: EndReason) -> None:
+async def close_session(step: Step, sess: CallSession, reason: EndReason, media_error: MediaError | None = None
+                        ) -> None:
     """End the call: the row, the ticket (wrap-up, unless transferred), the specialist (wrap-up), and the
-    ``session.ended`` to everyone in it (the specialist is told to wrap up)."""
+    ``session.ended`` to everyone in it (the specialist is told to wrap up; ``media_error``: why the media
+    failed, as the reporting client knew it, e.g. the TURN server refused its credential)."""
     now = step.now
     members = {p["peer"] for p in present(sess)} | {staff_peer(sess.staff_id), kiosk_peer(sess.kiosk_id)}
     sess.ended_at, sess.end_reason = now, reason
@@ -147,7 +150,7 @@ async def close_session(step: Step, sess: CallSession, reason: EndReason) -> Non
     await guests.end_with_call(step, sess)  # every guest link of the call is dead now
     staff = staff_peer(sess.staff_id)
     for peer in sorted(members):
-        step.send(peer, SessionEnded(session_id=sess.id, reason=reason, wrap_up=peer == staff))
+        step.send(peer, SessionEnded(session_id=sess.id, reason=reason, wrap_up=peer == staff, media_error=media_error))
     await push_status(step, sess.staff_id)
     step.outbox.requeue = True
 
