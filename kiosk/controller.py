@@ -364,7 +364,7 @@ class KioskController(Emitter):
                     await self.mesh.remove_peer(msg.peer)
                 self.emit("participants", {"participants": list(self.visit.participants), "left": msg.peer})
             case SessionEnded():
-                await self._finish_call(msg.session_id, msg.reason)
+                await self._finish_call(msg.session_id, msg.reason, media_error=msg.media_error)
             case GuestConsentRequest() if msg.session_id == self.visit.session_id:
                 self.visit.guest_request = msg
                 self.touch()
@@ -447,11 +447,13 @@ class KioskController(Emitter):
         self.countdown.clear()
         # report_setup_ms=False: the kiosk never sees the accept, so its "setup" time would not be the
         # call's; the server takes the specialist's (docs/protocol.md, call.media)
-        self.mesh = CallMesh(self.client, msg.session_id, msg.you, welcome.ice_servers if welcome else [],
+        ice = msg.ice_servers if msg.ice_servers is not None else welcome.ice_servers if welcome else []
+        self.mesh = CallMesh(self.client, msg.session_id, msg.you, ice,
                              self.media, primary=specialist, emit=self._on_call_event,
                              connect_timeout_s=self.settings.connect_timeout_s,
                              media_grace_s=self.settings.media_grace_s,
-                             media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False)
+                             media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False,
+                             relay_only=welcome is not None and welcome.ice_transport_policy == "relay")
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants),
@@ -506,10 +508,12 @@ class KioskController(Emitter):
             self._spawn(self._end_here(sid, "staff_hangup", "session_end"))
         elif name == "failed" and primary and sid is not None:
             # no media through the whole grace: the call is cut off, whether or not the server hears it
+            error = data.get("error")  # a TURN problem, if that was the cause
             if data.get("ended"):
-                self._spawn(self._finish_call(sid, str(data["ended"])))
+                self._spawn(self._finish_call(sid, str(data["ended"]), media_error=error))
             else:
-                self._spawn(self._end_here(sid, "media_failed", None if data.get("reported") else "media_failed"))
+                self._spawn(self._end_here(sid, "media_failed", None if data.get("reported") else "media_failed",
+                                           media_error=error))
         if name == "chat":
             self.visit.chat.append((data["peer"], data["text"]))
             self.emit("chat", {"who": data["peer"], "text": data["text"]})
@@ -519,7 +523,7 @@ class KioskController(Emitter):
             self.emit("call_status", {"status": name, **data})
 
     async def _end_here(self, session_id: int, reason: str, report: ReportKind | None, *,
-                        feedback: bool = True) -> None:
+                        feedback: bool = True, media_error: str | None = None) -> None:
         """End the call on this kiosk without the server's ``session.ended``; ``report``: what the server must
         be told, now or after the reconnect (kept in the outbox)."""
         if self.visit.session_id != session_id:
@@ -530,10 +534,12 @@ class KioskController(Emitter):
                 self._ended_tickets.add(self.visit.ticket_id)
             said = reason if report == "session_end" and reason in ("resident_hangup", "staff_hangup") else None
             self.outbox.add(Report(report, session_id, ticket_id=self.visit.ticket_id, reason=said))  # type: ignore[arg-type]
-        await self._finish_call(session_id, reason, feedback=feedback)
+        await self._finish_call(session_id, reason, feedback=feedback, media_error=media_error)
         self._spawn(self.flush_outbox())
 
-    async def _finish_call(self, session_id: int, reason: str, *, feedback: bool = True) -> None:
+    async def _finish_call(self, session_id: int, reason: str, *, feedback: bool = True,
+                           media_error: str | None = None) -> None:
+        """``media_error``: why the media failed when known ("turn_auth", "turn_unreachable"), for the screen."""
         if self.visit.session_id != session_id:
             return
         self.visit.session_id = None  # before the first await: the call ends once, whoever says so first
@@ -541,7 +547,7 @@ class KioskController(Emitter):
             self.visit.guest_request = None
             self.emit("guest_consent_done", {"agree": None, "request": None})
         await self._end_call_media()
-        self.emit("call_ended", {"session_id": session_id, "reason": reason})
+        self.emit("call_ended", {"session_id": session_id, "reason": reason, "media_error": media_error})
         if reason == "transferred":
             self._set_screen("waiting")
             return

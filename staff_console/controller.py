@@ -132,6 +132,7 @@ class WrapUp:
     talk_s: float
     end_reason: str
     chat: list[ChatLine] = field(default_factory=list)
+    media_error: str | None = None  # media_failed: "turn_auth" / "turn_unreachable" when a client knew why
 
 
 class StaffController(Emitter):
@@ -734,10 +735,12 @@ class StaffController(Emitter):
             policy = lambda peer: "audio" if peer == specialist else "none"  # noqa: E731
         assert self.client is not None
         welcome = self.client.welcome
-        self.mesh = CallMesh(self.client, msg.session_id, msg.you, welcome.ice_servers if welcome else [],
+        ice = msg.ice_servers if msg.ice_servers is not None else welcome.ice_servers if welcome else []
+        self.mesh = CallMesh(self.client, msg.session_id, msg.you, ice,
                              self.media, primary=resident, emit=self._on_call_event, send_policy=policy,
                              connect_timeout_s=self.settings.connect_timeout_s,
-                             media_grace_s=self.settings.media_grace_s, started_at=self.accepted_at)
+                             media_grace_s=self.settings.media_grace_s, started_at=self.accepted_at,
+                             relay_only=welcome is not None and welcome.ice_transport_policy == "relay")
         if self.on_remote_audio is not None:
             self.mesh.on_audio = self.on_remote_audio
         if role == "supervisor" and specialist is not None:
@@ -766,7 +769,8 @@ class StaffController(Emitter):
             talk = time.monotonic() - call.started_at if call is not None else 0.0
             self.wrapup = WrapUp(session_id=msg.session_id, service_code=call.service_code if call else "",
                                  branch=call.branch if call else "", municipality=call.municipality if call else "",
-                                 talk_s=talk, end_reason=msg.reason, chat=list(call.chat) if call else [])
+                                 talk_s=talk, end_reason=msg.reason, chat=list(call.chat) if call else [],
+                                 media_error=msg.media_error)
             if call is None:  # a wrap-up owed from before this console started: fill in what it was
                 self._spawn(self._describe_wrapup(msg.session_id))
         else:
@@ -776,7 +780,7 @@ class StaffController(Emitter):
         if msg.wrap_up:
             self._set_local_status("wrap_up")
         self.emit("call_ended", {"session_id": msg.session_id, "reason": msg.reason, "wrap_up": msg.wrap_up,
-                                 "missed": missed})
+                                 "missed": missed, "media_error": msg.media_error})
         if msg.wrap_up:
             self.emit("wrapup", {"wrapup": self.wrapup})
         elif call is not None and call.role != "specialist":

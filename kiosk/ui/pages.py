@@ -404,6 +404,7 @@ class FeedbackPage(Page):
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
+        self._cut_off_key = "feedback.cut_off"
         self.cut_off = Label("banner", center=True)  # the call ended because the connection failed
         self.cut_off.setObjectName("feedback_cut_off")
         self.cut_off.hide()
@@ -466,12 +467,15 @@ class FeedbackPage(Page):
         self.send.setEnabled(False)
         self.ctx.run(self.ctx.port.submit_feedback(rating, self.saved_trip()))
 
-    def set_cut_off(self, cut_off: bool) -> None:
+    def set_cut_off(self, cut_off: bool, media_error: str | None = None) -> None:
+        """``media_error`` ("turn_auth" / "turn_unreachable"): the call could not connect at all, and why."""
+        self._cut_off_key = f"feedback.cut_off.{media_error}" if cut_off and media_error else "feedback.cut_off"
+        self.cut_off.setText(self.ctx.t(self._cut_off_key))
         self.cut_off.setVisible(cut_off)
 
     def retranslate(self) -> None:
         t = self.ctx.t
-        self.cut_off.setText(t("feedback.cut_off"))
+        self.cut_off.setText(t(self._cut_off_key))
         self.title.setText(t("feedback.title"))
         self.optional.setText(t("feedback.optional"))
         for f in self.faces:

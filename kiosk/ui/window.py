@@ -154,7 +154,7 @@ class KioskWindow(QWidget):
                 self.sound()
         elif name == "call_ended":
             self.call.stop()
-            self.feedback.set_cut_off(data.get("reason") in ("media_failed", "kiosk_lost"))
+            self.feedback.set_cut_off(data.get("reason") in ("media_failed", "kiosk_lost"), data.get("media_error"))
             if data.get("reason") == "transferred":
                 self.waiting.update_ticket({"state": "waiting"})
         elif name == "participants":

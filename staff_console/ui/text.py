@@ -71,8 +71,9 @@ class Texts:
     def referral(self, code: str) -> str:
         return self.t(f"referral.{code}") if self.has(f"referral.{code}") else REFERRAL_ORG_JA.get(code, code)
 
-    def end_reason(self, reason: str) -> str:
-        key = f"end.{reason}"
+    def end_reason(self, reason: str, media_error: str | None = None) -> str:
+        """Why a call ended; a known media error (e.g. the TURN server refused the credential) says more."""
+        key = f"end.{media_error}" if media_error and self.has(f"end.{media_error}") else f"end.{reason}"
         return self.t(key) if self.has(key) else reason
 
     def role(self, role: str) -> str:

@@ -344,11 +344,13 @@ class ConsoleWindow(QMainWindow):
     def _on_call_ended(self, data: dict[str, Any]) -> None:
         if self.audio is not None:
             self.audio.clear()
+        reason = self.texts.end_reason(data.get("reason", ""), data.get("media_error"))
         if not data.get("wrap_up"):
             self._show_page(self.idle)
             if data.get("reason") != "left":
-                self.statusBar().showMessage(self.texts.t("call.ended_by", reason=self.texts.end_reason(
-                    data.get("reason", ""))), 10_000)
+                self.statusBar().showMessage(self.texts.t("call.ended_by", reason=reason), 10_000)
+        elif data.get("media_error"):  # the wrap-up page says it too; this line stays where IT is asked for
+            self.statusBar().showMessage(self.texts.t("call.ended_by", reason=reason), 60_000)
 
     def _on_wrapup(self, data: dict[str, Any]) -> None:
         names = {}

@@ -89,7 +89,7 @@ class WrapUpView(QWidget):
             return
         self.summary.setText(t.t("wrapup.summary", service=t.service(w.service_code),
                                  where=t.where(w.branch, w.municipality), talk=t.duration(w.talk_s),
-                                 reason=t.end_reason(w.end_reason)))
+                                 reason=t.end_reason(w.end_reason, w.media_error)))
         self.chat.clear()
         for line in w.chat:
             who = t.t("chat.me") if line.who == "me" else self.participant_names.get(line.who, line.who)
