@@ -8,7 +8,8 @@ with the Madoguchi server's REST credentials (server/turn.py).
 - a wrong secret and an expired credential fail at the SDP step with TurnFailed("turn_auth"), not at a
   connect timeout (aiortc alone would wait for ever: relay-only with no candidate; the time it takes is
   measured by bench/turn_setup.py);
-- an unreachable TURN server fails with "turn_unreachable";
+- an unreachable TURN server fails with "turn_unreachable" (relay-only: after aioice's 5 s gathering
+  timeout and a 3 s second try, ~8 s, inside the default 10 s connect timeout);
 - without relay-only, a refused TURN does not stop host candidates from connecting.
 """
 
@@ -175,6 +176,20 @@ async def test_an_unreachable_turn_server_is_named_as_such() -> None:
     servers = [IceServer(urls=[f"turn:127.0.0.1:{silent}?transport=udp"], username=user, credential=credential)]
     problem = await probe_turn(servers, timeout_s=1.0)
     assert problem is not None and problem.code == "turn_unreachable", problem
+
+
+async def test_relay_only_with_a_silent_turn_server_fails_as_unreachable() -> None:
+    """aioice gives up gathering after 5 s, the second allocation after 3 s: TurnFailed, not a hang."""
+    user, credential = turn_credential(SECRET, "kiosk:1", int(time.time()) + 600)
+    servers = [IceServer(urls=[f"turn:127.0.0.1:{free_udp_port()}?transport=udp"], username=user,
+                         credential=credential)]
+    kiosk = _peer(servers, "kiosk", relay_only=True, connect_timeout_s=600)
+    try:
+        with pytest.raises(TurnFailed) as info:
+            await kiosk.create_offer()
+        assert info.value.code == "turn_unreachable" and "did not answer" in str(info.value)
+    finally:
+        await kiosk.close()
 
 
 async def test_without_relay_only_a_refused_turn_leaves_host_candidates_working(coturn: Coturn) -> None:
