@@ -430,6 +430,8 @@ class KioskController(Emitter):
 
     async def _on_session_start(self, msg: SessionStart) -> None:
         if self.mesh is not None and self.mesh.session_id == msg.session_id:
+            if msg.ice_servers is not None:  # fresher TURN credentials for the links healed from now on
+                self.mesh.ice_servers = msg.ice_servers
             return  # resumed signaling; the media kept going
         if msg.session_id in self._ended_here:
             self._spawn(self.flush_outbox())  # the re-sync of a call that ended here: the server learns now

@@ -704,6 +704,8 @@ class StaffController(Emitter):
         if msg.session_id in (self.pending_end, self.pending_leave):
             return  # the server re-announces a call this console already hung up or left while it was away
         if self.mesh is not None and self.mesh.session_id == msg.session_id:
+            if msg.ice_servers is not None:  # fresher TURN credentials for the links healed from now on
+                self.mesh.ice_servers = msg.ice_servers
             if self.call is not None:  # signaling resumed; media kept going: take the server's participant list
                 self.call.participants = list(msg.participants)
                 self.emit("participants", {"participants": list(self.call.participants)})

@@ -2,7 +2,8 @@
 
 - MADOGUCHI_ICE_RELAY_ONLY: the welcome says "relay", both sides offer relay candidates only, frames flow,
   and coturn relayed them (its log names both peers' credentials and the bytes it carried); each side used
-  the credential minted for this call in ``session.start``;
+  the credential minted for this call in ``session.start``, and a re-sync after a signaling drop brings a
+  fresher one;
 - the server's TURN secret differs from coturn's: the call ends as media_failed with media_error
   "turn_auth" on the kiosk and on the console, and in the audit log. The clients' connect timeout and
   media grace are set far beyond the test's wait, so the end cannot have come from them: it came from the
@@ -73,6 +74,12 @@ async def test_relay_only_call_through_coturn(tmp_path: Path, coturn: Coturn) ->
                 assert link.call.local_candidate_types() == {"relay"}, who
                 # the call's own credential (session.start), not the welcome's
                 assert ctl.mesh.ice_servers[0].username.endswith(f":{ctl.client.welcome.peer}")
+            # signaling drops and resumes mid-call: the re-sync's session.start brings fresher credentials
+            # for links healed from then on; the media keeps going through the relay meanwhile
+            before, frames = kiosk.mesh.ice_servers, kiosk.mesh.link().call.video_frames_received
+            await kiosk.client.drop()
+            await eventually(lambda: kiosk.mesh.ice_servers is not before, what="credentials refreshed on re-sync")
+            await eventually(lambda: kiosk.mesh.link().call.video_frames_received > frames + 10, what="media on")
             ended = asyncio.ensure_future(wait_for(console, "call_ended", WAIT_S))
             await kiosk.hang_up()
             await ended
