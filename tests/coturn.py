@@ -1,11 +1,12 @@
 """A real coturn (Debian ``turnserver``) for tests, configured from the shipped production template.
 
 ``deploy/coturn/turnserver.conf`` is read and only its FILL values, the ports and the log file are replaced,
-so the tests exercise the template's own ``denied-peer-ip`` list. The one addition is
-``allow-loopback-peers``: coturn refuses loopback peers outright unless told otherwise, and on one machine
-the relay addresses are loopback ones. With it, the template's ``denied-peer-ip=127.0.0.0-127.255.255.255``
-is what refuses 127.0.0.1 (tests/test_turn_relay.py proves it), while ``allowed-peer-ip`` lets exactly the
-relay address through, as in production (relay address -> relay address between two clients):
+so the tests exercise the template's own ``denied-peer-ip`` list. The additions are ``no-tcp`` (only the
+UDP port is checked free) and ``allow-loopback-peers``: coturn refuses loopback peers outright unless told
+otherwise, and on one machine the relay addresses are loopback ones. With it, the template's
+``denied-peer-ip=127.0.0.0-127.255.255.255`` is what refuses 127.0.0.1 (tests/test_turn_relay.py proves
+it), while ``allowed-peer-ip`` lets exactly the relay address through, as in production (relay address ->
+relay address between two clients):
 
     clients  --TURN over UDP-->  127.0.0.1:<port>  (listening-ip)
     relayed media leaves from    127.0.0.2         (relay-ip, the one allowed peer)
@@ -51,7 +52,8 @@ def loopback_config(secret: str, port: int, log_file: Path, pid_file: Path, min_
         text, n = re.subn(rf"^{re.escape(key)}=.*$", f"{key}={value}", text, flags=re.MULTILINE)
         assert n == 1, f"template has no single {key}= line"
     assert "FILL" not in "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    return text + f"\n# test only\nallow-loopback-peers\npidfile={pid_file}\nverbose\n"
+    # no-tcp: only the UDP port was checked free (the tests use TURN over UDP)
+    return text + f"\n# test only\nallow-loopback-peers\nno-tcp\npidfile={pid_file}\nverbose\n"
 
 
 @dataclass

@@ -56,12 +56,23 @@ class Received(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.data: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
         self.errors: asyncio.Queue[Exception] = asyncio.Queue()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.data.put_nowait((data, addr))
 
     def error_received(self, exc: Exception) -> None:
         self.errors.put_nowait(exc)
+
+
+async def release(transport: turn.TurnTransport, protocol: Received) -> None:
+    """Delete the allocation and wait until it is gone (aioice calls connection_lost then)."""
+    transport.close()
+    await asyncio.wait_for(protocol.lost, 10)
 
 
 async def allocate(server: Coturn) -> tuple[turn.TurnTransport, Received]:
@@ -97,8 +108,8 @@ async def test_relay_reaches_the_relay_address_but_never_loopback_or_internal_ho
         assert "A peer IP 10.1.2.3 denied in the range: 10.0.0.0-10.255.255.255" in log
         assert "A peer IP 169.254.169.254 denied in the range: 169.254.0.0-169.254.255.255" in log
     finally:
-        a.close()
-        b.close()
+        await release(a, a_in)
+        await release(b, b_in)
 
 
 async def test_a_loopback_listener_receives_nothing_through_the_relay(coturn: Coturn) -> None:
@@ -112,7 +123,7 @@ async def test_a_loopback_listener_receives_nothing_through_the_relay(coturn: Co
         await asyncio.wait_for(relay_in.errors.get(), 10)  # coturn answered: 403, nothing relayed
         assert victim.data.empty()
     finally:
-        relay.close()
+        await release(relay, relay_in)
         victim_transport.close()
 
 
