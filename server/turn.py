@@ -6,8 +6,9 @@ every request (allocate, refresh, permission), so a credential must outlive the 
 get one in the welcome and a fresh one with each ``session.start`` (see ``server/app.py``).
 
 Only principals who take part in calls get ICE servers at all: kiosks, specialists and supervisors
-(who join calls). IT monitors and administrators make no calls and get none — a TURN credential is a
-relay on the network edge, not something to hand to every account.
+(who join calls) in their welcome; a browser guest (family, interpreter, ...) only once admitted to its
+one call, with that call's ``session.start``. IT monitors and administrators make no calls and get none —
+a TURN credential is a relay on the network edge, not something to hand to every account.
 """
 
 from __future__ import annotations

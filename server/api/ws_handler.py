@@ -142,7 +142,9 @@ class ServerHandler:
         principal = Principal("guest", g.invitation_id, "guest", g.display_name)
         welcome = Welcome(
             ref=auth.id, role="guest", principal_id=g.invitation_id, peer=principal.peer,
-            display_name=g.display_name, ice_servers=ice_servers_for(self.ctx.settings, principal.peer),
+            # none while in the lobby: an admitted guest gets its TURN credential with its session.start
+            display_name=g.display_name, ice_servers=ice_servers_for(self.ctx.settings, principal.peer, "guest"),
+            ice_transport_policy=ice_transport_policy(self.ctx.settings),
             resume_token=secrets.token_urlsafe(24), heartbeat_s=10.0,  # a guest does not resume: no token kept
         )
         return principal, welcome

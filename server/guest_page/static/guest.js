@@ -45,7 +45,7 @@
 
   // Everything the page knows; exposed (read-only use) for tests and the benchmark.
   const st = {
-    stage: "check", ws: null, me: "", pass: null, ice: [], session: null, local: null,
+    stage: "check", ws: null, me: "", pass: null, ice: [], policy: "all", session: null, local: null,
     pcs: new Map(), channels: new Map(), names: new Map(), chat: [], seq: 0, lastState: null, refusedBy: null,
     sessionStartAt: null, firstFrameAt: new Map(), errors: [],
   };
@@ -148,7 +148,7 @@
   }
   function onMessage(m) {
     switch (m.type) {
-      case "welcome": st.me = m.peer; st.ice = m.ice_servers || []; break;
+      case "welcome": st.me = m.peer; st.ice = m.ice_servers || []; st.policy = m.ice_transport_policy || "all"; break;
       case "guest.state":
         st.lastState = m.state;
         if (m.state === "refused") { st.refusedBy = m.by; finish("refused"); }
@@ -176,6 +176,7 @@
     st.sessionStartAt = performance.now();
     st.session = m.session_id;
     st.lastState = "admitted";
+    if (m.ice_servers) st.ice = m.ice_servers;  // this call's own (TURN credentials minted for it)
     for (const p of m.participants) if (p.peer !== st.me) st.names.set(p.peer, p);
     show("call");
     for (const peer of m.offer_to) offer(peer).catch(fail);
@@ -184,7 +185,8 @@
     const old = st.pcs.get(peer);
     if (old) old.close();
     const pc = new RTCPeerConnection({ iceServers: st.ice.map((s) => ({ urls: s.urls, username: s.username || undefined,
-      credential: s.credential || undefined })), bundlePolicy: "max-bundle" });
+      credential: s.credential || undefined })), bundlePolicy: "max-bundle",
+      iceTransportPolicy: st.policy === "relay" ? "relay" : "all" });
     st.pcs.set(peer, pc);
     pc.ontrack = (ev) => attach(peer, ev.track);
     pc.ondatachannel = (ev) => { if (ev.channel.label === "madoguchi") wire(peer, ev.channel); };
