@@ -102,6 +102,9 @@ async def test_lobby_admit_consent_join_leave(env: Env) -> None:
     again = await page(env, inv["path"])
     assert again.status_code == 410 and "すでに使われました" in again.text and "already been used" in again.text
     assert (await redeem(env, inv["path"])).json()["detail"]["reason"] == "used"
+    async with env.ctx.maker() as db:
+        refused = (await db.execute(select(AuditEvent).where(AuditEvent.action == "guest.link_refused"))).scalar_one()
+    assert refused.detail == {"reason": "used"}  # a reused link is recorded
 
     assert guest.welcome is not None and guest.welcome.role == "guest"
     assert guest.welcome.peer == f"guest:{inv['invitation_id']}"
@@ -131,6 +134,7 @@ async def test_lobby_admit_consent_join_leave(env: Env) -> None:
     assert (await k_in.next("participant.left")).peer == guest.welcome.peer
     actions = await audit_actions(env)
     g = guest.welcome.peer
+    actions.remove((g, "guest.link_refused"))  # the reuse above, beside the lobby's arrival (either order)
     assert actions == [(staff.welcome.peer, "guest.invite"), (g, "guest.link_used"), (g, "guest.lobby"),
                        (staff.welcome.peer, "guest.admit"), (kiosk.welcome.peer, "guest.consent"), (g, "session.join"),  # type: ignore[union-attr]
                        (g, "guest.leave")]

@@ -9,21 +9,25 @@ and the page sends ``Referrer-Policy: no-referrer`` so that it leaks nowhere.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from string import Template
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from server import __version__
 from server.api.deps import Ctx
+from server.context import AppContext
 from server.guest_auth import issue_guest_token
 from server.queue import guests
-from server.queue.guests import LinkReason, LinkRefused
+from server.queue.guests import GuestPass, LinkReason, LinkRefused
+from server.queue.step import PresenceView, Step
 
 router = APIRouter(tags=["guests"])
+T = TypeVar("T")
 STATIC = Path(__file__).parent / "static"
 _ASSETS = {"guest.js": "text/javascript; charset=utf-8", "guest.css": "text/css; charset=utf-8"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -57,6 +61,15 @@ class GuestPassOut(BaseModel):
     role: str
 
 
+async def _run(ctx: AppContext, op: Callable[[Step, str], Awaitable[T]], token: str) -> T:
+    """One transaction on the queue's clock, without the queue engine's lock: a link check reads one row and
+    writes at most that row and an audit event; an unauthenticated page must not queue behind the routing."""
+    async with ctx.maker() as db, db.begin():
+        step = Step(db=db, now=ctx.engine.clock.now(), settings=ctx.settings, presence=PresenceView(),
+                    metrics=ctx.metrics, shared=ctx.engine.shared)
+        return await op(step, token)
+
+
 def dead_page(reason: LinkReason) -> HTMLResponse:
     status, ja, en = DEAD[reason]
     page = Template((STATIC / "dead.html").read_text(encoding="utf-8")).substitute(
@@ -69,7 +82,7 @@ async def guest_page(token: str, ctx: Ctx) -> HTMLResponse:
     if len(token) > TOKEN_MAX:
         return dead_page("unknown")
     try:
-        await ctx.engine.run(guests.check_link, token)
+        await _run(ctx, guests.check_link, token)
     except LinkRefused as exc:
         return dead_page(exc.reason)
     page = Template((STATIC / "guest.html").read_text(encoding="utf-8")).substitute(version=__version__)
@@ -85,13 +98,12 @@ async def asset(name: str) -> Response:
 
 
 @router.post("/api/guest/redeem", response_model=GuestPassOut)
-async def redeem(body: RedeemIn, ctx: Ctx, request: Request) -> GuestPassOut:
+async def redeem(body: RedeemIn, ctx: Ctx) -> GuestPassOut:
     """Trade the link's token (once) for a guest access token for ``/ws``. 404 unknown, 410 used/expired/ended."""
-    try:
-        g = await ctx.engine.run(guests.redeem, body.token)
-    except LinkRefused as exc:
-        status, ja, en = DEAD[exc.reason]
-        raise HTTPException(status, {"reason": exc.reason, "message_ja": ja, "message_en": en}) from None
+    g = await _run(ctx, guests.redeem, body.token)
+    if not isinstance(g, GuestPass):
+        status, ja, en = DEAD[g]
+        raise HTTPException(status, {"reason": g, "message_ja": ja, "message_en": en})
     token = issue_guest_token(ctx.settings.secret_key, g.invitation_id, ctx.settings.guest_token_ttl_s)
     return GuestPassOut(guest_token=token, invitation_id=g.invitation_id, session_id=g.session_id,
                         display_name=g.display_name, role=g.role)

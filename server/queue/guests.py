@@ -124,13 +124,17 @@ async def check_link(step: Step, token: str) -> GuestPass:
     return GuestPass(inv.id, inv.session_id, inv.display_name, inv.role)
 
 
-async def redeem(step: Step, token: str) -> GuestPass:
-    """The guest's page trades the link for a guest access token: the link is used up now."""
-    inv = await _by_token(step, token)
+async def redeem(step: Step, token: str) -> GuestPass | LinkReason:
+    """The guest's page trades the link for a guest access token: the link is used up now. A refusal is returned
+    (not raised), so that its audit row is committed with the step."""
+    try:
+        inv = await _by_token(step, token)
+    except LinkRefused as exc:
+        return exc.reason
     reason = await _refusal(step, inv)
     if reason is not None:
-        step.audit(f"guest:{inv.id}", "guest.link_refused", f"session:{inv.session_id}", reason=reason)
-        raise LinkRefused(reason)
+        step.audit(guest_peer(inv.id), "guest.link_refused", f"session:{inv.session_id}", reason=reason)
+        return reason
     inv.used_at = step.now
     step.audit(guest_peer(inv.id), "guest.link_used", f"session:{inv.session_id}")
     return GuestPass(inv.id, inv.session_id, inv.display_name, inv.role)

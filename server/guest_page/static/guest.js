@@ -14,7 +14,8 @@
       consent_wait: "担当者が入室を許可しました。住民の方の同意をお待ちください。",
       refused_staff: "担当者が今回の参加をお断りしました。", refused_resident: "住民の方が今回の参加を望みませんでした。",
       refused_title: "参加できませんでした", ended_title: "通話は終了しました", ended: "ご参加ありがとうございました。",
-      left_title: "退出しました", left: "通話から退出しました。", chat_placeholder: "メッセージ", send: "送信",
+      left_title: "退出しました", left: "通話から退出しました。", lost_title: "接続が切れました",
+      lost: "サーバーとの接続が切れました。もう一度参加するには、招待した職員に新しいリンクを依頼してください。", chat_placeholder: "メッセージ", send: "送信",
       leave: "退出する", me: "あなた", media_error: "カメラまたはマイクを使えません: ",
       link_error: "リンクが使えません: ", conn_error: "サーバーに接続できません。", resident: "住民の方",
       specialist: "担当者", third_party: "同席者", supervisor: "監督者", guest: "ゲスト",
@@ -30,7 +31,8 @@
       refused_staff: "The staff member declined your participation this time.",
       refused_resident: "The resident preferred that you do not join this time.",
       refused_title: "You could not join", ended_title: "The call has ended", ended: "Thank you for taking part.",
-      left_title: "You left", left: "You left the call.", chat_placeholder: "Message", send: "Send", leave: "Leave",
+      left_title: "You left", left: "You left the call.", lost_title: "Connection lost",
+      lost: "The connection to the server was lost. To join again, ask the staff member for a new link.", chat_placeholder: "Message", send: "Send", leave: "Leave",
       me: "You", media_error: "Camera or microphone not available: ", link_error: "The link cannot be used: ",
       conn_error: "Cannot reach the server.", resident: "Resident", specialist: "Staff", third_party: "Colleague",
       supervisor: "Supervisor", guest: "Guest", family: "Family", supporter: "Supporter", guardian: "Guardian",
@@ -68,9 +70,9 @@
     if (st.stage === "lobby") $("lobby-status").textContent = s === "awaiting_consent" ? t("consent_wait") : t("lobby_wait");
     if (st.stage === "done") {
       const kind = st.doneKind;
-      $("done-title").textContent = t(kind === "refused" ? "refused_title" : kind === "left" ? "left_title" : "ended_title");
+      $("done-title").textContent = t(`${kind}_title`);
       $("done-text").textContent = kind === "refused" ? t(st.refusedBy === "resident" ? "refused_resident" : "refused_staff")
-        : t(kind === "left" ? "left" : "ended");
+        : t(kind);
     }
   }
   function finish(kind) {
@@ -137,7 +139,8 @@
     st.ws = ws;
     ws.onopen = () => send({ type: "auth", token: st.pass.guest_token, app_version: "guest-web/1" });
     ws.onmessage = (ev) => { let m; try { m = JSON.parse(ev.data); } catch { return; } onMessage(m); };
-    ws.onclose = () => { if (st.stage === "lobby" || st.stage === "call") finish("ended"); };
+    // a guest whose socket closes has left (the server says so to the call); a new link brings them back
+    ws.onclose = () => { if (st.stage === "lobby" || st.stage === "call") finish("lost"); };
     st.pinger = setInterval(() => send({ type: "ping" }), 10000);
   }
   function send(msg) {
