@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -113,16 +114,25 @@ async def _services(db: AsyncSession, codes: list[str]) -> list[Service]:
     return list(found)
 
 
+def _languages(languages: list[str]) -> list[str]:
+    """Spoken languages as the resident's wire codes ("ja", "en"), at least one."""
+    if not languages or any(not re.fullmatch(r"[a-z]{2,3}", x) for x in languages):
+        raise Invalid(f"languages must be codes like ja or en, at least one: {languages!r}")
+    return list(dict.fromkeys(languages))
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LEN:
         raise Invalid(f"the password must have at least {MIN_PASSWORD_LEN} characters")
 
 
 async def create_staff(db: AsyncSession, *, username: str, display_name: str, municipality_code: str, role: str,
-                       skills: list[str], capabilities: list[str], password: str, actor: str) -> Staff:
+                       skills: list[str], capabilities: list[str], password: str, actor: str,
+                       languages: list[str] | None = None) -> Staff:
     if role not in STAFF_ROLES:
         raise Invalid(f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
     _check_password(password)
+    langs = _languages(languages or ["ja"])
     password_hash = await hashed(password)
     muni = (await db.execute(select(Municipality).where(Municipality.code == municipality_code))).scalar_one_or_none()
     if muni is None:
@@ -130,7 +140,7 @@ async def create_staff(db: AsyncSession, *, username: str, display_name: str, mu
     if (await db.execute(select(Staff.id).where(Staff.username == username))).first() is not None:
         raise Conflict(f"the username {username!r} is taken")
     s = Staff(username=username, display_name=display_name, municipality=muni, role=role,
-              password_hash=password_hash, capabilities=list(capabilities), active=True,
+              password_hash=password_hash, capabilities=list(capabilities), active=True, languages=langs,
               skills=await _services(db, skills))
     db.add(s)
     await db.flush()
@@ -140,7 +150,8 @@ async def create_staff(db: AsyncSession, *, username: str, display_name: str, mu
 
 async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_name: str | None = None,
                        role: str | None = None, skills: list[str] | None = None,
-                       capabilities: list[str] | None = None, active: bool | None = None) -> tuple[Staff, StaffEnd]:
+                       capabilities: list[str] | None = None, active: bool | None = None,
+                       languages: list[str] | None = None) -> tuple[Staff, StaffEnd]:
     """Change an account. Returns (staff, what ends its sessions): a disable or a role change bumps the token
     version (older access tokens are refused); a disable also revokes its refresh tokens. The caller closes the
     account's live sockets after committing (the server's account watch does too, within a second)."""
@@ -161,6 +172,8 @@ async def update_staff(db: AsyncSession, staff_id: int, actor: str, *, display_n
         s.skills, changed["skills"] = await _services(db, skills), skills
     if capabilities is not None:
         s.capabilities, changed["capabilities"] = list(capabilities), capabilities
+    if languages is not None:  # spoken languages: routing prefers a specialist with the resident's
+        s.languages, changed["languages"] = _languages(languages), languages
     disabled_now = active is False and s.active
     if active is not None:
         s.active, changed["active"] = active, active

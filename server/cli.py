@@ -149,6 +149,7 @@ def add_staff(
     role: Annotated[str, typer.Option(help="specialist | supervisor | it_monitor | admin")] = "specialist",
     skill: Annotated[list[str] | None, typer.Option(help="Service code this person serves (repeat)")] = None,
     capability: Annotated[list[str] | None, typer.Option(help="Need they can serve, e.g. written (repeat)")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="Language spoken, e.g. en (repeat; default ja)")] = None,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           envvar="MADOGUCHI_NEW_STAFF_PASSWORD")] = "",
 ) -> None:
@@ -158,7 +159,7 @@ def add_staff(
     async def work(db: AsyncSession) -> int:
         s = await create_staff(db, username=username, display_name=display_name, municipality_code=municipality,
                                role=role, skills=skill or [], capabilities=capability or [], password=password,
-                               actor="cli")
+                               actor="cli", languages=language or ["ja"])
         return s.id
 
     typer.echo(f"staff id: {_in_transaction(work)}")

@@ -46,9 +46,13 @@ async def test_admin_creates_a_specialist_who_can_then_serve(tmp_path: Path, bac
         r = await http.post("/api/admin/staff", json=NEW, headers=admin)
         assert r.status_code == 201, r.text
         made = r.json()
-        assert {k: made[k] for k in ("username", "municipality", "role", "skills", "capabilities", "active")} == {
+        assert {k: made[k] for k in ("username", "municipality", "role", "skills", "capabilities", "languages",
+                                     "active")} == {
             "username": "yamada", "municipality": "oketo", "role": "specialist", "skills": ["employment"],
-            "capabilities": ["written"], "active": True}
+            "capabilities": ["written"], "languages": ["ja"], "active": True}
+        # the languages they speak (routing prefers a specialist who speaks the resident's)
+        r = await http.patch(f"/api/admin/staff/{made['id']}", json={"languages": ["ja", "en"]}, headers=admin)
+        assert r.status_code == 200 and r.json()["languages"] == ["ja", "en"]
         listed = (await http.get("/api/admin/staff", headers=admin)).json()
         assert [s["username"] for s in listed].count("yamada") == 1
         assert not any("password" in k or "hash" in k for s in listed for k in s)
@@ -76,6 +80,8 @@ async def test_bad_requests_are_refused_with_reasons(tmp_path: Path, backend: st
                  ({**NEW, "role": "root"}, 422, ""),
                  ({**NEW, "username": "Bad Name!"}, 422, ""),
                  ({**NEW, "capabilities": ["telepathy"]}, 422, ""),
+                 ({**NEW, "languages": ["English"]}, 422, ""),
+                 ({**NEW, "languages": []}, 422, ""),
                  ({**NEW, "extra": 1}, 422, "")]
         for body, code, words in cases:
             r = await http.post("/api/admin/staff", json=body, headers=admin)

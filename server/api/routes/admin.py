@@ -83,6 +83,8 @@ Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,31}$")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 Codes = Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=20)]
+# languages a specialist speaks, as the resident's wire language codes ("ja", "en"): routing prefers them
+Languages = Annotated[list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]], Field(min_length=1, max_length=8)]
 
 
 class StaffAdminOut(BaseModel):
@@ -93,6 +95,7 @@ class StaffAdminOut(BaseModel):
     role: str
     skills: list[str]
     capabilities: list[str]
+    languages: list[str]
     active: bool
     status: str
 
@@ -105,6 +108,7 @@ class StaffCreateIn(BaseModel):
     role: StaffRole
     skills: Codes = []
     capabilities: list[Need] = []
+    languages: Languages = ["ja"]
     password: Password
 
 
@@ -114,6 +118,7 @@ class StaffUpdateIn(BaseModel):
     role: StaffRole | None = None
     skills: Codes | None = None
     capabilities: list[Need] | None = None
+    languages: Languages | None = None
     active: bool | None = None
 
 
@@ -125,7 +130,7 @@ class PasswordIn(BaseModel):
 def _staff_out(s: Staff) -> StaffAdminOut:
     return StaffAdminOut(id=s.id, username=s.username, display_name=s.display_name, municipality=s.municipality.code,
                          role=s.role, skills=sorted(sv.code for sv in s.skills), capabilities=list(s.capabilities),
-                         active=s.active, status=s.status)
+                         languages=list(s.languages or ["ja"]), active=s.active, status=s.status)
 
 
 def _http(exc: AdminError) -> HTTPException:
@@ -144,7 +149,8 @@ async def add_staff(body: StaffCreateIn, db: DB, staff: Admin) -> StaffAdminOut:
     try:
         s = await create_staff(db, username=body.username, display_name=body.display_name,
                                municipality_code=body.municipality_code, role=body.role, skills=list(body.skills),
-                               capabilities=list(body.capabilities), password=body.password,
+                               capabilities=list(body.capabilities), languages=list(body.languages),
+                               password=body.password,
                                actor=f"staff:{staff.id}")
         out = _staff_out(s)
         await db.commit()
@@ -159,7 +165,8 @@ async def change_staff(staff_id: int, body: StaffUpdateIn, db: DB, ctx: Ctx, sta
         s, ended = await update_staff(
             db, staff_id, f"staff:{staff.id}", display_name=body.display_name, role=body.role,
             skills=list(body.skills) if body.skills is not None else None,
-            capabilities=list(body.capabilities) if body.capabilities is not None else None, active=body.active)
+            capabilities=list(body.capabilities) if body.capabilities is not None else None,
+            languages=list(body.languages) if body.languages is not None else None, active=body.active)
         out = _staff_out(s)
         await db.commit()
     except AdminError as exc:
