@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                             if settings.redis_url else LocalCluster(node_id))
         delivery = Delivery(cluster, stamp=call_credentials(settings))
         queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
-        hashing = PasswordHashing(settings.hash_queue)
+        hashing = PasswordHashing(settings.hash_queue, nice=settings.hash_nice)
         await hashing.warm_up()
         ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,
                          delivery=delivery, limits=make_limits(settings), hashing=hashing)

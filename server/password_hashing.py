@@ -20,15 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from server.auth import hash_secret, verify_secret
 
-HASH_NICE = 19  # the hashing threads yield the CPU to the event loop (and to everything else)
+HASH_NICE = 10  # the hashing threads yield the CPU to the event loop (default of MADOGUCHI_HASH_NICE)
 
 
-def _lower_priority() -> None:
-    """Run this pool thread at the lowest CPU priority. argon2 hashes with 4 lanes, each in a thread of its own
-    that inherits this priority: without it, a flood of logins takes both cores from the event loop (measured:
-    signaling ping p99 66-91 ms instead of 7 ms, bench/login_flood.py). Linux: a thread is a task of its own."""
+def _lower_priority(nice: int) -> None:
+    """Run this pool thread at a lower CPU priority. argon2 hashes with 4 lanes, each in a thread of its own
+    that inherits this priority: at nice 0 a flood of logins takes both cores from the event loop (measured:
+    signaling ping p99 66-91 ms instead of 7 ms, bench/login_flood.py). Not 19: beside two busy processes at
+    nice 0 a nice-19 thread gets ~1.5 % of a core, one 0.13 s check then takes ~9 s and every sign-in times
+    out (seen on the shared CI machine); nice 10 gets ~10 %. Linux: a thread is a task of its own."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
 class HashingBusy(Exception):
@@ -36,10 +38,10 @@ class HashingBusy(Exception):
 
 
 class PasswordHashing:
-    def __init__(self, max_waiting: int, threads: int | None = None) -> None:
+    def __init__(self, max_waiting: int, threads: int | None = None, nice: int = HASH_NICE) -> None:
         self.threads = threads or max(1, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="argon2",
-                                        initializer=_lower_priority)
+                                        initializer=_lower_priority, initargs=(nice,))
         self._slots = self.threads + max_waiting  # running + waiting
         self._in_use = 0
         self._dummy: str | None = None

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     enroll_limit_per_address: str = "20/minute;100/hour"
     enroll_limit_per_kiosk: str = "5/minute;20/hour"
     hash_queue: int = Field(default=64, ge=1)  # password checks waiting for the hashing threads; beyond: 503
+    hash_nice: int = Field(default=10, ge=0, le=19)  # CPU priority of the hashing threads (19 starves them)
 
     # report PDF (issue 13)
     report_chromium: str = "/usr/bin/chromium"  # headless Chromium that prints the report to PDF
