@@ -10,11 +10,12 @@ Events: ``screen``, ``connection``, ``services``, ``ticket``, ``wait``, ``no_spe
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``,
 ``quality``, ``error``, ``reset``, ``language``, ``idle_warning``, ``guest_consent`` (``request``: a guest the
 specialist admitted, to announce 「○○（手話通訳）が参加します」 and ask the resident), ``guest_consent_done``
-(``agree``: the resident's answer, or None when the question lapsed with the call).
+(``agree``: the resident's answer, or None when the question lapsed with the call), ``health`` (a health
+report was sent).
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
-the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`)
-and the clearing of a call screen whose media is gone.
+the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
+the health report's schedule (:mod:`kiosk.health_reporter`) and the clearing of a call screen whose media is gone.
 
 A call ends on the kiosk without the server when the server cannot hear it: the resident hangs up
 offline, the specialist's console says ``bye`` on the data channel while the kiosk is offline, or the
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from kiosk import __version__
+from kiosk.health_reporter import HealthReporter
 from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential, pin_matches
 from kiosk.services.echo import EchoCancelledTrack, EchoCanceller, EchoUnavailable
@@ -145,6 +147,8 @@ class KioskController(Emitter):
         self._idle_warned = False
         self._idle_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.health = HealthReporter(settings, self.client, clock, lambda: self.speaker_probe,
+                                     lambda: self.media is not None)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -631,6 +635,7 @@ class KioskController(Emitter):
             self.emit("services", {"services": self.services})
             self._spawn(self._report_screen(self.screen))
             self._spawn(self.flush_outbox())
+            self.check_health()
         link = self.mesh.link() if self.mesh is not None else None
         sid = self.visit.session_id
         if state != "online" and link is not None and link.call.remote_bye and sid is not None:
@@ -652,6 +657,17 @@ class KioskController(Emitter):
             await asyncio.sleep(step)
             self.check_inactivity()
             self.refresh_wait()
+            self.check_health()
+
+    def check_health(self) -> None:
+        """Send the health report when it is due (:mod:`kiosk.health_reporter`); ``health`` event after."""
+        if self.health.due(self.connection == "online"):
+            self._spawn(self._report_health())
+
+    async def _report_health(self) -> None:
+        msg = await self.health.report()
+        if msg is not None:
+            self.emit("health", {"devices": [d.model_dump() for d in msg.devices], "rtt_ms": msg.rtt_ms})
 
     def check_inactivity(self) -> None:
         """Screens left untouched go back to the welcome screen (privacy), except waiting and live calls.

@@ -47,6 +47,11 @@ class KioskSettings(BaseSettings):
     media_grace_s: float = 30.0  # a dead media path is healed within this, else the call ends as cut off
     media_lost_after_s: float = 5.0  # nothing from the specialist for this long: the media path is dead
     request_timeout_s: float = 10.0  # no ack within this: the request counts as failed (offline)
+    # health report to the IT monitor (issue 13; kiosk/services/health.py)
+    health_interval_s: float = Field(default=300.0, gt=0)  # at start, then this often
+    health_probe_timeout_s: float = Field(default=5.0, gt=0)  # no camera frame within this: no_frames
+    document_camera_device: str | None = None  # e.g. /dev/video2; None: not installed
+    printer: str | None = None  # CUPS queue name (lpstat -p); None: not installed
     outbox_file: Path | None = None  # reports kept for the server while it cannot be reached (default: beside
     #                                  the credential file)
 

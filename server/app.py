@@ -27,6 +27,9 @@ from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
 from server.monitor import router as monitor_router
+from server.monitor.alert_senders import senders
+from server.monitor.alert_watch import AlertWatch, Outlet
+from server.monitor.snapshot import build_snapshot
 from server.password_hashing import PasswordHashing
 from server.queue.clock import SystemClock
 from server.queue.engine import QueueEngine, recover_after_restart
@@ -93,10 +96,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         gc_policy.start()
         ticker = asyncio.create_task(_tick(ctx, gc_policy))
         watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of))
+        background = [ticker, watcher]
+        outlets = [Outlet(sender, settings) for sender in senders(settings)]
+        if outlets:  # webhook and/or e-mail configured: alerts leave the page too (server/monitor/alert_watch.py)
+            app.state.alert_watch = AlertWatch(lambda: build_snapshot(ctx), outlets)
+            background.append(asyncio.create_task(app.state.alert_watch.run(settings.alert_check_s)))
         try:
             yield
         finally:
-            for task in (ticker, watcher):
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

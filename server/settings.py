@@ -64,6 +64,22 @@ class Settings(BaseSettings):
     hash_queue: int = Field(default=64, ge=1)  # password checks waiting for the hashing threads; beyond: 503
     hash_nice: int = Field(default=10, ge=0, le=19)  # CPU priority of the hashing threads (19 starves them)
 
+    # kiosk health and alert delivery (issue 13 item 2; server/monitor/health.py, server/monitor/alert_*.py)
+    health_stale_alert_s: float = Field(default=900.0, gt=0)  # an online kiosk silent this long: health_stale
+    kiosk_min_version: str = ""  # e.g. "0.9.0": kiosks reporting an older version raise version_behind (critical)
+    alert_check_s: float = Field(default=5.0, gt=0)  # how often alerts are evaluated for webhook/e-mail delivery
+    alert_retry_base_s: float = Field(default=2.0, gt=0)  # first retry after a failed delivery; doubles each time
+    alert_retry_max_s: float = Field(default=300.0, gt=0)  # ... up to this
+    alert_webhook_url: str = ""  # POST JSON per alert raised/cleared; empty: no webhook
+    alert_webhook_secret: str = ""  # HMAC-SHA256 key for the X-Madoguchi-Signature header
+    alert_smtp_host: str = ""  # empty: no e-mail
+    alert_smtp_port: int = 587
+    alert_smtp_starttls: bool = True
+    alert_smtp_user: str = ""  # empty: no SMTP login
+    alert_smtp_password: str = ""
+    alert_mail_from: str = ""
+    alert_mail_to: list[str] = Field(default_factory=list)  # JSON list in the environment: ["it@example.jp"]
+
     # report PDF (issue 13)
     report_chromium: str = "/usr/bin/chromium"  # headless Chromium that prints the report to PDF
 

@@ -137,6 +137,17 @@ class SyntheticVideoTrack(VideoStreamTrack):
         return frame
 
 
+class StalledVideoTrack(VideoStreamTrack):
+    """A camera that opens but never delivers a frame (``media_source="synthetic-stalled"``): what a
+    disconnected USB camera or a frozen driver looks like to a call. For demos and tests of the health check."""
+
+    async def recv(self) -> Frame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        await asyncio.Event().wait()  # never set: no frame, ever (stop() cancels the reader's wait)
+        raise MediaStreamError
+
+
 class ToneAudioTrack(AudioStreamTrack):
     """A continuous sine tone: s16 mono, ``sample_rate`` Hz, ``ptime`` s per frame."""
 
@@ -211,7 +222,8 @@ def make_local_tracks(
     source: str, *, width: int = 640, height: int = 480, fps: int = 15,
     video_device: str | None = None, audio_device: str | None = None,
 ) -> tuple[MediaStreamTrack | None, MediaStreamTrack | None]:
-    """``(audio, video)`` for ``source`` = ``"synthetic"``, ``"device"`` or ``"none"``.
+    """``(audio, video)`` for ``source`` = ``"synthetic"``, ``"device"`` or ``"none"`` (and
+    ``"synthetic-stalled"``: the synthetic tone with a camera that never delivers a frame).
 
     ``"device"`` opens the platform's camera and microphone through aiortc's MediaPlayer
     (Linux v4l2 + pulse/alsa, macOS avfoundation, Windows dshow — there the device names are required)
@@ -221,9 +233,11 @@ def make_local_tracks(
         return None, None
     if source == "synthetic":
         return ToneAudioTrack(), SyntheticVideoTrack(width, height, fps)
+    if source == "synthetic-stalled":
+        return ToneAudioTrack(), StalledVideoTrack()
     if source == "device":
         return _open_devices(width, height, fps, video_device, audio_device)
-    raise ValueError(f"unknown media source {source!r} (synthetic | device | none)")
+    raise ValueError(f"unknown media source {source!r} (synthetic | synthetic-stalled | device | none)")
 
 
 def _device_candidates(

@@ -13,6 +13,7 @@ from server.auth import InvalidToken, decode_token
 from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
+from server.monitor.health import record_health
 from server.queue import calls, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
@@ -31,6 +32,7 @@ from signaling.protocol.messages import (
     GuestInvite,
     InviteAnswer,
     InviteRequest,
+    KioskHealthReport,
     KioskState,
     OfferAccept,
     OfferDecline,
@@ -219,6 +221,8 @@ class ServerHandler:
                 await run(priority.set_priority, p, msg, reply=respond)
             case KioskState():
                 await run(calls.kiosk_screen, p, msg.screen, reply=respond)
+            case KioskHealthReport():
+                await run(record_health, p, msg, reply=respond)
             case FeedbackSubmit():
                 await run(calls.feedback, p, msg, reply=respond)
             case SessionEnd():

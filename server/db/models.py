@@ -84,7 +84,20 @@ class Kiosk(Base):
     branch: Mapped[Branch] = relationship(lazy="joined")
 
 
+class KioskHealth(Base):
+    """The latest ``kiosk.health`` report of each kiosk (issue 13): device states, RTT, software version.
+    Metadata only: device names and figures, never images, sound or anything a resident did."""
+
+    __tablename__ = "kiosk_health"
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id", ondelete="CASCADE"), primary_key=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    app_version: Mapped[str] = mapped_column(String(64), default="")
+    rtt_ms: Mapped[float | None] = mapped_column(Float)
+    devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{device, state, detail}]
+
+
 class Service(Base):
+
     __tablename__ = "service"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)

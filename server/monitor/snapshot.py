@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from server.context import AppContext
-from server.db.models import Branch, CallSession, Kiosk, Service, Staff, Ticket
+from server.db.models import Branch, CallSession, Kiosk, KioskHealth, Service, Staff, Ticket
+from server.monitor.health import HealthRules, health_alerts, health_view
 from server.queue import states
 from server.settings import Settings
 from signaling.protocol.monitor import (
@@ -49,7 +50,8 @@ def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(kiosk_offline_alert_s=settings.kiosk_offline_alert_s, wait_alert_s=settings.wait_alert_s,
                       quality_alert_loss_pct=settings.quality_alert_loss_pct,
                       quality_alert_rtt_ms=settings.quality_alert_rtt_ms,
-                      media_connect_alert_s=MEDIA_CONNECT_ALERT_S)
+                      media_connect_alert_s=MEDIA_CONNECT_ALERT_S,
+                      health_stale_alert_s=settings.health_stale_alert_s, kiosk_min_version=settings.kiosk_min_version)
 
 
 def quality_of(stats: dict[str, Any] | None, now: datetime) -> Quality | None:
@@ -115,6 +117,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         staff = (await db.execute(select(Staff).where(Staff.active, Staff.role.in_(CALL_ROLES)).order_by(Staff.id))
                  ).scalars().unique().all()
         services = (await db.execute(select(Service).order_by(Service.sort_order, Service.id))).scalars().all()
+        healths = {h.kiosk_id: h for h in (await db.execute(select(KioskHealth))).scalars().all()}
         live = (await db.execute(select(CallSession).where(CallSession.ended_at.is_(None))
                                  .order_by(CallSession.accepted_at))).scalars().unique().all()
 
@@ -141,6 +144,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
             id=k.id, name=k.name, place=place_of(k.branch), state=state,  # type: ignore[arg-type]
             last_seen_at=now if online else k.last_seen_at, offline_s=offline_s, app_version=k.app_version or "",
             screen=screen, ticket_state=tk.state if tk is not None else None,
+            health=health_view(healths.get(k.id), now),
         ))
 
     staff_rows = [StaffRow(
@@ -185,6 +189,9 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         ))
 
     alerts = alerts_for(t, kiosk_rows, session_rows, waits)
+    alerts += health_alerts(HealthRules(t.health_stale_alert_s, t.kiosk_min_version), kiosk_rows,
+                            {k.id: k.enrolled_at for k in kiosks}, now)
+    alerts.sort(key=lambda a: (a.severity != "critical", -a.value / max(a.threshold, 1e-9)))
     counts = Counts(
         kiosks_online=sum(1 for k in kiosk_rows if k.state == "online"), kiosks=len(kiosk_rows),
         staff_available=sum(1 for s in staff_rows if s.status == "available"),

@@ -15,11 +15,12 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, field_validator
 
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.models import (
     CallStats,
+    DeviceHealth,
     EndReason,
     GuestRole,
     GuestState,
@@ -242,8 +243,28 @@ class CallStatsReport(Msg):
     stats: CallStats
 
 
+class KioskHealthReport(Msg):
+    """Kiosk: the state of its devices, its link to the server and its software version, at start and every
+    ``health_interval_s`` (metadata for the IT monitor: device names and figures, never images or sound). Each
+    device at most once."""
+
+    type: Literal["kiosk.health"] = "kiosk.health"
+    devices: list[DeviceHealth] = Field(max_length=5)
+    rtt_ms: Annotated[float, Field(ge=0, le=60_000)] | None = None  # signaling ping round trip
+    app_version: Annotated[str, Field(min_length=1, max_length=64)]
+
+    @field_validator("devices")
+    @classmethod
+    def _once_each(cls, devices: list[DeviceHealth]) -> list[DeviceHealth]:
+        names = [d.device for d in devices]
+        if len(set(names)) != len(names):
+            raise ValueError("each device at most once")
+        return devices
+
+
 ClientMessage = Annotated[
-    Auth | Ping | TicketCreate | TicketCancel | KioskState | FeedbackSubmit | StatusSet | TicketPriority
+    Auth | Ping | TicketCreate | TicketCancel | KioskState | KioskHealthReport | FeedbackSubmit | StatusSet
+    | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
     | GuestInvite | GuestAdmit | GuestConsent,
@@ -452,7 +473,8 @@ STAFF_ONLY = frozenset({
     "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
     "invite.request", "invite.answer", "session.join", "session.leave", "guest.invite", "guest.admit",
 })
-KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "feedback.submit", "guest.consent"})
+KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.health", "feedback.submit",
+                        "guest.consent"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 
@@ -476,6 +498,7 @@ __all__ = [
     "InviteAnswer",
     "InviteIncoming",
     "InviteRequest",
+    "KioskHealthReport",
     "KioskState",
     "Offer",
     "OfferAccept",

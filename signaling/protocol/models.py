@@ -91,3 +91,21 @@ class CallStats(Strict):
     fps: float | None = Field(default=None, ge=0, le=240)
     frames_received: int | None = Field(default=None, ge=0)
     audio_frames_received: int | None = Field(default=None, ge=0)
+
+
+# kiosk health (issue 13): what each device of a kiosk is doing, metadata only
+HealthDevice = Literal["camera", "document_camera", "microphone", "speaker", "printer"]
+DeviceState = Literal[
+    "ok",             # present and working (camera: frames arrive; microphone: samples arrive)
+    "not_installed",  # none configured on this kiosk (document camera, printer): not a fault
+    "missing",        # configured or expected but cannot be opened
+    "no_frames",      # camera opened but no frame within the probe's timeout
+    "paper_out", "jam", "offline",  # printer states (CUPS)
+    "error",          # anything else that makes it unusable; ``detail`` says what
+]
+
+
+class DeviceHealth(Strict):
+    device: HealthDevice
+    state: DeviceState
+    detail: Annotated[str, Field(max_length=160)] = ""  # device names and figures only, never content

@@ -83,6 +83,7 @@ REPLY_OF: dict[str, type[Reply]] = {
     "ticket.create": TicketCreated,
     "ticket.cancel": TicketRef,
     "kiosk.state": Empty,
+    "kiosk.health": Empty,
     "feedback.submit": SessionRef,
     "status.set": StatusChanged,
     "ticket.priority": PriorityChanged,

@@ -36,6 +36,12 @@
       alert_media_not_connected: "映像・音声が接続されません", kiosk_no: "端末", threshold: "基準",
       metric_loss_pct: "パケット損失", metric_rtt_ms: "往復遅延", side_of: (s) => (s === "kiosk" ? "端末側" : "職員側"),
       ago: "前", now: "接続中", offline_for: "切断から", waiting_for: "待ち", not_connected_for: "未接続",
+      h_health: "機器・回線", alert_device: "機器の異常", alert_printer: "プリンターの異常",
+      alert_version_behind: "ソフトウェアが古い", alert_health_stale: "状態報告が途絶", last_report: "最終報告から",
+      expected: "基準", reported: "報告",
+      dev_camera: "カメラ", dev_document_camera: "書画カメラ", dev_microphone: "マイク", dev_speaker: "スピーカー",
+      dev_printer: "プリンター", ds_ok: "正常", ds_not_installed: "未設置", ds_missing: "見つからない",
+      ds_no_frames: "映像が来ない", ds_paper_out: "用紙切れ", ds_jam: "紙詰まり", ds_offline: "オフライン", ds_error: "エラー",
     },
     en: {
       title: "Madoguchi monitor", login_hint: "Sign in with an IT monitor or supervisor account",
@@ -64,6 +70,12 @@
       alert_media_not_connected: "Media not connected", kiosk_no: "kiosk", threshold: "limit",
       metric_loss_pct: "packet loss", metric_rtt_ms: "round-trip time", side_of: (s) => (s === "kiosk" ? "kiosk side" : "staff side"),
       ago: "ago", now: "now", offline_for: "offline for", waiting_for: "waiting", not_connected_for: "no media for",
+      h_health: "Devices & link", alert_device: "Device fault", alert_printer: "Printer fault",
+      alert_version_behind: "Software out of date", alert_health_stale: "No health report", last_report: "last report",
+      expected: "expected", reported: "reported",
+      dev_camera: "Camera", dev_document_camera: "Doc camera", dev_microphone: "Mic", dev_speaker: "Speaker",
+      dev_printer: "Printer", ds_ok: "OK", ds_not_installed: "not installed", ds_missing: "missing",
+      ds_no_frames: "no frames", ds_paper_out: "out of paper", ds_jam: "paper jam", ds_offline: "offline", ds_error: "error",
     },
   };
 
@@ -255,6 +267,16 @@
       return [tr("alert_long_wait"), `${where(a.place)} · ${svc}`,
         `${tr("waiting_for")} ${fmtDur(a.value)}${limit(fmtDur(a.threshold))}`];
     }
+    const kioskAt = `${where(a.place)} · ${tr("kiosk_no")} #${a.kiosk_id}`;
+    if (a.kind === "device" || a.kind === "printer") {
+      return [tr(`alert_${a.kind}`), kioskAt, `${tr(`dev_${a.device}`)}: ${tr(`ds_${a.state}`)}`];
+    }
+    if (a.kind === "version_behind") {
+      return [tr("alert_version_behind"), kioskAt, `${a.version}${paren(`${tr("expected")} ${a.expected}`)}`];
+    }
+    if (a.kind === "health_stale") {
+      return [tr("alert_health_stale"), kioskAt, `${tr("last_report")} ${fmtDur(a.value)}${limit(fmtDur(a.threshold))}`];
+    }
     return [tr(`alert_${a.kind}`), `${where(a.place)} · ${svc}`, `${tr("not_connected_for")} ${fmtDur(a.value)}`];
   }
 
@@ -316,7 +338,20 @@
       el("td", { text: k.state === "online" ? tr("now") :
         (k.offline_s !== null ? `${fmtDur(k.offline_s)} ${tr("ago")}` : fmtTime(k.last_seen_at)),
         title: k.last_seen_at || "" }),
-      el("td", { cls: "muted", text: k.app_version || tr("none") }))), tr("none"), 5);
+      el("td", { cls: "muted", text: (k.health && k.health.app_version) || k.app_version || tr("none") }),
+      healthCell(k.health))), tr("none"), 6);
+  }
+
+  // one pill per installed device (✓ when working, the fault otherwise), then the RTT and the report's age
+  function healthCell(h) {
+    if (!h) return el("td", { cls: "health muted", text: tr("none") });
+    const pills = h.devices.filter((d) => d.state !== "not_installed").map((d) => el("span", {
+      cls: `dev dev-${d.state === "ok" ? "ok" : "bad"}`, data: { device: d.device, state: d.state },
+      title: d.detail, text: d.state === "ok" ? `${tr(`dev_${d.device}`)} ✓` : `${tr(`dev_${d.device}`)}: ${tr(`ds_${d.state}`)}`,
+    }));
+    const rtt = h.rtt_ms === null ? "" : `RTT ${fmtNum(h.rtt_ms, 0)} ms · `;
+    return el("td", { cls: "health" }, ...pills,
+      el("div", { cls: "muted", text: `${rtt}${tr("reported")} ${fmtDur(h.age_s)} ${tr("ago")}` }));
   }
 
   function renderQueues(snap) {
