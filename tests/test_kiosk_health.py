@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -337,3 +338,56 @@ async def test_alerts_go_out_by_webhook_and_email_once_per_raise_and_clear(tmp_p
     finally:
         logging.getLogger("madoguchi.alerts").removeHandler(log)
         await asyncio.to_thread(smtp.stop)
+
+
+# ------------------------------------------------------------------ the page, in real headless Chromium
+async def test_monitor_page_shows_kiosk_health_and_alerts(tmp_path: Path) -> None:
+    """Set MADOGUCHI_SCREENSHOTS=docs/screenshots to also write monitor_health_ja.png and monitor_health_en.png."""
+    from playwright.async_api import expect
+
+    from tests.test_monitor import chromium, kiosk_row, login, watch
+
+    shots = os.environ.get("MADOGUCHI_SCREENSHOTS")
+    async with server_env(make_settings(tmp_path)) as env, chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors, _, _ = watch(page)
+        await login(page, env)
+        kclock = ManualClock()
+        kiosk = await kiosk_controller(env, tmp_path, "bihoro", clock=kclock, media_source="synthetic-stalled",
+                                       health_probe_timeout_s=0.5)
+        try:
+            kid = kiosk.credential.kiosk_id
+            other, _ = await env.kiosk_client("oketo")
+            oid = other.welcome.principal_id  # type: ignore[union-attr]
+            await other.request(_report(*ALL_OK[:4], _dev("printer", "paper_out", "slip: media-empty")))
+
+            row = kiosk_row(page, kid)
+            await expect(row.locator('td.health .dev[data-device="camera"]')).to_have_text("カメラ: 映像が来ない")
+            await expect(row.locator('td.health .dev[data-device="microphone"]')).to_have_text("マイク ✓")
+            await expect(row.locator("td.health")).to_contain_text("RTT")
+            await expect(kiosk_row(page, oid).locator('td.health .dev[data-device="printer"]')).to_have_text(
+                "プリンター: 用紙切れ")
+            cam = page.locator(f'li.alert[data-key="device:{kid}:camera:no_frames"]')
+            await expect(cam).to_contain_text("機器の異常")
+            await expect(cam).to_contain_text("カメラ: 映像が来ない")
+            printer = page.locator(f'li.alert[data-key="printer:{oid}:paper_out"]')
+            await expect(printer).to_contain_text("プリンターの異常")
+            if shots:
+                await page.screenshot(path=str(Path(shots) / "monitor_health_ja.png"))
+            await page.click("#board .lang-toggle")
+            await expect(cam).to_contain_text("Device fault")
+            await expect(cam).to_contain_text("Camera: no frames")
+            await expect(printer).to_contain_text("Printer: out of paper")
+            if shots:
+                await page.screenshot(path=str(Path(shots) / "monitor_health_en.png"))
+            await page.click("#board .lang-toggle")
+
+            # fixed: the next report clears the alert on the page
+            kiosk.settings.media_source = "synthetic"
+            kclock.advance(kiosk.settings.health_interval_s)
+            kiosk.check_health()
+            await expect(cam).to_have_count(0)
+            await expect(row.locator('td.health .dev[data-device="camera"]')).to_have_text("カメラ ✓")
+            assert errors == []
+        finally:
+            await kiosk.stop()

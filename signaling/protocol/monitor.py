@@ -27,6 +27,22 @@ class Place(FeedModel):
     branch_en: str
 
 
+class DeviceStatus(FeedModel):
+    device: str  # camera/document_camera/microphone/speaker/printer
+    state: str  # ok/not_installed/missing/no_frames/paper_out/jam/offline/error
+    detail: str  # device name and figures (e.g. "synthetic 640x480"), never content
+
+
+class HealthView(FeedModel):
+    """The kiosk's latest ``kiosk.health`` report."""
+
+    reported_at: datetime
+    age_s: float
+    rtt_ms: float | None
+    app_version: str
+    devices: list[DeviceStatus] = Field(default_factory=list)
+
+
 class KioskRow(FeedModel):
     id: int
     name: str  # the device name an administrator gave it
@@ -37,6 +53,7 @@ class KioskRow(FeedModel):
     app_version: str
     screen: str  # idle/choosing/needs/waiting/in_call/feedback/selfcheck/offline
     ticket_state: str | None  # waiting/offered/in_call/wrap_up when it has an active ticket
+    health: HealthView | None = None  # None until the kiosk's first health report
 
 
 class StaffRow(FeedModel):
@@ -84,7 +101,8 @@ class SessionRow(FeedModel):
 
 
 class Alert(FeedModel):
-    kind: Literal["kiosk_offline", "quality", "long_wait", "media_not_connected"]
+    kind: Literal["kiosk_offline", "quality", "long_wait", "media_not_connected", "device", "printer",
+                  "version_behind", "health_stale"]
     severity: Literal["warning", "critical"]
     key: str  # stable identity, e.g. "kiosk_offline:3", for the page to keep its place
     place: Place | None = None
@@ -93,7 +111,11 @@ class Alert(FeedModel):
     kiosk_id: int | None = None
     session_id: int | None = None
     side: Literal["kiosk", "staff", ""] = ""
-    metric: Literal["offline_s", "wait_s", "loss_pct", "rtt_ms", "setup_s"]
+    device: str = ""  # device and printer alerts: which device, in which state
+    state: str = ""
+    version: str = ""  # version_behind: the kiosk's version and the one expected (minimum or newest seen)
+    expected: str = ""
+    metric: Literal["offline_s", "wait_s", "loss_pct", "rtt_ms", "setup_s", "device", "version", "report_age_s"]
     value: float
     threshold: float
 
@@ -104,6 +126,8 @@ class Thresholds(FeedModel):
     quality_alert_loss_pct: float
     quality_alert_rtt_ms: float
     media_connect_alert_s: float
+    health_stale_alert_s: float = 0.0
+    kiosk_min_version: str = ""
 
 
 class Counts(FeedModel):

@@ -338,7 +338,7 @@
       el("td", { text: k.state === "online" ? tr("now") :
         (k.offline_s !== null ? `${fmtDur(k.offline_s)} ${tr("ago")}` : fmtTime(k.last_seen_at)),
         title: k.last_seen_at || "" }),
-      el("td", { cls: "muted", text: (k.health && k.health.app_version) || k.app_version || tr("none") }),
+      el("td", { cls: "muted version", text: (k.health && k.health.app_version) || k.app_version || tr("none") }),
       healthCell(k.health))), tr("none"), 6);
   }
 
