@@ -147,8 +147,9 @@ class KioskController(Emitter):
         self._idle_warned = False
         self._idle_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # camera and microphone are not probed while a call has them or may take them any moment
         self.health = HealthReporter(settings, self.client, clock, lambda: self.speaker_probe,
-                                     lambda: self.media is not None)
+                                     lambda: self.media is not None or self.screen in ("waiting", "in_call"))
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:

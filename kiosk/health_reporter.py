@@ -1,8 +1,8 @@
 """When the kiosk sends its health report: at start (its first time online), then every
 ``health_interval_s`` on the controller's clock (injected; tests advance it), and as soon as it is online
 again when a report fell due while it was offline. A report that fails is tried again after a minute (or
-the interval, if shorter). During a call camera and microphone are not opened a second time: the report
-repeats their last probed state.
+the interval, if shorter). While a call has camera and microphone, or may take them at any moment (a
+resident waiting), they are not opened a second time: the report repeats their last probed state.
 """
 
 from __future__ import annotations
