@@ -99,7 +99,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         background = [ticker, watcher]
         outlets = [Outlet(sender, settings) for sender in senders(settings)]
         if outlets:  # webhook and/or e-mail configured: alerts leave the page too (server/monitor/alert_watch.py)
-            app.state.alert_watch = AlertWatch(lambda: build_snapshot(ctx), outlets)
+            app.state.alert_watch = AlertWatch(
+                lambda: build_snapshot(ctx), outlets,
+                # one sending node per region; the lease outlives a loaded loop's stall, a dead node's lapses
+                lambda: cluster.hold_lease("alerts", max(3 * settings.alert_check_s, 10.0)))
             background.append(asyncio.create_task(app.state.alert_watch.run(settings.alert_check_s)))
         try:
             yield

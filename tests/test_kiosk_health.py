@@ -391,3 +391,26 @@ async def test_monitor_page_shows_kiosk_health_and_alerts(tmp_path: Path) -> Non
             assert errors == []
         finally:
             await kiosk.stop()
+
+
+async def test_two_nodes_send_each_alert_once(tmp_path: Path, backend: str) -> None:
+    """Both nodes of a region (PostgreSQL + Redis) have the webhook configured: only the holder of the cluster
+    lease sends, so the receiver gets one raise and one clear."""
+    if backend != "pg":
+        pytest.skip("several nodes share PostgreSQL (SQLite is the one-node embedded default)")
+    from tests.test_two_nodes import two_nodes
+
+    receiver = Receiver()
+    async with webhook_receiver(receiver) as url, two_nodes(
+            tmp_path, alert_webhook_url=url, alert_webhook_secret=SECRET, alert_check_s=0.05) as (a, b):
+        watches: list[AlertWatch] = [a.app.state.alert_watch, b.app.state.alert_watch]
+        kiosk, _ = await a.kiosk_client("bihoro")
+        kid = kiosk.welcome.principal_id  # type: ignore[union-attr]
+        key = f"printer:{kid}:jam"
+        await kiosk.request(_report(*ALL_OK[:4], _dev("printer", "jam", "slip: media-jam")))
+        await eventually(lambda: receiver.accepted(key), what="raise delivered")
+        await kiosk.request(_report(*ALL_OK))
+        await eventually(lambda: len(receiver.accepted(key)) == 2, what="clear delivered")
+        await eventually(lambda: all(o.queue.empty() for w in watches for o in w.outlets), what="outlets idle")
+        assert [h["event"] for h in receiver.accepted(key)] == ["raised", "cleared"]
+        assert sorted(w.leading for w in watches) == [False, True]

@@ -67,6 +67,11 @@ class Cluster(Protocol):
     async def drop_invites(self, session_id: int) -> None: ...
     async def invites(self) -> set[tuple[int, int]]: ...
 
+    async def hold_lease(self, name: str, ttl_s: float) -> bool:
+        """Take or renew the named lease for this node for ``ttl_s``: True while this node holds it (one node
+        of the region at a time, e.g. the one that sends alert e-mails)."""
+        ...
+
 
 class Receiver:
     """The receiving end both implementations share: a frame or a close request for a socket held here goes to

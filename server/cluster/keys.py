@@ -40,6 +40,9 @@ class Keys:
     def lives(self, node: str) -> str:  # STRING counter per node id
         return f"{self.prefix}lives:{node}"
 
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}lease:{name}"
+
     def alive(self, node: str) -> str:  # STRING the live life of a node, expires (PX ttl) unless refreshed
         return f"{self.prefix}alive:{node}"
 

@@ -54,6 +54,9 @@ class LocalCluster(Receiver):
         self._quality = {k: v for k, v in self._quality.items() if now - v[0] <= self.quality_ttl_s}
         self._invites = {k: v for k, v in self._invites.items() if now - v[0] <= self.invite_ttl_s}
 
+    async def hold_lease(self, name: str, ttl_s: float) -> bool:
+        return True  # the only node holds every lease
+
     # ------------------------------------------------------------ presence
     async def register(self, peer: str) -> int:
         self._seq += 1

@@ -52,6 +52,16 @@ class _Out:
     result: asyncio.Future[bool]
 
 
+# take the lease if free, renew it if ours: KEYS[1] lease, ARGV[1] holder, ARGV[2] ttl ms
+LEASE = """
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
 class RedisCluster(RedisSharedState, Receiver):
     def __init__(self, url: str, node_id: str, clock: Callable[[], float] = time.time, *,
                  prefix: str = "madoguchi:", ttl_s: float = 3.0, heartbeat_s: float = 1.0,
@@ -86,6 +96,7 @@ class RedisCluster(RedisSharedState, Receiver):
         self._gone = self.redis.register_script(lua.GONE)
         self._forget = self.redis.register_script(lua.FORGET)
         self._refresh = self.redis.register_script(lua.REFRESH)
+        self._lease = self.redis.register_script(LEASE)
 
     @property
     def instance(self) -> str:
@@ -204,6 +215,10 @@ class RedisCluster(RedisSharedState, Receiver):
         return [self.keys.peers(instance), self.keys.where, self.keys.nodes, self.keys.log]
 
     # ------------------------------------------------------------ presence
+    async def hold_lease(self, name: str, ttl_s: float) -> bool:
+        held = await self._lease(keys=[self.keys.lease(name)], args=[self.instance, int(ttl_s * 1000)])
+        return bool(held)
+
     async def register(self, peer: str) -> int:
         """This node holds ``peer``'s socket now. An older registration on another node is closed (4002)."""
         self._local[peer] = 0  # an eviction meant for an older socket of this peer must not close this one

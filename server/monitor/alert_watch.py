@@ -6,8 +6,10 @@ message per raise and one per clear, never one per report or per evaluation. Eve
 channel's own queue (:mod:`server.monitor.alert_senders`), whose worker sends, retries with backoff and logs a
 failure once; the evaluation never waits for a send.
 
-Known limit: the watch runs on every node that has a webhook or SMTP configured; with several server nodes,
-configure delivery on one node only (README "Reading alerts").
+Several server nodes: every node runs the watch, but only the holder of the cluster lease ``alerts`` (Redis,
+renewed at each evaluation, lapsing after three intervals but not under 10 s) evaluates and sends, so the
+region sends each message once. A node that takes the lease over starts from an empty picture: it sends
+``raised`` again for the alerts still standing (as after a restart), never a duplicate ``cleared``.
 """
 
 from __future__ import annotations
@@ -111,10 +113,13 @@ class Outlet:
 class AlertWatch:
     """Evaluate, diff, enqueue. ``evaluate`` is awaited by the loop (or by a test, on its own schedule)."""
 
-    def __init__(self, snapshot: Callable[[], Awaitable[Snapshot]], outlets: list[Outlet]) -> None:
+    def __init__(self, snapshot: Callable[[], Awaitable[Snapshot]], outlets: list[Outlet],
+                 lease: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.snapshot = snapshot
         self.outlets = outlets
+        self.lease = lease  # None: this node alone sends
         self.diff = AlertDiff()
+        self.leading = lease is None
 
     async def evaluate(self) -> list[AlertEvent]:
         snap = await self.snapshot()
@@ -124,13 +129,25 @@ class AlertWatch:
                 outlet.queue.put_nowait(event)
         return events
 
+    async def _lead(self) -> bool:
+        if self.lease is None:
+            return True
+        held = await self.lease()
+        if held != self.leading:
+            log.info("alert delivery %s on this node", "taken over" if held else "handed over")
+            if not held:
+                self.diff = AlertDiff()  # whoever leads next sends from its own picture
+        self.leading = held
+        return held
+
     async def run(self, interval_s: float) -> None:
         for outlet in self.outlets:
             outlet.start()
         try:
             while True:
                 try:
-                    await self.evaluate()
+                    if await self._lead():
+                        await self.evaluate()
                 except Exception:
                     log.exception("alert evaluation failed")
                 await asyncio.sleep(interval_s)
