@@ -61,6 +61,8 @@ class ClockedMemoryStorage(MemoryStorage):
             self._acquired += 1
             if self._acquired % PRUNE_EVERY == 0:  # addresses seen once must not stay for ever
                 self.windows = {k: v for k, v in self.windows.items() if v and v[0] > now - KEEP_S}
+                for stale in [k for k in self.locks if k not in self.windows and not self.locks[k].locked()]:
+                    del self.locks[stale]
             return True
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:

@@ -93,6 +93,10 @@ def make_settings(tmp: Path, backend: str = "sqlite", **overrides: Any) -> Setti
         url = f"sqlite+aiosqlite:///{tmp / 'madoguchi.db'}"
     base: dict[str, Any] = dict(database_url=url, port=0, secret_key=new_signing_key(),  # a fresh key per server
                                 offer_timeout_s=5.0, kiosk_grace_s=3.0, log_json=False,
+                                # argon2 at normal priority: on the shared test machine (load ~20 on 2 cores) one
+                                # check took 6 s at nice 10 and 23 s at 19 behind other suites, past the clients'
+                                # timeouts (bench/login_flood.py measures the production default)
+                                hash_nice=0,
                                 # the server's silent-call rule is tested on a manual clock (tests/queue); calls in
                                 # real-server tests often carry no media reports and must not end by it on a slow
                                 # machine

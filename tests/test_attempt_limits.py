@@ -5,6 +5,7 @@ check for known and unknown usernames alike, and a bounded hashing pool."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from server.auth import hash_secret
 from server.db.models import AuditEvent
 from server.db.seed import DEMO_PASSWORD
 from server.password_hashing import HashingBusy, PasswordHashing
+from server.settings import Settings
 from tests.cluster_support import redis_url
 from tests.support import Env, ManualClock, make_settings, server_env
 
@@ -163,3 +165,38 @@ async def test_busy_pool_answers_503(sqlite_env: Env, path: str) -> None:
     codes = sorted(r.status_code for r in rs)
     assert 401 in codes and 503 in codes
     assert all(r.headers.get("Retry-After") == "1" for r in rs if r.status_code == 503)
+
+
+async def test_memory_storage_forgets_addresses_seen_long_ago() -> None:
+    clock = ManualClock(4_000_000.0)
+    lim = limiter(clock, per_address="100/minute", per_account="100/minute")
+    storage = lim.limiter.storage
+    assert isinstance(storage, ClockedMemoryStorage)
+    for i in range(1024):  # 1,024 accounts seen once, a day ago
+        await lim.attempt("203.0.113.1", f"once{i}")
+    clock.advance(86_401)
+    for i in range(1024):  # the next prune drops them
+        await lim.attempt("203.0.113.2", f"now{i}")
+    assert not any("once" in k for k in storage.windows) and not any("once" in k for k in storage.locks)
+
+
+def thread_nices() -> dict[str, set[int]]:
+    """This process's threads by OS name, with their nice values (Linux /proc)."""
+    nices: dict[str, set[int]] = {}
+    for tid in os.listdir(f"/proc/{os.getpid()}/task"):
+        comm = Path(f"/proc/{os.getpid()}/task/{tid}/comm").read_text().strip()
+        fields = Path(f"/proc/{os.getpid()}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        nices[comm] = nices.get(comm, set()) | {int(fields[16])}
+    return nices
+
+
+async def test_hashing_threads_run_at_the_configured_priority() -> None:
+    pool = PasswordHashing(max_waiting=1, threads=1, nice=19)
+    try:
+        await pool.verify(hash_secret("x" * 12), "y")
+        nices = set().union(*thread_nices().values())  # threads carry no OS names here
+        assert 19 in nices, nices  # the pool thread
+        assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # the event loop's thread keeps its priority
+    finally:
+        pool.close()
+    assert make_settings(Path("/tmp")).hash_nice == 0 and Settings.model_fields["hash_nice"].default == 10
