@@ -18,15 +18,19 @@ from server.settings import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.audit.verify import Verdict
+
 T = TypeVar("T")
 
 app = typer.Typer(help="Madoguchi remote service window.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration: kiosks, enrollment and staff accounts.", no_args_is_help=True)
 protocol_app = typer.Typer(help="The signaling protocol.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log: verify its hash chain.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -172,6 +176,36 @@ def set_staff_active(staff_id: int, active: Annotated[bool, typer.Option("--acti
 
     _in_transaction(lambda db: update_staff(db, staff_id, "cli", active=active))
     typer.echo(f"staff {staff_id} {'active' if active else 'disabled'}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier verify: must still be there")]
+    = None,
+) -> None:
+    """Walk the audit hash chain; print its head, or the first broken row (exit status 1)."""
+    from server.audit.verify import parse_anchor, verify_chain
+    from server.db.session import make_engine
+
+    try:
+        expect = parse_anchor(anchor) if anchor else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def go() -> Verdict:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(verify_chain, expect)
+        finally:
+            await engine.dispose()
+
+    v = asyncio.run(go())
+    if v.broken is not None:
+        where = f"row seq {v.broken.seq}" + (f" (id {v.broken.row_id})" if v.broken.row_id is not None else "")
+        typer.echo(f"audit chain BROKEN at {where}: {v.broken.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit chain intact: {v.rows} rows checked from seq {v.from_seq}; head {v.head_seq}:{v.head_hash}")
 
 
 @protocol_app.command("schema")

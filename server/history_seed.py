@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.db.audit import audit
 from server.db.base import utcnow
-from server.db.models import AuditEvent, Branch, CallSession, Feedback, Kiosk, Note, Service, Staff, Ticket
+from server.db.models import Branch, CallSession, Feedback, Kiosk, Note, Service, Staff, Ticket
 from server.db.seed import seed_demo
 from server.reports.data import JST
 
@@ -221,7 +222,7 @@ async def seed_history(maker: async_sessionmaker[AsyncSession], n: int, *, seed:
                 k = await db.get(Kiosk, kid)
                 if k is not None and k.credential_hash is None and kid in last_seen:
                     k.last_seen_at = max(k.last_seen_at or last_seen[kid], last_seen[kid])
-        db.add(AuditEvent(actor="system", action="history.seeded", subject="demo", detail={**counts, "seed": seed}))
+        audit(db, "system", "history.seeded", "demo", **counts, seed=seed)
     return counts
 
 

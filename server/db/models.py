@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -53,6 +55,8 @@ class Municipality(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_ja: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(64))
+    # supervisors of other municipalities may listen in (session.join) to this municipality's calls; off by default
+    outside_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     branches: Mapped[list[Branch]] = relationship(back_populates="municipality")
 
 
@@ -118,7 +122,9 @@ class StaffSkill(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
 
 
-StaffRole = Literal["specialist", "supervisor", "it_monitor", "admin"]
+StaffRole = Literal["specialist", "supervisor", "it_monitor", "admin", "partner"]
+# partner: someone from outside the municipality's welfare section (相談支援事業所, 就業・生活支援センター, 後見人,
+# interpreter): joins a call only when invited; reads no notes, history or queue
 STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)
 
 
@@ -263,15 +269,43 @@ class GuestInvitation(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: the ORM refuses updates and deletes (see the listener below)."""
+    """Append-only and hash-chained (server/audit): row ``seq`` carries ``prev_hash``, the hash of row ``seq - 1``
+    (or of the last purged row, see :class:`AuditCheckpoint`), and ``hash`` over its own canonical encoding plus
+    ``prev_hash``. Rows are written only by :func:`server.db.audit.audit` (at commit, under the chain lock); the
+    database refuses UPDATE and DELETE (triggers, server/audit/guard.py), and so does the ORM (listener below)."""
 
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)  # 1, 2, 3, ... without gaps
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64))  # "staff:3", "kiosk:2", "system"
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A purged prefix of the chain (retention): rows up to ``through_seq`` were deleted; ``hash`` was the hash of
+    row ``through_seq``, so the first remaining row's ``prev_hash`` must equal it. Append-only as well."""
+
+    __tablename__ = "audit_checkpoint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    through_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  # time of the newest purged row
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPurgePermit(Base):
+    """Present only inside the purge transaction: the database triggers let a DELETE of audit rows through only
+    while a permit naming a checkpoint at or past the row exists (server/audit/purge.py)."""
+
+    __tablename__ = "audit_purge_permit"
+    through_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -281,5 +315,8 @@ class AuditLogIsAppendOnly(Exception):
 @event.listens_for(Session, "before_flush")
 def _guard_audit(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent):
+        if isinstance(obj, AuditEvent | AuditCheckpoint):
             raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
+    for obj in session.new:
+        if isinstance(obj, AuditEvent):
+            raise AuditLogIsAppendOnly("audit events are chained: write them with server.db.audit.audit()")
