@@ -196,3 +196,16 @@ async def set_staff_password(db: AsyncSession, staff_id: int, password: str, act
     s.token_version += 1  # every access token issued before is refused, and every login must start again
     await refresh_tokens.revoke_all(db, staff_id, utcnow())
     audit(db, actor, "staff.password_reset", f"staff:{staff_id}")
+
+
+# ---------------------------------------------------------------- municipalities (privacy settings)
+async def set_outside_supervision(db: AsyncSession, municipality_code: str, allowed: bool, actor: str) -> Municipality:
+    """Whether supervisors of other municipalities may listen in to this municipality's calls (off by default)."""
+    m = (await db.execute(select(Municipality).where(Municipality.code == municipality_code)
+                          .with_for_update())).scalar_one_or_none()
+    if m is None:
+        raise AdminError(f"no municipality {municipality_code!r}")
+    if m.outside_supervision != allowed:
+        m.outside_supervision = allowed
+        audit(db, actor, "municipality.outside_supervision", f"municipality:{m.code}", allowed=allowed)
+    return m

@@ -32,6 +32,7 @@ from signaling.protocol.errors import CloseCode, ErrorCode
 from signaling.protocol.messages import (
     GUEST_MAY,
     KIOSK_ONLY,
+    PARTNER_ALLOWED,
     STAFF_ONLY,
     Ack,
     Auth,
@@ -417,6 +418,9 @@ class Hub:
             raise HubError(ErrorCode.FORBIDDEN, f"{msg.type} is for kiosks only")
         if conn.principal.is_staff and conn.principal.role == "it_monitor" and msg.type not in ("ping",):
             raise HubError(ErrorCode.FORBIDDEN, "the IT monitor role cannot take part in calls")
+        if conn.principal.is_staff and conn.principal.role == "partner" and msg.type not in PARTNER_ALLOWED:
+            raise HubError(ErrorCode.FORBIDDEN, f"a partner takes part only in a call they were invited to "
+                                                f"({msg.type} refused)")
 
     async def _relay(self, conn: Connection, msg: RtcOffer | RtcAnswer) -> None:
         members = self.rooms.get(msg.session_id, set())

@@ -1,12 +1,16 @@
-"""People beyond the resident and the specialist: an invited colleague (third party) and a supervisor
-listening in. Every join and leave is announced to everyone in the call and audited (DESIGN §6)."""
+"""People beyond the resident and the specialist: an invited colleague or partner (third party) and a supervisor
+listening in. Every join and leave is announced to everyone in the call and audited (DESIGN §6).
+
+A partner (role ``partner``: 相談支援事業所, 就業・生活支援センター, 後見人, an interpreter) can be invited like a
+colleague and joins only through that invitation. A supervisor listens in to a call of another municipality only
+where that municipality allows it (``municipality.outside_supervision``, off by default)."""
 
 from __future__ import annotations
 
-from server.db.models import CallSession, Staff, Ticket
+from server.db.models import CallSession, Municipality, Staff, Ticket
 from server.queue.errors import Conflict, Forbidden, NotFound
 from server.queue.step import Step
-from server.queue.views import CALL_ROLES, LOCK_SESSION, is_member, needs_for, participants, present, staff_peer
+from server.queue.views import INVITEE_ROLES, LOCK_SESSION, is_member, needs_for, participants, present, staff_peer
 from signaling.principal import Principal
 from signaling.protocol.messages import InviteIncoming, ParticipantJoined, ParticipantLeft, SessionStart
 from signaling.protocol.models import Participant, ParticipantRole
@@ -18,7 +22,7 @@ async def invite(step: Step, staff: Principal, session_id: int, invitee_id: int)
     if sess is None or sess.staff_id != staff.principal_id or sess.ended_at is not None:
         raise NotFound("no live session of yours")
     target = await step.db.get(Staff, invitee_id)
-    if target is None or target.role not in CALL_ROLES or target.id == staff.principal_id:
+    if target is None or not target.active or target.role not in INVITEE_ROLES or target.id == staff.principal_id:
         raise NotFound("no such colleague")
     if not step.presence.is_connected(staff_peer(invitee_id)):
         raise Conflict("that colleague is not connected")
@@ -41,6 +45,10 @@ async def join(step: Step, staff: Principal, session_id: int, role: ParticipantR
         raise NotFound("no live session")
     if role == "supervisor" and staff.role != "supervisor":
         raise Forbidden("only supervisors may join silently")
+    if role == "supervisor" and sess.municipality_id != staff.municipality_id:
+        owner = await step.db.get(Municipality, sess.municipality_id)
+        if owner is None or not owner.outside_supervision:
+            raise Forbidden("this municipality does not let supervisors of other municipalities listen in")
     if is_member(sess, staff.peer):
         raise Conflict("already in this session")
     me = await step.db.get(Staff, staff.principal_id)

@@ -11,7 +11,7 @@ from server.queue.errors import Conflict, Forbidden
 from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
 from server.queue.tickets import back_to_waiting, offer_of, push_status
-from server.queue.views import CALL_ROLES, LOCK_STAFF, active_session, last_session, needs_for, participants
+from server.queue.views import CALL_ROLES, LOCK_STAFF, PARTNER, active_session, last_session, needs_for, participants
 from server.queue.waits import Wait
 from signaling.principal import Principal
 from signaling.protocol.messages import OfferRevoked, SessionEnded, SessionStart, StatusSet
@@ -21,7 +21,9 @@ from signaling.protocol.replies import StatusChanged
 async def set_status(step: Step, staff: Principal, msg: StatusSet) -> StatusChanged:
     s = await step.db.get(Staff, staff.principal_id, with_for_update=LOCK_STAFF)
     assert s is not None
-    if s.role not in CALL_ROLES:
+    if s.role == PARTNER and msg.status != "available":
+        pass  # a partner's console steps away while it is in a call it was invited to; partners are never routed
+    elif s.role not in CALL_ROLES:
         raise Forbidden("only specialists and supervisors take calls")
     if s.status in ("in_call", "wrap_up", "offered"):
         raise Conflict(f"you are {s.status}; status changes after it")

@@ -15,6 +15,8 @@ from signaling.protocol.models import Participant
 
 ON_DUTY = ("available", "offered", "in_call", "wrap_up")
 CALL_ROLES = ("specialist", "supervisor")
+PARTNER = "partner"  # an outside organisation or interpreter: joins a call when invited, nothing else
+INVITEE_ROLES = (*CALL_ROLES, PARTNER)
 # FOR UPDATE OF call_session only: PostgreSQL refuses to lock the nullable side of the eager outer joins
 LOCK_SESSION: dict[str, Any] = {"of": CallSession}
 LOCK_TICKET: dict[str, Any] = {"of": Ticket}

@@ -477,10 +477,16 @@ KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.
                         "guest.consent"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
+# all a partner (an outside organisation or interpreter, role "partner") may send: answer an invitation, take part
+# in that call, and step away; never the queue, offers, transfers, invitations or listening in
+PARTNER_ALLOWED = frozenset({
+    "ping", "invite.answer", "session.leave", "rtc.offer", "rtc.answer", "call.media", "call.stats", "status.set",
+})
 
 __all__ = [
     "GUEST_MAY",
     "KIOSK_ONLY",
+    "PARTNER_ALLOWED",
     "STAFF_ONLY",
     "Ack",
     "Auth",

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["kiosk", "specialist", "supervisor", "it_monitor", "admin", "guest"]
+Role = Literal["kiosk", "specialist", "supervisor", "it_monitor", "admin", "guest", "partner"]
 StaffStatus = Literal["offline", "available", "away", "offered", "in_call", "wrap_up"]
 TicketState = Literal[
     "waiting", "offered", "in_call", "wrap_up", "done", "cancelled", "abandoned", "no_specialist"

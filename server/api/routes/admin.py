@@ -1,4 +1,5 @@
-"""Admin API: kiosks (enroll, revoke) and staff accounts (create, change, disable, reset password)."""
+"""Admin API: kiosks (enroll, revoke), staff accounts (create, change, disable, reset password) and the
+municipalities' privacy settings (may supervisors of other municipalities listen in)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from server.admin_ops import (
     create_staff,
     enroll_kiosk,
     revoke_kiosk,
+    set_outside_supervision,
     set_staff_password,
     update_staff,
 )
 from server.api.deps import DB, Ctx, require_roles
-from server.db.models import Kiosk, Staff, StaffRole
+from server.db.models import Kiosk, Municipality, Staff, StaffRole
 from signaling.protocol.errors import CloseCode
 from signaling.protocol.models import Need
 
@@ -190,3 +192,37 @@ async def reset_password(staff_id: int, body: PasswordIn, db: DB, ctx: Ctx, staf
     if staff_id != staff.id:
         await ctx.delivery.disconnect(f"staff:{staff_id}", CloseCode.REVOKED, "password reset by an administrator")
     return {"reset": True}
+
+
+# ---------------------------------------------------------------- municipalities
+class MunicipalityOut(BaseModel):
+    code: str
+    name_ja: str
+    name_en: str
+    outside_supervision: bool  # supervisors of other municipalities may listen in to this one's calls
+
+
+class MunicipalityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outside_supervision: bool
+
+
+def _municipality_out(m: Municipality) -> MunicipalityOut:
+    return MunicipalityOut(code=m.code, name_ja=m.name_ja, name_en=m.name_en, outside_supervision=m.outside_supervision)
+
+
+@router.get("/municipalities")
+async def list_municipalities(db: DB, _: Admin) -> list[MunicipalityOut]:
+    rows = (await db.execute(select(Municipality).order_by(Municipality.id))).scalars().all()
+    return [_municipality_out(m) for m in rows]
+
+
+@router.patch("/municipalities/{code}")
+async def change_municipality(code: str, body: MunicipalityIn, db: DB, staff: Admin) -> MunicipalityOut:
+    try:
+        m = await set_outside_supervision(db, code, body.outside_supervision, f"staff:{staff.id}")
+        out = _municipality_out(m)
+        await db.commit()
+    except AdminError as exc:
+        raise _http(exc) from None
+    return out

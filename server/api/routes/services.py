@@ -1,13 +1,17 @@
-"""Public catalogue of services (what a kiosk shows) and staff directory for transfers."""
+"""Public catalogue of services (what a kiosk shows) and the staff directory for transfers and invitations
+(call staff only: it shows who is on duty; partners are listed, so that they can be invited, but never read it)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from server.api.deps import DB, CurrentStaff
+from server.api.deps import DB, require_roles
 from server.db.models import Service, Staff
+from server.queue.views import CALL_ROLES, INVITEE_ROLES
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 
@@ -39,8 +43,8 @@ async def services(db: DB) -> list[ServiceOut]:
 
 
 @router.get("/staff")
-async def colleagues(db: DB, _: CurrentStaff) -> list[ColleagueOut]:
-    rows = (await db.execute(select(Staff).where(Staff.active, Staff.role.in_(("specialist", "supervisor")))
+async def colleagues(db: DB, _: Annotated[Staff, Depends(require_roles(*CALL_ROLES))]) -> list[ColleagueOut]:
+    rows = (await db.execute(select(Staff).where(Staff.active, Staff.role.in_(INVITEE_ROLES))
                              .order_by(Staff.id))).scalars().unique().all()
     return [ColleagueOut(id=s.id, display_name=s.display_name, municipality=s.municipality.name_ja, role=s.role,
                          status=s.status, skills=[x.code for x in s.skills]) for s in rows]
