@@ -31,10 +31,12 @@ from server.monitor.alert_senders import senders
 from server.monitor.alert_watch import AlertWatch, Outlet
 from server.monitor.snapshot import build_snapshot
 from server.password_hashing import PasswordHashing
-from server.queue.clock import SystemClock
+from server.queue.clock import Clock, SystemClock
 from server.queue.engine import QueueEngine, recover_after_restart
 from server.queue.presence import peers_lost
 from server.reports.api import router as reports_router
+from server.retention.run import periods
+from server.retention.schedule import RetentionSchedule
 from server.settings import Settings, get_settings
 from server.signing_key import check_signing_key
 from server.turn import call_credentials
@@ -55,9 +57,19 @@ async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
             log.exception("queue tick failed")
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+async def _retention(schedule: RetentionSchedule) -> None:
+    """The daily retention run, on its own task: a long purge never holds up the queue's timers."""
+    while True:
+        await asyncio.sleep(TICK_S)
+        await schedule.tick()
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True, clock: Clock | None = None) -> FastAPI:
+    """``clock``: the time every rule reads (tests pass a ManualClock and advance it)."""
     settings = settings or get_settings()
     check_signing_key(settings)  # before anything listens: a forgeable key never serves a request
+    periods(settings.retention_days)  # every kind of personal record has a retention period, or no start
+    the_clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,16 +77,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await upgrade_async(settings.database_url)
         db_engine = make_engine(settings.database_url)
         maker = make_sessionmaker(db_engine)
-        metrics, clock = Metrics(), SystemClock()
+        metrics = Metrics()
         node_id = settings.node_id or default_node_id()
         cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix,
                                           ttl_s=settings.node_lease_s, heartbeat_s=settings.node_lease_s / 5)
                             if settings.redis_url else LocalCluster(node_id))
         delivery = Delivery(cluster, stamp=call_credentials(settings))
-        queue = QueueEngine(maker, settings, clock, metrics, delivery, cluster)
+        queue = QueueEngine(maker, settings, the_clock, metrics, delivery, cluster)
         hashing = PasswordHashing(settings.hash_queue, nice=settings.hash_nice)
         await hashing.warm_up()
-        ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=clock, engine=queue,
+        ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=the_clock, engine=queue,
                          delivery=delivery, limits=make_limits(settings), hashing=hashing)
         handler = ServerHandler(ctx)
         hub = Hub(handler, rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst,
@@ -97,6 +109,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         ticker = asyncio.create_task(_tick(ctx, gc_policy))
         watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of))
         background = [ticker, watcher]
+        app.state.retention = RetentionSchedule(maker, settings.retention_days, settings.retention_run_s, the_clock)
+        background.append(asyncio.create_task(_retention(app.state.retention)))
         outlets = [Outlet(sender, settings) for sender in senders(settings)]
         if outlets:  # webhook and/or e-mail configured: alerts leave the page too (server/monitor/alert_watch.py)
             app.state.alert_watch = AlertWatch(

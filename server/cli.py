@@ -27,10 +27,12 @@ db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help
 admin_app = typer.Typer(help="Administration: kiosks, enrollment and staff accounts.", no_args_is_help=True)
 protocol_app = typer.Typer(help="The signaling protocol.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log: verify its hash chain.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention: purge personal records past their period.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 
 
 @app.command()
@@ -150,7 +152,7 @@ def add_staff(
     username: Annotated[str, typer.Option(help="Login name")],
     display_name: Annotated[str, typer.Option(help="Name shown to colleagues and residents")],
     municipality: Annotated[str, typer.Option(help="Municipality code, e.g. kitami")],
-    role: Annotated[str, typer.Option(help="specialist | supervisor | it_monitor | admin")] = "specialist",
+    role: Annotated[str, typer.Option(help="specialist | supervisor | it_monitor | admin | partner")] = "specialist",
     skill: Annotated[list[str] | None, typer.Option(help="Service code this person serves (repeat)")] = None,
     capability: Annotated[list[str] | None, typer.Option(help="Need they can serve, e.g. written (repeat)")] = None,
     language: Annotated[list[str] | None, typer.Option(help="Language spoken, e.g. en (repeat; default ja)")] = None,
@@ -206,6 +208,46 @@ def audit_verify(
         typer.echo(f"audit chain BROKEN at {where}: {v.broken.reason}", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit chain intact: {v.rows} rows checked from seq {v.from_seq}; head {v.head_seq}:{v.head_hash}")
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Purge every record type's rows older than its period (MADOGUCHI_RETENTION_DAYS) and audit the counts."""
+    from datetime import UTC, datetime
+
+    from server.db.session import make_engine, make_sessionmaker
+    from server.retention.run import RetentionConfigError, periods, run_retention
+
+    settings = get_settings()
+    try:
+        table = periods(settings.retention_days)
+    except RetentionConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def go() -> dict[str, int]:
+        engine = make_engine(settings.database_url)
+        try:
+            return await run_retention(make_sessionmaker(engine), settings.retention_days, datetime.now(UTC), "cli")
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(go())
+    for p in table:
+        typer.echo(f"{p.record_type}: kept {p.days} days")
+    typer.echo("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@admin_app.command("outside-supervision")
+def outside_supervision(
+    municipality: Annotated[str, typer.Argument(help="Municipality code, e.g. bihoro")],
+    allow: Annotated[bool, typer.Option("--allow/--deny", help="May supervisors of other municipalities listen in "
+                                                                "to this municipality's calls")],
+) -> None:
+    """Whether supervisors of other municipalities may listen in to this municipality's calls (default: deny)."""
+    from server.admin_ops import set_outside_supervision
+
+    _in_transaction(lambda db: set_outside_supervision(db, municipality, allow, "cli"))
+    typer.echo(f"{municipality}: supervisors of other municipalities {'may' if allow else 'may not'} listen in")
 
 
 @protocol_app.command("schema")

@@ -11,18 +11,19 @@ import uvicorn
 
 from server.app import create_app
 from server.edge.guard import ACCEPT_BACKLOG, ConnectionGuard, GuardedH11Protocol
+from server.queue.clock import Clock
 from server.settings import Settings
 from signaling.protocol.version import MAX_FRAME_BYTES, PING_INTERVAL_S
 
 
-def uvicorn_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, port: int | None = None, clock: Clock | None = None) -> uvicorn.Config:
     # h11 and the websockets sansio implementation (never wsproto: it has no frame size limit), wrapped by the
     # connection guard: caps per client address and per node, and a deadline for every request
     http, ws = ConnectionGuard.from_settings(settings).protocols()
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ValueError("MADOGUCHI_TLS_CERT and MADOGUCHI_TLS_KEY go together: set both (HTTPS) or neither")
     return uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock=clock),
         host=settings.host,
         port=settings.port if port is None else port,
         http=http,
@@ -76,9 +77,9 @@ class RunningServer:
             await self.task
 
 
-async def start_server(settings: Settings, port: int = 0) -> RunningServer:
-    """Start a real uvicorn server in this event loop (port 0: an ephemeral one)."""
-    server = uvicorn.Server(uvicorn_config(settings, port=port))
+async def start_server(settings: Settings, port: int = 0, clock: Clock | None = None) -> RunningServer:
+    """Start a real uvicorn server in this event loop (port 0: an ephemeral one; ``clock``: see create_app)."""
+    server = uvicorn.Server(uvicorn_config(settings, port=port, clock=clock))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

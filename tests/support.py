@@ -17,6 +17,7 @@ import httpx
 from server.admin_ops import create_enrollment
 from server.context import AppContext
 from server.db.seed import DEMO_PASSWORD, seed_demo
+from server.queue.clock import Clock
 from server.run import RunningServer, start_server
 from server.settings import Settings
 from server.signing_key import new_signing_key
@@ -208,10 +209,11 @@ class Inbox:
 
 
 @asynccontextmanager
-async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext | None = None) -> AsyncIterator[Env]:
+async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext | None = None,
+                     clock: Clock | None = None) -> AsyncIterator[Env]:
     if settings.database_url.startswith("postgresql"):
         await reset_pg(settings.database_url)
-    srv = await start_server(settings)
+    srv = await start_server(settings, clock=clock)
     app = srv.server.config.loaded_app
     while hasattr(app, "app"):  # unwrap uvicorn's middleware wrappers
         app = app.app

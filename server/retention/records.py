@@ -1,0 +1,87 @@
+"""The record types that hold personal data, what each purges, and the tables that hold none.
+
+A new table must be classified here: either it belongs to a record type (and is purged with it, after the
+period set in ``MADOGUCHI_RETENTION_DAYS``), or it is listed in :data:`NOT_PERSONAL` with the reason.
+``tests/test_retention.py`` fails for a table that is neither.
+
+Each purge deletes rows older than ``cutoff`` and returns counts per table. ``session`` (call metadata and the
+ticket behind it) keeps a session while its note or feedback is still kept, so that a longer note period is
+honoured; a later session's ``transferred_from_id`` link to a purged one is cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.purge import purge_before
+from server.db.models import CallSession, Feedback, Note, Ticket
+from server.queue.states import FINAL
+
+Purge = Callable[[AsyncSession, datetime, datetime], Awaitable[dict[str, int]]]  # (db, cutoff, now) -> counts
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    tables: tuple[str, ...]
+    purge: Purge
+    what: str
+
+
+async def _notes(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    r = await db.execute(delete(Note).where(Note.created_at < cutoff))
+    return {"note": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+
+
+async def _feedback(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    r = await db.execute(delete(Feedback).where(Feedback.created_at < cutoff))
+    return {"feedback": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+
+
+async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    expired = (await db.execute(select(CallSession.id).where(
+        CallSession.ended_at < cutoff,
+        ~exists().where(Note.session_id == CallSession.id),
+        ~exists().where(Feedback.session_id == CallSession.id),
+    ))).scalars().all()
+    sessions = 0
+    for i in range(0, len(expired), CHUNK):
+        ids = expired[i:i + CHUNK]
+        await db.execute(update(CallSession).where(CallSession.transferred_from_id.in_(ids))
+                         .values(transferred_from_id=None).execution_options(synchronize_session=False))
+        r = await db.execute(delete(CallSession).where(CallSession.id.in_(ids))
+                             .execution_options(synchronize_session=False))
+        sessions += int(r.rowcount or 0)  # type: ignore[attr-defined]
+    r = await db.execute(delete(Ticket).where(
+        Ticket.state.in_(FINAL), func.coalesce(Ticket.ended_at, Ticket.created_at) < cutoff,
+        ~exists().where(CallSession.ticket_id == Ticket.id),
+    ).execution_options(synchronize_session=False))
+    return {"session": sessions, "ticket": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+
+
+async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str, int]:
+    done = await (await db.connection()).run_sync(purge_before, cutoff, now, "retention")
+    return {"audit_event": done.rows if done is not None else 0}
+
+
+# order matters: notes and feedback first, so that a session whose last record expired goes in the same run
+RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
+    RecordType("note", ("note",), _notes, "consultation notes (要配慮個人情報)"),
+    RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
+    RecordType("session", ("call_session", "ticket"), _sessions,
+               "call metadata: who served which branch's resident when, needs, quality, participants"),
+    RecordType("audit", ("audit_event",), _audit, "the audit log (a purged prefix leaves a checkpoint)"),
+)}
+
+NOT_PERSONAL: dict[str, str] = {
+    "municipality": "organisation", "branch": "organisation", "service": "catalogue", "kiosk": "device",
+    "staff": "staff accounts: kept while employed, removed by an administrator (disable, then delete)",
+    "staff_skill": "staff accounts", "audit_checkpoint": "hashes and counts of purged audit rows only",
+    "audit_purge_permit": "empty outside a purge transaction",
+}

@@ -1,0 +1,156 @@
+"""Retention (issue 10, hole 9: notes were kept for ever): each kind of personal record is purged after its period
+from the table in the settings, each purge is audited with counts only, the audit log's own purge leaves a chain
+that still verifies, and the server runs it daily on its injected clock. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.app import create_app
+from server.audit.verify import verify_chain
+from server.db.base import Base
+from server.db.models import AuditCheckpoint, AuditEvent, CallSession, Feedback, Note, Ticket
+from server.db.seed import seed_demo
+from server.db.session import make_engine, make_sessionmaker
+from server.history_seed import seed_history
+from server.migrate import upgrade_async
+from server.queue.clock import ManualClock
+from server.queue.states import FINAL
+from server.retention.records import NOT_PERSONAL, RECORD_TYPES
+from server.retention.run import RetentionConfigError, periods, run_retention
+from tests.support import eventually, make_settings, reset_pg, server_env
+
+T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
+SHORT = {"note": 60, "feedback": 30, "session": 90, "audit": 400}
+
+
+def test_every_table_is_a_record_type_or_declared_not_personal() -> None:
+    by_type = [t for r in RECORD_TYPES.values() for t in r.tables]
+    assert len(by_type) == len(set(by_type)) and not set(by_type) & set(NOT_PERSONAL)
+    unclassified = set(Base.metadata.tables) - set(by_type) - set(NOT_PERSONAL)
+    assert not unclassified, (f"tables {sorted(unclassified)} are neither purged by a record type nor declared "
+                              "NOT_PERSONAL in server/retention/records.py: give personal data a retention period")
+
+
+def test_the_period_table_is_checked(tmp_path: Path) -> None:
+    assert [p.record_type for p in periods(SHORT)] == list(RECORD_TYPES)
+    for bad, words in (({**SHORT, "notes": 30}, "unknown record types ['notes']"),
+                       ({k: v for k, v in SHORT.items() if k != "feedback"}, "no period for ['feedback']"),
+                       ({**SHORT, "note": 0}, "at least 1")):
+        with pytest.raises(RetentionConfigError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            periods(bad)
+    with pytest.raises(RetentionConfigError):  # the server refuses to start with a record type left unset
+        create_app(make_settings(tmp_path, retention_days={"note": 30}))
+
+
+async def _counts(maker: async_sessionmaker[AsyncSession], cutoffs: dict[str, datetime]) -> dict[str, Any]:
+    async with maker() as db:
+        async def n(q: Any) -> int:
+            return int((await db.execute(q)).scalar_one())
+
+        return {
+            "note_old": await n(select(func.count()).select_from(Note).where(Note.created_at < cutoffs["note"])),
+            "note_new": await n(select(func.count()).select_from(Note).where(Note.created_at >= cutoffs["note"])),
+            "feedback_old": await n(select(func.count()).select_from(Feedback)
+                                    .where(Feedback.created_at < cutoffs["feedback"])),
+            "feedback_new": await n(select(func.count()).select_from(Feedback)
+                                    .where(Feedback.created_at >= cutoffs["feedback"])),
+            "session_old": await n(select(func.count()).select_from(CallSession)
+                                   .where(CallSession.ended_at < cutoffs["session"])),
+            "session_all": await n(select(func.count()).select_from(CallSession)),
+            "ticket_old": await n(select(func.count()).select_from(Ticket).where(
+                Ticket.state.in_(FINAL), func.coalesce(Ticket.ended_at, Ticket.created_at) < cutoffs["session"])),
+        }
+
+
+async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, backend: str) -> None:
+    url = make_settings(tmp_path, backend).database_url
+    if backend == "pg":
+        await reset_pg(url)
+    await upgrade_async(url)
+    engine = make_engine(url)
+    maker = make_sessionmaker(engine)
+    try:
+        async with maker() as db, db.begin():
+            await seed_demo(db)
+        await seed_history(maker, 150, now=T0)
+        cutoffs = {k: T0 - timedelta(days=v) for k, v in SHORT.items()}
+        before = await _counts(maker, cutoffs)
+        assert before["note_old"] and before["note_new"] and before["feedback_old"] and before["session_old"]
+
+        counts = await run_retention(maker, SHORT, T0)
+
+        after = await _counts(maker, cutoffs)
+        assert (after["note_old"], after["feedback_old"], after["session_old"], after["ticket_old"]) == (0, 0, 0, 0)
+        assert (after["note_new"], after["feedback_new"]) == (before["note_new"], before["feedback_new"])
+        assert counts["note"] == before["note_old"] and counts["feedback"] == before["feedback_old"]
+        assert counts["session"] == before["session_old"] == before["session_all"] - after["session_all"]
+        assert counts["ticket"] > 0
+        assert counts["audit_event"] == 0  # the seed's audit rows are younger than 400 days
+        async with maker() as db:
+            rows = (await db.execute(select(AuditEvent).where(AuditEvent.action == "retention.purged")
+                                     .order_by(AuditEvent.seq))).scalars().all()
+        assert [(r.actor, r.subject) for r in rows] == [("system", "note"), ("system", "feedback"),
+                                                        ("system", "session")]
+        assert rows[0].detail == {"note": counts["note"], "before": cutoffs["note"].isoformat(), "days": 60}
+        assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"],
+                                  "before": cutoffs["session"].isoformat(), "days": 90}
+
+        # nothing more to purge: nothing written
+        assert not any((await run_retention(maker, SHORT, T0)).values())
+        async with maker() as db:
+            assert (await db.execute(select(func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.action == "retention.purged"))).scalar_one() == 3
+
+        # years later everything has expired, the audit log included: a checkpoint, and the chain still verifies
+        later = max(T0, datetime.now(UTC)) + timedelta(days=800)  # past the seed's audit rows (wall clock)
+        counts = await run_retention(maker, SHORT, later)
+        assert counts["audit_event"] > 0 and counts["note"] == before["note_new"]
+        async with maker() as db:
+            left = {m.__tablename__: (await db.execute(select(func.count()).select_from(m))).scalar_one()
+                    for m in (Note, Feedback, CallSession, Ticket)}
+            cp = (await db.execute(select(AuditCheckpoint))).scalar_one()
+            audit_rows = (await db.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars().all()
+        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0}
+        # this run's own rows (at ``later``) stay; its audit purge is the last row
+        assert [r.subject for r in audit_rows] == ["note", "feedback", "session", "audit"]
+        assert cp.rows == counts["audit_event"] == audit_rows[-1].detail["audit_event"]
+        assert audit_rows[0].prev_hash == cp.hash and all(r.at == later for r in audit_rows)
+        async with engine.connect() as conn:
+            v = await conn.run_sync(verify_chain, None)
+        assert v.ok and v.from_seq == cp.through_seq + 1 and v.rows == 4
+    finally:
+        await engine.dispose()
+
+
+async def test_the_server_runs_retention_daily_on_its_clock(tmp_path: Path, backend: str) -> None:
+    clock = ManualClock(T0)
+    settings = make_settings(tmp_path, backend, retention_days=SHORT, retention_run_s=86400.0)
+    async with server_env(settings, clock=clock) as env:
+        schedule = env.app.state.retention
+        await eventually(lambda: schedule.runs >= 1, what="the run at start-up")
+        await seed_history(env.ctx.maker, 40, now=T0)  # after that run: all of it is younger than a day there
+        assert schedule.next_at == T0 + timedelta(days=1)
+        clock.advance(86400 - 1)
+        assert await schedule.tick() is None  # not due yet (the server's own loop sees the same)
+
+        async with env.ctx.maker() as db:
+            notes = (await db.execute(select(func.count()).select_from(Note)
+                                      .where(Note.created_at < T0 + timedelta(days=1) - timedelta(days=60)))
+                     ).scalar_one()
+        assert notes > 0
+        clock.advance(1)  # a day after the first run: the server's loop runs it
+        await eventually(lambda: schedule.runs >= 2, what="the daily run")
+        async with env.ctx.maker() as db:
+            purged = (await db.execute(select(AuditEvent.detail).where(
+                AuditEvent.action == "retention.purged", AuditEvent.subject == "note"))).scalars().all()
+            left = (await db.execute(select(func.count()).select_from(Note).where(
+                Note.created_at < T0 + timedelta(days=1) - timedelta(days=60)))).scalar_one()
+        assert [d["note"] for d in purged] == [notes] and left == 0
+        assert schedule.next_at == T0 + timedelta(days=2)
