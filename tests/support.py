@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from server.admin_ops import create_enrollment
+from server.admin_ops import create_enrollment, set_outside_supervision
 from server.context import AppContext
 from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.queue.clock import Clock
@@ -181,6 +181,13 @@ class Env:
             return await self.kiosk_token(kid, secret)
 
         return await self.client(tok, inbox.queue), inbox
+
+
+async def allow_outside_supervision(env: Env, municipality: str = "bihoro") -> None:
+    """The seed's one supervisor (tanaka) is Kitami's: listening in to a Bihoro call needs Bihoro's consent
+    (``municipality.outside_supervision``, off by default)."""
+    async with env.ctx.maker() as db, db.begin():
+        await set_outside_supervision(db, municipality, True, "test")
 
 
 class Inbox:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from server.db.models import CallSession
 from signaling.protocol.messages import CallMedia, SessionJoin
+from tests.support import allow_outside_supervision
 from tests.test_routing import World, world
 
 
@@ -24,6 +25,7 @@ async def test_failed_media_ends_the_call(tmp_path: Path, backend: str) -> None:
         tanaka = await w.staff("tanaka")  # supervisor
         kiosk = await w.kiosk()
         _, sid = await w.call(sato, kiosk)
+        await allow_outside_supervision(w.env)  # tanaka is Kitami's supervisor; the kiosk is Bihoro's
         await tanaka.req(SessionJoin(session_id=sid))
         await kiosk.req(CallMedia(session_id=sid, state="connected", setup_ms=120.0))
         # the supervisor's own link failing is theirs: the resident and the specialist go on talking

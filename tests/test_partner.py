@@ -22,6 +22,7 @@ from signaling.protocol.messages import (
     SessionJoin,
     StatusSet,
     TicketCreate,
+    TicketPriority,
     TransferRequest,
     WrapupDone,
 )
@@ -103,7 +104,8 @@ async def test_partner_joins_only_when_invited_and_the_socket_refuses_the_rest(e
     # the queue, offers, transfers, invitations and listening in are not for partners
     for msg in (StatusSet(status="available"), OfferAccept(ticket_id=tid), OfferDecline(ticket_id=tid),
                 SessionJoin(session_id=sid), InviteRequest(session_id=sid, staff_id=1),
-                TransferRequest(session_id=sid, service_code="general"), WrapupDone(session_id=sid)):
+                TransferRequest(session_id=sid, service_code="general"), WrapupDone(session_id=sid),
+                TicketPriority(ticket_id=tid, priority=2)):
         assert await refused(partner, msg) == "forbidden", msg.type
     # not invited: no way in
     assert await refused(partner, InviteAnswer(session_id=sid, accept=True)) == "forbidden"

@@ -26,7 +26,7 @@ from signaling.protocol.messages import (
     TransferRequest,
 )
 from tests.cluster_support import redis_url, seeded_settings
-from tests.support import Env
+from tests.support import Env, allow_outside_supervision
 
 pytestmark = pytest.mark.usefixtures("need_pg")
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -90,6 +90,7 @@ async def test_a_call_across_two_nodes(tmp_path: Path) -> None:
         await s_in.next("session.start", session_id=sid)
         joined = await k_in.next("participant.joined", session_id=sid)
         assert joined.participant.role == "third_party"
+        await allow_outside_supervision(b)  # tanaka is Kitami's supervisor; the call is Bihoro's
         tanaka, sup_in = await b.staff_client("tanaka")
         await tanaka.request(SessionJoin(session_id=sid))
         sup_start = await sup_in.next("session.start", session_id=sid)

@@ -21,7 +21,7 @@ from typing import Any
 from signaling.observer import wait_for
 from staff_console.controller import StaffController
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.support import make_settings, server_env
+from tests.support import allow_outside_supervision, make_settings, server_env
 
 
 def _links(ctl: Any) -> dict[str, Any]:
@@ -63,6 +63,7 @@ async def scenario(parties: str, seconds: float, size: tuple[int, int]) -> dict[
                     await _until(lambda: len(_links(third)) == 2 and all(
                         link.call.video_frames_received > 5 for link in _links(third).values()))
                 if parties == "3+sup":
+                    await allow_outside_supervision(env)  # tanaka is Kitami's supervisor; the kiosk is Bihoro's
                     sup = await staff_controller(env, "tanaka", **over)
                     others.append(sup)
                     await sup.join_silently(spec.call.session_id if spec.call else 0)

@@ -15,7 +15,7 @@ from server.db.models import AuditEvent
 from signaling.observer import wait_for
 from tests.console.conftest import scene
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.support import WAIT_S, eventually
+from tests.support import WAIT_S, allow_outside_supervision, eventually
 
 
 def link(ctl: Any, peer: str) -> Any:
@@ -75,7 +75,8 @@ async def test_silent_join_and_whisper(tmp_path: Path) -> None:
         await eventually(lambda: s_win.team_model.staff[row].status == "in_call", what="takahashi shown in a call")
         assert {s.name for s in s_win.team_model.staff} >= {"佐藤 花子", "鈴木 一郎", "高橋 美咲", "田中 誠"}
 
-        # silent join from the team view
+        # silent join from the team view (tanaka is Kitami's supervisor; the kiosk is Bihoro's, which allows it)
+        await allow_outside_supervision(env)
         kiosk_peer, t_peer, s_peer = f"kiosk:{kiosk.credential.kiosk_id}", takahashi.my_peer, tanaka.my_peer
         announced = asyncio.ensure_future(wait_for(kiosk, "participants", WAIT_S, lambda d: "joined" in d))
         s_win.queue_panel.team_view.selectRow(row)

@@ -21,7 +21,7 @@ from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
 from tests.kiosk.helpers import TEST_PIN, click, kiosk_app
-from tests.support import WAIT_S, Env, ManualClock, eventually, make_settings
+from tests.support import WAIT_S, Env, ManualClock, allow_outside_supervision, eventually, make_settings
 
 
 async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
@@ -81,6 +81,7 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
         await eventually(lambda: w.call.chat.count() == 2)
 
         # a supervisor listening in is announced on the kiosk (DESIGN §6)
+        await allow_outside_supervision(env)  # tanaka is Kitami's supervisor; this kiosk is Bihoro's
         tanaka = await staff_controller(env, "tanaka")
         session_id = ctl.visit.session_id
         assert session_id is not None and await tanaka.join_silently(session_id)
