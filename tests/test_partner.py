@@ -83,7 +83,7 @@ async def test_partner_reads_no_notes_history_queue_or_directory(env: Env) -> No
                              ("GET", "/api/sessions"), ("GET", f"/api/sessions?staff_id={sid}"),
                              ("GET", "/api/staff"), ("GET", "/api/reports/effect?from=2026-12-01&to=2026-12-31"),
                              ("GET", "/api/audit"), ("GET", "/api/admin/staff"), ("GET", "/api/admin/kiosks"),
-                             ("GET", "/api/admin/municipalities")):
+                             ("GET", "/api/admin/municipalities"), ("GET", "/metrics")):
             body = {"category": "x"} if method == "PUT" else None
             r = await http.request(method, path, json=body, headers=h)
             assert r.status_code == 403, (method, path, r.status_code)
