@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # privacy: retention (issue 10, sec-audit; README "Privacy and audit", server/retention/records.py)
     # days each kind of personal record is kept; every record type needs a period (a missing one stops the server)
     retention_days: dict[str, int] = Field(default_factory=lambda: {
-        "note": 1825, "feedback": 365, "session": 1825, "audit": 2190})
+        "note": 1825, "feedback": 365, "session": 1825, "refresh_token": 30, "audit": 2190})
     retention_run_s: float = 86400.0  # the in-server run: at start-up, then this often (0: only the CLI runs it)
 
     @property

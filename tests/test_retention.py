@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.app import create_app
 from server.audit.verify import verify_chain
 from server.db.base import Base
-from server.db.models import AuditCheckpoint, AuditEvent, CallSession, Feedback, Note, Ticket
+from server.db.models import AuditCheckpoint, AuditEvent, CallSession, Feedback, Note, RefreshToken, Ticket
 from server.db.seed import seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.history_seed import seed_history
@@ -27,7 +27,7 @@ from server.retention.run import RetentionConfigError, periods, run_retention
 from tests.support import eventually, make_settings, reset_pg, server_env
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
-SHORT = {"note": 60, "feedback": 30, "session": 90, "audit": 400}
+SHORT = {"note": 60, "feedback": 30, "session": 90, "refresh_token": 30, "audit": 400}
 
 
 def test_every_table_is_a_record_type_or_declared_not_personal() -> None:
@@ -80,6 +80,10 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         async with maker() as db, db.begin():
             await seed_demo(db)
         await seed_history(maker, 150, now=T0)
+        async with maker() as db, db.begin():  # sign-ins: one expired 40 days ago, one 10 days ago
+            for i, expired in enumerate((T0 - timedelta(days=40), T0 - timedelta(days=10))):
+                db.add(RefreshToken(token_hash=f"{i:064x}", family=f"f{i}", staff_id=1,
+                                    issued_at=expired - timedelta(hours=12), expires_at=expired))
         cutoffs = {k: T0 - timedelta(days=v) for k, v in SHORT.items()}
         before = await _counts(maker, cutoffs)
         assert before["note_old"] and before["note_new"] and before["feedback_old"] and before["session_old"]
@@ -97,7 +101,8 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
             rows = (await db.execute(select(AuditEvent).where(AuditEvent.action == "retention.purged")
                                      .order_by(AuditEvent.seq))).scalars().all()
         assert [(r.actor, r.subject) for r in rows] == [("system", "note"), ("system", "feedback"),
-                                                        ("system", "session")]
+                                                        ("system", "session"), ("system", "refresh_token")]
+        assert counts["refresh_token"] == 1
         assert rows[0].detail == {"note": counts["note"], "before": cutoffs["note"].isoformat(), "days": 60}
         assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"],
                                   "before": cutoffs["session"].isoformat(), "days": 90}
@@ -106,7 +111,7 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert not any((await run_retention(maker, SHORT, T0)).values())
         async with maker() as db:
             assert (await db.execute(select(func.count()).select_from(AuditEvent)
-                                     .where(AuditEvent.action == "retention.purged"))).scalar_one() == 3
+                                     .where(AuditEvent.action == "retention.purged"))).scalar_one() == 4
 
         # years later everything has expired, the audit log included: a checkpoint, and the chain still verifies
         later = max(T0, datetime.now(UTC)) + timedelta(days=800)  # past the seed's audit rows (wall clock)
@@ -114,17 +119,17 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert counts["audit_event"] > 0 and counts["note"] == before["note_new"]
         async with maker() as db:
             left = {m.__tablename__: (await db.execute(select(func.count()).select_from(m))).scalar_one()
-                    for m in (Note, Feedback, CallSession, Ticket)}
+                    for m in (Note, Feedback, CallSession, Ticket, RefreshToken)}
             cp = (await db.execute(select(AuditCheckpoint))).scalar_one()
             audit_rows = (await db.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars().all()
-        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0}
+        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0, "refresh_token": 0}
         # this run's own rows (at ``later``) stay; its audit purge is the last row
-        assert [r.subject for r in audit_rows] == ["note", "feedback", "session", "audit"]
+        assert [r.subject for r in audit_rows] == ["note", "feedback", "session", "refresh_token", "audit"]
         assert cp.rows == counts["audit_event"] == audit_rows[-1].detail["audit_event"]
         assert audit_rows[0].prev_hash == cp.hash and all(r.at == later for r in audit_rows)
         async with engine.connect() as conn:
             v = await conn.run_sync(verify_chain, None)
-        assert v.ok and v.from_seq == cp.through_seq + 1 and v.rows == 4
+        assert v.ok and v.from_seq == cp.through_seq + 1 and v.rows == 5
     finally:
         await engine.dispose()
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.purge import purge_before
-from server.db.models import CallSession, Feedback, Note, Ticket
+from server.db.models import CallSession, Feedback, Note, RefreshToken, Ticket
 from server.queue.states import FINAL
 
 Purge = Callable[[AsyncSession, datetime, datetime], Awaitable[dict[str, int]]]  # (db, cutoff, now) -> counts
@@ -65,6 +65,12 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
     return {"session": sessions, "ticket": int(r.rowcount or 0)}  # type: ignore[attr-defined]
 
 
+async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    """Counted from expiry: a refresh token is useless after it, kept this long only to explain a refusal."""
+    r = await db.execute(delete(RefreshToken).where(RefreshToken.expires_at < cutoff))
+    return {"refresh_token": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+
+
 async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str, int]:
     done = await (await db.connection()).run_sync(purge_before, cutoff, now, "retention")
     return {"audit_event": done.rows if done is not None else 0}
@@ -76,6 +82,8 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
     RecordType("session", ("call_session", "ticket"), _sessions,
                "call metadata: who served which branch's resident when, needs, quality, participants"),
+    RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
+               "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
     RecordType("audit", ("audit_event",), _audit, "the audit log (a purged prefix leaves a checkpoint)"),
 )}
 
