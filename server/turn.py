@@ -24,7 +24,7 @@ from server.settings import Settings
 from signaling.protocol.messages import SessionStart
 from signaling.protocol.models import IceServer, IceTransportPolicy
 
-TURN_ROLES = frozenset({"kiosk", "specialist", "supervisor"})
+TURN_ROLES = frozenset({"kiosk", "specialist", "supervisor", "partner"})  # partner: invited into calls
 
 
 def turn_credential(secret: str, peer: str, expires_at: int) -> tuple[str, str]:

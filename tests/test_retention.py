@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.app import create_app
 from server.audit.verify import verify_chain
 from server.db.base import Base
-from server.db.models import AuditCheckpoint, AuditEvent, CallSession, Feedback, Note, RefreshToken, Ticket
+from server.db.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    CallSession,
+    Feedback,
+    GuestInvitation,
+    Note,
+    RefreshToken,
+    Ticket,
+)
 from server.db.seed import seed_demo
 from server.db.session import make_engine, make_sessionmaker
 from server.history_seed import seed_history
@@ -84,6 +93,10 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
             for i, expired in enumerate((T0 - timedelta(days=40), T0 - timedelta(days=10))):
                 db.add(RefreshToken(token_hash=f"{i:064x}", family=f"f{i}", staff_id=1,
                                     issued_at=expired - timedelta(hours=12), expires_at=expired))
+            oldest = (await db.execute(select(CallSession).order_by(CallSession.accepted_at).limit(1))).scalar_one()
+            db.add(GuestInvitation(session_id=oldest.id, invited_by_id=oldest.staff_id, role="family",
+                                   display_name="家族", token_hash="f" * 64, state="left",
+                                   created_at=oldest.accepted_at, expires_at=oldest.accepted_at + timedelta(hours=1)))
         cutoffs = {k: T0 - timedelta(days=v) for k, v in SHORT.items()}
         before = await _counts(maker, cutoffs)
         assert before["note_old"] and before["note_new"] and before["feedback_old"] and before["session_old"]
@@ -104,7 +117,7 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
                                                         ("system", "session"), ("system", "refresh_token")]
         assert counts["refresh_token"] == 1
         assert rows[0].detail == {"note": counts["note"], "before": cutoffs["note"].isoformat(), "days": 60}
-        assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"],
+        assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"], "guest_invitation": 1,
                                   "before": cutoffs["session"].isoformat(), "days": 90}
 
         # nothing more to purge: nothing written
@@ -119,10 +132,11 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert counts["audit_event"] > 0 and counts["note"] == before["note_new"]
         async with maker() as db:
             left = {m.__tablename__: (await db.execute(select(func.count()).select_from(m))).scalar_one()
-                    for m in (Note, Feedback, CallSession, Ticket, RefreshToken)}
+                    for m in (Note, Feedback, CallSession, Ticket, RefreshToken, GuestInvitation)}
             cp = (await db.execute(select(AuditCheckpoint))).scalar_one()
             audit_rows = (await db.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars().all()
-        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0, "refresh_token": 0}
+        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0, "refresh_token": 0,
+                        "guest_invitation": 0}
         # this run's own rows (at ``later``) stay; its audit purge is the last row
         assert [r.subject for r in audit_rows] == ["note", "feedback", "session", "refresh_token", "audit"]
         assert cp.rows == counts["audit_event"] == audit_rows[-1].detail["audit_event"]

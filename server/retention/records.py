@@ -19,7 +19,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.purge import purge_before
-from server.db.models import CallSession, Feedback, Note, RefreshToken, Ticket
+from server.db.models import CallSession, Feedback, GuestInvitation, Note, RefreshToken, Ticket
 from server.queue.states import FINAL
 
 Purge = Callable[[AsyncSession, datetime, datetime], Awaitable[dict[str, int]]]  # (db, cutoff, now) -> counts
@@ -50,9 +50,12 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
         ~exists().where(Note.session_id == CallSession.id),
         ~exists().where(Feedback.session_id == CallSession.id),
     ))).scalars().all()
-    sessions = 0
+    sessions = guests = 0
     for i in range(0, len(expired), CHUNK):
         ids = expired[i:i + CHUNK]
+        r = await db.execute(delete(GuestInvitation).where(GuestInvitation.session_id.in_(ids))
+                             .execution_options(synchronize_session=False))
+        guests += int(r.rowcount or 0)  # type: ignore[attr-defined]
         await db.execute(update(CallSession).where(CallSession.transferred_from_id.in_(ids))
                          .values(transferred_from_id=None).execution_options(synchronize_session=False))
         r = await db.execute(delete(CallSession).where(CallSession.id.in_(ids))
@@ -62,7 +65,8 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
         Ticket.state.in_(FINAL), func.coalesce(Ticket.ended_at, Ticket.created_at) < cutoff,
         ~exists().where(CallSession.ticket_id == Ticket.id),
     ).execution_options(synchronize_session=False))
-    return {"session": sessions, "ticket": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+    return {"session": sessions, "ticket": int(r.rowcount or 0),  # type: ignore[attr-defined]
+            "guest_invitation": guests}
 
 
 async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -80,8 +84,8 @@ async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str,
 RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
     RecordType("note", ("note",), _notes, "consultation notes (要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
-    RecordType("session", ("call_session", "ticket"), _sessions,
-               "call metadata: who served which branch's resident when, needs, quality, participants"),
+    RecordType("session", ("call_session", "ticket", "guest_invitation"), _sessions,
+               "call metadata: who served which branch's resident when, needs, quality, participants, guests"),
     RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
                "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
     RecordType("audit", ("audit_event",), _audit, "the audit log (a purged prefix leaves a checkpoint)"),
