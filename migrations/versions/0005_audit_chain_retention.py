@@ -3,7 +3,7 @@ purge permits for the retention purge, the database guard (triggers refusing UPD
 municipality.outside_supervision (supervisors of other municipalities may listen in; off)
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 22:10:00
 """
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from server.audit import guard
 from server.audit.chain import GENESIS, row_hash
 
 revision: str = '0005'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

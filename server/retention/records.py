@@ -93,6 +93,7 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
 
 NOT_PERSONAL: dict[str, str] = {
     "municipality": "organisation", "branch": "organisation", "service": "catalogue", "kiosk": "device",
+    "kiosk_health": "device states (one row per kiosk)",
     "staff": "staff accounts: kept while employed, removed by an administrator (disable, then delete)",
     "staff_skill": "staff accounts", "audit_checkpoint": "hashes and counts of purged audit rows only",
     "audit_purge_permit": "empty outside a purge transaction",
