@@ -123,7 +123,7 @@ class Env:
         return self.server.http_url
 
     async def staff_token(self, username: str, password: str = DEMO_PASSWORD) -> str:
-        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True, timeout=WAIT_S) as http:
             r = await http.post("/api/auth/login", json={"username": username, "password": password})
             r.raise_for_status()
             return str(r.json()["access_token"])
@@ -143,13 +143,13 @@ class Env:
     async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
         async with self.ctx.maker() as db, db.begin():
             kid, code = await create_enrollment(db, branch, "", "test")
-        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True, timeout=WAIT_S) as http:
             r = await http.post("/api/kiosk/enroll", json={"kiosk_id": kid, "code": code})
             r.raise_for_status()
             return kid, str(r.json()["secret"])
 
     async def kiosk_token(self, kiosk_id: int, secret: str) -> str:
-        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True) as http:
+        async with httpx.AsyncClient(base_url=self.url, verify=self.tls or True, timeout=WAIT_S) as http:
             r = await http.post("/api/kiosk/token", json={"kiosk_id": kiosk_id, "secret": secret})
             r.raise_for_status()
             return str(r.json()["access_token"])

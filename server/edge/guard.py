@@ -33,10 +33,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 log = logging.getLogger("madoguchi.edge")
-# asyncio accepts up to the listen backlog in one go before any connection_made runs (uvicorn's default is 2,048):
-# that many descriptors must be free beyond the cap, or a burst of new sockets meets EMFILE before the guard sees it
-ACCEPT_BACKLOG = 256
-FD_RESERVE = 128 + ACCEPT_BACKLOG  # kept back from the cap: database pool, Redis, logs, listeners, an accept batch
+# asyncio accepts up to the listen backlog in one go before any connection_made runs (uvicorn's default is 2,048),
+# and a refused socket's descriptor is freed an iteration or two later: about two batches must be free beyond the
+# cap, or a burst of new sockets meets EMFILE before the guard sees it (bench/edge_exhaustion.py, "spread")
+ACCEPT_BACKLOG = 128
+FD_RESERVE = 128 + 2 * ACCEPT_BACKLOG  # kept back from the cap: database pool, Redis, logs, listeners, accept batches
 REFUSE_LINGER_S = 1.0  # a refused socket that sends nothing is closed after this (its answer waits for a request)
 MAX_LINGERING = 32  # refused sockets waiting for their request at once; past this they are answered and closed at once
 
