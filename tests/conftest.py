@@ -6,11 +6,25 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support import Env, make_settings, server_env
+from tests.support import WAIT_S, Env, make_settings, server_env
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The tests' own HTTP clients wait as long as the tests do (WAIT_S) when they give no timeout: httpx's 5 s
+# default is shorter than an argon2 sign-in on a loaded CI machine (the server hashes at a lower CPU priority).
+# The programs' clients set their own timeouts and are not affected.
+_client_init = httpx.AsyncClient.__init__
+
+
+def _client_init_with_test_timeout(self: httpx.AsyncClient, *args: object, **kwargs: object) -> None:
+    kwargs.setdefault("timeout", WAIT_S)
+    _client_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+httpx.AsyncClient.__init__ = _client_init_with_test_timeout  # type: ignore[method-assign]
 
 if os.environ.get("MADOGUCHI_REQUIRE_PG") and not os.environ.get("MADOGUCHI_TEST_PG_URL"):
     raise RuntimeError("MADOGUCHI_REQUIRE_PG is set (CI) but MADOGUCHI_TEST_PG_URL is not: "
