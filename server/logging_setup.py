@@ -2,8 +2,8 @@
 
 What the server logs never carries consultation content or secrets, at any level (issue 10; tested at DEBUG
 by tests/test_log_privacy.py): SQL parameters are hidden by the engine (``hide_parameters``), SQLAlchemy's
-row logging (its DEBUG level) and the WebSocket library's frame dumps (DEBUG) are held at INFO even when the
-server runs at DEBUG, and repeated lines are limited (:mod:`server.log_limit`).
+row logging (its DEBUG level) and the WebSocket library's frame dumps (DEBUG) are held at INFO when the server
+runs at DEBUG (at WARNING otherwise), and repeated lines are limited (:mod:`server.log_limit`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def setup_logging(level: str = "INFO", json_lines: bool = True, *, repeat_limit:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    floor = max(root.getEffectiveLevel(), logging.INFO)
+    # at DEBUG their INFO (SQL statements, parameters hidden; connection events) is shown, never their DEBUG;
+    # otherwise only their warnings (SQLAlchemy's own default: at INFO it would log every statement)
+    floor = logging.INFO if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
     for name in DATA_LOGGERS:
         logging.getLogger(name).setLevel(floor)
     return limiter

@@ -153,3 +153,5 @@ def test_repeated_log_lines_are_limited_per_call_site() -> None:
     again = record(10)
     assert limiter.filter(again) and again.suppressed == 998  # type: ignore[attr-defined]
     assert limiter.suppressed_total == 998
+    info = [log.makeRecord(log.name, logging.INFO, "x.py", 12, "GET /healthz 200", (), None) for _ in range(100)]
+    assert all(limiter.filter(r) for r in info)  # the request log (INFO) is the record of traffic: never limited

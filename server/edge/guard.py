@@ -176,7 +176,7 @@ class GuardedH11Protocol(H11Protocol):
         if self.transport.is_closing() or self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
             return  # the application is working on a complete request; the response re-arms the deadline
         self.guard.timed_out += 1
-        log.info("closed a connection from %s: no complete request within %.0f s", client_address(self.transport),
+        log.warning("closed a connection from %s: no complete request within %.0f s", client_address(self.transport),
                  self.guard.request_deadline_s)
         self.transport.close()
 
