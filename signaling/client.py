@@ -129,6 +129,7 @@ class SignalingClient:
         self.on_state = on_state
         self.app_version = app_version
         self.request_timeout_s = request_timeout_s
+        self.backoff_attempt: int | None = None  # the step of the last reconnect wait (0: the first, shortest)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.open_timeout_s = open_timeout_s
@@ -270,6 +271,7 @@ class SignalingClient:
                 attempt = 0
             self._url_index = (self._url_index + 1) % len(self.urls)  # that server failed us: try the next
             self._set_state("offline")
+            self.backoff_attempt = attempt
             await asyncio.sleep(backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s, self._rng))
             attempt += 1
 

@@ -17,6 +17,7 @@ from server.db.seed import DEMO_PASSWORD
 from server.run import RunningServer, start_server
 from signaling.client import ConnState, SignalingClient, backoff_delay, http_base
 from tests.cluster_support import drop_prefix, redis_url, seeded_settings
+from tests.support import WAIT_S
 
 
 class Watch:
@@ -42,7 +43,7 @@ class Watch:
 
 async def staff_client(urls: list[str], watch: Watch, username: str = "takahashi") -> SignalingClient:
     async def token() -> str:  # from the server about to be tried, as the kiosk and console must
-        async with httpx.AsyncClient(base_url=client.http_url, timeout=5) as http:
+        async with httpx.AsyncClient(base_url=client.http_url, timeout=WAIT_S) as http:
             r = await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
             r.raise_for_status()
             return str(r.json()["access_token"])
@@ -119,7 +120,7 @@ async def test_a_client_comes_back_after_an_outage_of_its_only_server(tmp_path: 
 
 
 async def _login(base: str) -> str:
-    async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=WAIT_S) as http:
         r = await http.post("/api/auth/login", json={"username": "sato", "password": DEMO_PASSWORD})
         r.raise_for_status()
         return str(r.json()["access_token"])

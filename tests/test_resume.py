@@ -14,6 +14,7 @@ from server.admin_ops import revoke_kiosk
 from server.run import start_server
 from signaling.client import SignalingClient
 from signaling.protocol.messages import OfferAccept, SessionEnd, StatusSet, TicketCreate, WrapupDone
+from tests.support import WAIT_S
 from tests.test_routing import world
 
 
@@ -31,7 +32,7 @@ async def test_ticket_abandoned_after_grace(tmp_path: Path, backend: str) -> Non
         await k2.client.close()
         await asyncio.sleep(0.3)
         assert (await w.ticket(t1)).state == "offered" and (await w.ticket(t2)).state == "waiting"  # grace
-        revoked = await sato.inbox.next("offer.revoked", ticket_id=t1, timeout=5)
+        revoked = await sato.inbox.next("offer.revoked", ticket_id=t1)
         assert revoked.reason == "abandoned"
         assert time.monotonic() - gone >= 1.0
         for tid in (t1, t2):
@@ -57,7 +58,7 @@ async def test_reconnect_within_grace_keeps_ticket_and_place(tmp_path: Path, bac
         t2 = (await k2.req(TicketCreate(service_code="disability")))["ticket_id"]
         await k2.inbox.next("ticket.update", ticket_id=t2, position=2)
         await k2.client.drop()                                # network blip: the client reconnects by itself
-        resumed = await k2.inbox.next("ticket.update", reason="resumed", timeout=5)
+        resumed = await k2.inbox.next("ticket.update", reason="resumed")
         assert (resumed.ticket_id, resumed.state, resumed.position) == (t2, "waiting", 2)  # same place, behind t1
         assert k2.client.connects == 2
         t = await w.ticket(t2)
@@ -72,12 +73,12 @@ async def test_kiosk_and_console_resume_a_call(tmp_path: Path, backend: str) -> 
         kiosk = await w.kiosk()
         tid, sid = await w.call(sato, kiosk)
         await kiosk.client.drop()
-        resumed = await kiosk.inbox.next("ticket.update", reason="resumed", timeout=5)
+        resumed = await kiosk.inbox.next("ticket.update", reason="resumed")
         assert (resumed.ticket_id, resumed.state) == (tid, "in_call")
         start = await kiosk.inbox.next("session.start", session_id=sid)
         assert start.ticket_id == tid
         await sato.client.drop()
-        again = await sato.inbox.next("session.start", session_id=sid, timeout=5)
+        again = await sato.inbox.next("session.start", session_id=sid)
         assert again.you == f"staff:{sato.id}"
         await asyncio.sleep(1.6)                              # past the kiosk grace: a call is never abandoned
         assert (await w.ticket(tid)).state == "in_call"
@@ -101,14 +102,14 @@ async def test_server_restart_keeps_waiting_ticket(tmp_path: Path, backend: str)
             w.env.server = restarted
             w.env.app = _unwrap(restarted)
             # the kiosk reconnects on its own and gets its ticket back, same id, back to waiting
-            resumed = await kiosk.inbox.next("ticket.update", reason="resumed", timeout=10)
+            resumed = await kiosk.inbox.next("ticket.update", reason="resumed")
             assert resumed.ticket_id == tid and resumed.state == "waiting"
             assert kiosk.client.connects == 2
             after = await w.ticket(tid)
             assert after.arrival_at == before.arrival_at and after.state == "waiting"
             assert after.disconnected_at is None                   # resumed: no abandonment pending
             # the specialist's console reconnects too; back on duty it is offered the ticket again
-            await sato.inbox.next("status", status="away", timeout=10)
+            await sato.inbox.next("status", status="away")
             await sato.req(StatusSet(status="available"))
             await sato.inbox.next("offer", ticket_id=tid)
             sid = (await sato.req(OfferAccept(ticket_id=tid)))["session_id"]
@@ -133,11 +134,11 @@ async def test_console_blip_while_offered_is_not_a_decline(tmp_path: Path, backe
         tid = (await kiosk.req(TicketCreate(service_code="disability")))["ticket_id"]
         await sato.inbox.next("offer", ticket_id=tid)
         await sato.client.drop()
-        await sato.inbox.next("status", status="away", reason="signed_in", timeout=5)  # back, not yet available
+        await sato.inbox.next("status", status="away", reason="signed_in")  # back, not yet available
         t = await w.ticket(tid)
         assert (t.state, t.offered_to_id, t.declined_by) == ("waiting", None, [])
         await sato.req(StatusSet(status="available"))
-        await sato.inbox.next("offer", ticket_id=tid, timeout=3)
+        await sato.inbox.next("offer", ticket_id=tid)
 
 
 async def test_backoff_starts_again_after_a_session_that_got_online(tmp_path: Path, backend: str) -> None:
@@ -160,14 +161,13 @@ async def test_backoff_starts_again_after_a_session_that_got_online(tmp_path: Pa
                                  on_state=lambda state: online.set() if state == "online" else online.clear())
         await client.start()
         try:
-            await client.wait_online(10)  # after waits of ~0.5 s and ~1 s; the next one would be ~2 s
-            assert client.connects == 1
+            await client.wait_online(WAIT_S)  # after the waits of steps 0 and 1
+            assert client.connects == 1 and client.backoff_attempt == 1
             await client.drop()
-            t0 = time.monotonic()
-            online.clear()  # a reconnection takes at least the first backoff step (0.4 s)
-            await asyncio.wait_for(online.wait(), 5)
+            online.clear()
+            await asyncio.wait_for(online.wait(), WAIT_S)
             assert client.connects == 2
-            assert time.monotonic() - t0 < 1.2
+            assert client.backoff_attempt == 0  # the escalated step 2 would have been next without the fix
         finally:
             await client.close()
 
@@ -183,7 +183,7 @@ async def test_console_restarted_during_wrap_up_can_finish_it(tmp_path: Path, ba
         await sato.inbox.next("session.ended", session_id=sid)
         await sato.client.close()                              # the console app is restarted
         fresh = await w.again(sato)
-        ended = await fresh.inbox.next("session.ended", session_id=sid, timeout=3)
+        ended = await fresh.inbox.next("session.ended", session_id=sid)
         assert ended.wrap_up and ended.reason == "resident_hangup"
         assert (await w.note(fresh, sid, {"category": "相談"})).status_code == 200
         await fresh.req(WrapupDone(session_id=sid))
@@ -194,7 +194,7 @@ async def test_console_restarted_during_wrap_up_can_finish_it(tmp_path: Path, ba
         await fresh.inbox.next("session.ended", session_id=sid2)
         await fresh.inbox.next("status", status="wrap_up")
         await fresh.client.drop()
-        await fresh.inbox.next("status", status="wrap_up", timeout=5)  # pushed on the reconnection
+        await fresh.inbox.next("status", status="wrap_up")  # pushed on the reconnection
         await asyncio.sleep(0.3)
         assert [m for m in fresh.inbox.drain() if m.type == "session.ended"] == []
 
@@ -227,11 +227,11 @@ async def test_revoked_kiosk_client_stops_and_says_why(tmp_path: Path, backend: 
                                  on_state=states.append)
         await client.start()
         try:
-            await client.wait_online(10)
+            await client.wait_online(WAIT_S)
             async with w.env.ctx.maker() as db, db.begin():
                 await revoke_kiosk(db, kid, "test")
             await w.env.ctx.hub.disconnect(f"kiosk:{kid}", 4001, "kiosk revoked")
-            await asyncio.sleep(2.0)
+            await asyncio.wait_for(client.given_up(), WAIT_S)  # the reconnect loop has ended for good
             assert (client.state, client.stop_reason, client.connects) == ("closed", "revoked", 1)
             assert states[-1] == "closed" and states.count("online") == 1
         finally:

@@ -387,7 +387,7 @@ async def test_offer_timeout_sets_silent_one_away_and_moves_on(tmp_path: Path, b
         offer = await tanaka.inbox.next("offer", ticket_id=tid)
         assert offer.expires_in_s == 1.0
         t0 = time.monotonic()
-        revoked = await tanaka.inbox.next("offer.revoked", timeout=5, ticket_id=tid)
+        revoked = await tanaka.inbox.next("offer.revoked", ticket_id=tid)
         assert revoked.reason == "timeout"
         assert 0.9 <= time.monotonic() - t0 <= 2.5
         await tanaka.inbox.next("status", status="away", reason="no_answer")
@@ -413,11 +413,11 @@ async def test_missed_offer_comes_back_when_the_specialist_does(tmp_path: Path, 
         kiosk = await w.kiosk()
         tid = (await kiosk.req(TicketCreate(service_code="disability")))["ticket_id"]
         await sato.inbox.next("offer", ticket_id=tid)
-        await sato.inbox.next("offer.revoked", ticket_id=tid, reason="timeout", timeout=5)
+        await sato.inbox.next("offer.revoked", ticket_id=tid, reason="timeout")
         await sato.inbox.next("status", status="away", reason="no_answer")
         assert (await w.ticket(tid)).state == "waiting"        # nobody else: it waits, sato is away
         await sato.req(StatusSet(status="available"))
-        await sato.inbox.next("offer", ticket_id=tid, timeout=3)
+        await sato.inbox.next("offer", ticket_id=tid)
 
 
 async def test_decline_goes_to_next_specialist(tmp_path: Path, backend: str) -> None:
@@ -439,7 +439,7 @@ async def test_decline_goes_to_next_specialist(tmp_path: Path, backend: str) -> 
         t = await w.ticket(tid)
         assert t.state == "waiting" and sorted(t.declined_by) == sorted([tanaka.id, sato.id])
         # ... then the resident is not left waiting for ever: it goes to whoever has been idle longest again
-        again = await tanaka.inbox.next("offer", ticket_id=tid, timeout=5)
+        again = await tanaka.inbox.next("offer", ticket_id=tid)
         assert again.ticket_id == tid and time.monotonic() - declined >= 1.9
         t = await w.ticket(tid)
         assert t.declined_by == [] and t.declined_at is None and t.offered_to_id == tanaka.id
@@ -539,7 +539,7 @@ async def test_transfer_to_named_colleague_without_the_skill(tmp_path: Path, bac
         tid, sid = await w.call(sato, kiosk)                  # disability
         suzuki = await w.staff("suzuki", available=True)     # guardianship, general
         await sato.req(TransferRequest(session_id=sid, staff_id=suzuki.id))
-        await suzuki.inbox.next("offer", ticket_id=tid, timeout=3)
+        await suzuki.inbox.next("offer", ticket_id=tid)
         await suzuki.req(OfferAccept(ticket_id=tid))
 
 
@@ -555,7 +555,7 @@ async def test_named_target_declines_back_to_service_queue(tmp_path: Path, backe
         await suzuki.inbox.next("offer", ticket_id=tid)
         assert tanaka.offers() == []                          # named: nobody else meanwhile
         await suzuki.req(OfferDecline(ticket_id=tid))
-        await tanaka.inbox.next("offer", ticket_id=tid, timeout=3)
+        await tanaka.inbox.next("offer", ticket_id=tid)
         t = await w.ticket(tid)
         assert t.target_staff_id is None and t.offered_to_id == tanaka.id
         # and when the named one simply does not answer
@@ -565,7 +565,7 @@ async def test_named_target_declines_back_to_service_queue(tmp_path: Path, backe
         await suzuki.inbox.next("offer.revoked", ticket_id=tid, reason="timeout")
         await w.note(sato, sid, {"category": "x"})
         await sato.req(WrapupDone(session_id=sid))
-        await sato.inbox.next("offer", ticket_id=tid, timeout=3)
+        await sato.inbox.next("offer", ticket_id=tid)
 
 
 async def test_transfer_refused_cases(tmp_path: Path, backend: str) -> None:
@@ -658,7 +658,7 @@ async def test_tiers_own_municipality_first_then_shared_pool(tmp_path: Path, bac
             snap = await sato.inbox.next("queue.snapshot")
         item = next(i for i in snap.items if i.ticket_id == to)
         assert item.tier == "shared" and item.municipality == "置戸町"
-        offer = await sato.inbox.next("offer", ticket_id=to, timeout=5)
+        offer = await sato.inbox.next("offer", ticket_id=to)
         assert time.monotonic() - t0 >= 0.9
         assert offer.waited_s >= 1.0 and offer.municipality == "置戸町"
         assert [o.ticket_id for o in sato.inbox.seen if o.type == "offer"] == [to]
@@ -677,5 +677,5 @@ async def test_taking_another_ticket_releases_the_held_offer(tmp_path: Path, bac
         await sato.inbox.next("offer.revoked", ticket_id=t1)
         assert (await w.ticket(t1)).state == "waiting"
         tanaka = await w.staff("tanaka", available=True)
-        await tanaka.inbox.next("offer", ticket_id=t1, timeout=3)
+        await tanaka.inbox.next("offer", ticket_id=t1)
         assert (await w.ticket(t1)).offered_to_id == tanaka.id
