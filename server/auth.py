@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 from argon2 import PasswordHasher
@@ -86,13 +86,18 @@ def issue_token(key: str, kind: Literal["staff", "kiosk"], principal_id: int, ro
     return jwt.encode(payload, key, algorithm=ALGORITHM)
 
 
-def decode_token(key: str, token: str, *, accept: tuple[TokenType, ...] = ("access",)) -> Claims:
+def verified_payload(key: str, token: str) -> dict[str, Any]:
+    """The claims of a token signed with ``key``, unexpired and carrying every required claim."""
     try:
-        data = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": REQUIRED})
+        return dict(jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": REQUIRED}))
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token expired") from None
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid token: {exc}") from None
+
+
+def decode_token(key: str, token: str, *, accept: tuple[TokenType, ...] = ("access",)) -> Claims:
+    data = verified_payload(key, token)
     typ = data.get("typ")
     if typ not in accept:
         raise InvalidToken("not an access token" if typ != "access" else "not a monitor credential")

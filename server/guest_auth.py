@@ -12,7 +12,7 @@ import time
 
 import jwt
 
-from server.auth import ALGORITHM, REQUIRED, InvalidToken
+from server.auth import ALGORITHM, InvalidToken, verified_payload
 
 GUEST_TYP = "guest"
 
@@ -34,12 +34,7 @@ def is_guest_token(token: str) -> bool:
 
 def decode_guest_token(key: str, token: str) -> int:
     """The invitation id of a valid guest token."""
-    try:
-        data = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": REQUIRED})
-    except jwt.ExpiredSignatureError:
-        raise InvalidToken("token expired") from None
-    except jwt.PyJWTError as exc:
-        raise InvalidToken(f"invalid token: {exc}") from None
+    data = verified_payload(key, token)
     kind, _, pid = str(data["sub"]).partition(":")
     if data.get("typ") != GUEST_TYP or kind != "guest" or not pid.isdigit():
         raise InvalidToken("not a guest token")

@@ -326,19 +326,26 @@ class StaffController(Emitter):
         return await self._request(SessionEnd(session_id=sid)) is not None
 
     async def _report_pending_end(self) -> None:
-        """After a reconnect: the hang-up made while the server was away."""
+        """After a reconnect: the hang-up made while the server was away. Ended meanwhile (the kiosk reported
+        it, or the server's silent-call rule): conflict or not_found, nothing left to report."""
         sid = self.pending_end
-        if sid is None or self.client is None:
-            return
+        if sid is not None and await self._report(SessionEnd(session_id=sid), ("conflict", "not_found")):
+            if self.pending_end == sid:
+                self.pending_end = None
+
+    async def _report(self, msg: SessionEnd | SessionLeave, done_codes: tuple[str, ...]) -> bool:
+        """Tell the server what this console already did on its own; True once the server has it (or says it
+        has nothing left to do), False while it cannot be reached (the next reconnect tries again)."""
+        if self.client is None:
+            return False
         try:
-            await self.client.ask(SessionEnd(session_id=sid))
-        except RequestFailed as exc:  # ended meanwhile (the kiosk reported it, or the server's silent-call rule)
-            if exc.code not in ("conflict", "not_found"):
+            await self.client.ask(msg)
+        except RequestFailed as exc:
+            if exc.code not in done_codes:
                 raise
         except ClientError:
-            return  # offline again: the next reconnect tries once more
-        if self.pending_end == sid:
-            self.pending_end = None
+            return False
+        return True
 
     async def leave(self) -> bool:
         """Third party or supervisor: leave; the call goes on without me.
@@ -369,19 +376,12 @@ class StaffController(Emitter):
         return True
 
     async def _report_pending_leave(self) -> None:
-        """The leave the server did not confirm: once more now, and after every reconnect until it is."""
+        """The leave the server did not confirm: once more now, and after every reconnect until it is
+        (not_found: it did arrive after all, or the call is over)."""
         sid = self.pending_leave
-        if sid is None or self.client is None:
-            return
-        try:
-            await self.client.ask(SessionLeave(session_id=sid))
-        except RequestFailed as exc:  # not_found: it did arrive after all (or the call is over)
-            if exc.code != "not_found":
-                raise
-        except ClientError:
-            return  # offline again: the next reconnect tries once more
-        if self.pending_leave == sid:
-            self.pending_leave = None
+        if sid is not None and await self._report(SessionLeave(session_id=sid), ("not_found",)):
+            if self.pending_leave == sid:
+                self.pending_leave = None
 
     async def transfer(self, *, service_code: str | None = None, staff_id: int | None = None) -> bool:
         """Hand the resident on; they keep their place (original arrival time) and the kiosk says so."""
