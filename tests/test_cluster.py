@@ -18,7 +18,7 @@ import pytest
 from server.cluster import ClusterUnavailable, LocalCluster, NodeIdInUse, RedisCluster
 from signaling.protocol.errors import CloseCode
 from tests.cluster_support import Node, Recorder, attach, redis_nodes
-from tests.support import ManualClock, eventually
+from tests.support import WAIT_S, ManualClock, eventually
 
 KINDS = ["local", "redis"]
 
@@ -312,7 +312,9 @@ async def test_a_restarted_node_id_reports_its_previous_life() -> None:
 
 async def test_a_node_id_in_use_is_refused() -> None:
     async with redis_nodes() as env:
-        await env.node("a", ttl_s=0.3, heartbeat_s=0.05, autotick=True)
+        # the live holder's lease outlasts the test (a 0.3 s lease kept alive by a 50 ms heartbeat lapsed on a
+        # loaded CI machine, and the second start then rightly took the id); the newcomer waits out 2 x its own
+        await env.node("a", ttl_s=WAIT_S, autotick=True)
         with pytest.raises(NodeIdInUse):
             await env.node("a", ttl_s=0.3, heartbeat_s=0.05)
 

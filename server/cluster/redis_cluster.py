@@ -176,9 +176,10 @@ class RedisCluster(RedisSharedState, Receiver):
         alive_key, loop = self.keys.alive(self.node_id), asyncio.get_running_loop()
         deadline = loop.time() + 2 * self.ttl_s + self.heartbeat_s
         while not await self.redis.set(alive_key, life, px=int(self.ttl_s * 1000), nx=True):
-            if loop.time() > deadline:
+            wait_s = max(10, await self.redis.pttl(alive_key)) / 1000  # its lease must run out first
+            if loop.time() + wait_s > deadline:  # held past our deadline: renewed, or a longer lease than ours
                 raise NodeIdInUse(f"node id {self.node_id!r} is held by another live process")
-            await asyncio.sleep(max(10, await self.redis.pttl(alive_key)) / 1000)  # its lease must run out first
+            await asyncio.sleep(wait_s)
         self.life = life
         await self._subscribe()
         previous = cast(str | None, await self.redis.hget(self.keys.nodes, self.node_id))
