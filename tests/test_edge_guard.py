@@ -56,11 +56,14 @@ async def test_idle_and_incomplete_requests_are_closed_at_the_deadline(guarded: 
     body[1].write(b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                   b"Content-Length: 100\r\n\r\n{\"username\":")
     slow = await raw(guarded)                                      # slowloris: a byte now and then, forever
-    drip = asyncio.create_task(_drip(slow[1], b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-a: b\r\n" * 500))
+    pacer = httpx.AsyncClient(base_url=guarded.url)
+    drip = asyncio.create_task(_drip(slow[1], b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-a: b\r\n" * 500,
+                                     pacer))
     for reader, _ in (idle, head, body, slow):
         await closed_by_server(reader)
         order.append("closed")
     drip.cancel()
+    await pacer.aclose()
     for _, writer in (idle, head, body, slow):
         writer.close()
     assert order == ["timer", "closed", "closed", "closed", "closed"]
@@ -68,12 +71,14 @@ async def test_idle_and_incomplete_requests_are_closed_at_the_deadline(guarded: 
     await eventually(lambda: not guarded.server.guard.open, what="all places given back")
 
 
-async def _drip(writer: asyncio.StreamWriter, data: bytes) -> None:
-    with contextlib.suppress(ConnectionError):
+async def _drip(writer: asyncio.StreamWriter, data: bytes, pacer: httpx.AsyncClient) -> None:
+    """The attack itself: one byte per round trip of a real request to the same server, so bytes keep coming
+    (within any per-read timeout) while the request head is never finished before the deadline."""
+    with contextlib.suppress(ConnectionError, httpx.HTTPError):
         for i in range(len(data)):
             writer.write(data[i:i + 1])
             await writer.drain()
-            await asyncio.sleep(0.1)  # the attack itself: bytes spaced out, each within any per-read timeout
+            await pacer.get("/healthz")
 
 
 async def test_complete_requests_and_keep_alive_are_served(guarded: Env) -> None:
@@ -90,7 +95,10 @@ async def test_complete_requests_and_keep_alive_are_served(guarded: Env) -> None
     async with connect(guarded.server.ws_url, subprotocols=[SUBPROTOCOL]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "auth", "id": "a", "token": token}))
         assert '"welcome"' in str(await ws.recv())
-        await asyncio.sleep(DEADLINE_S * 2)  # time passing is the point here: two request deadlines go by
+        for _ in range(2):  # two request deadlines go by: each idle socket opened now is closed at its deadline
+            idle_reader, idle_writer = await raw(guarded)
+            await closed_by_server(idle_reader)
+            idle_writer.close()
         await ws.send('{"type": "ping", "id": "p"}')
         async with asyncio.timeout(WAIT_S):
             while '"pong"' not in str(await ws.recv()):
