@@ -7,11 +7,7 @@ was pending on the dead node rings again. Scaled to what two cores hold beside t
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -39,10 +35,10 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import CallStats
 from tests.cluster_support import redis_url, seeded_settings
+from tests.server_process import ServerProcess
 from tests.support import WAIT_S, Inbox, eventually
 
 WAITING, CALLS = 20, 3
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -51,61 +47,27 @@ def need_pg(backend: str) -> None:
         pytest.skip("several nodes share PostgreSQL (SQLite is the one-node embedded default)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Node(ServerProcess):
+    """One server node of a region, started as an operator starts it (tests.server_process), sharing the
+    database and Redis with the others."""
 
-
-class Node:
     def __init__(self, settings: Settings, node_id: str, tmp: Path) -> None:
-        self.port = free_port()
+        super().__init__(settings, tmp, MADOGUCHI_REDIS_URL=settings.redis_url,
+                         MADOGUCHI_REDIS_PREFIX=settings.redis_prefix, MADOGUCHI_NODE_ID=node_id,
+                         MADOGUCHI_KIOSK_GRACE_S=str(settings.kiosk_grace_s))
         self.node_id = node_id
-        env = {**os.environ, "MADOGUCHI_DATABASE_URL": settings.database_url, "MADOGUCHI_REDIS_URL": settings.redis_url,
-               "MADOGUCHI_REDIS_PREFIX": settings.redis_prefix, "MADOGUCHI_NODE_ID": node_id,
-               "MADOGUCHI_PORT": str(self.port), "MADOGUCHI_SECRET_KEY": settings.secret_key,
-               "MADOGUCHI_OFFER_TIMEOUT_S": str(settings.offer_timeout_s),
-               "MADOGUCHI_KIOSK_GRACE_S": str(settings.kiosk_grace_s), "MADOGUCHI_LOG_JSON": "false",
-               "MADOGUCHI_MEDIA_GRACE_S": str(settings.media_grace_s)}
-        self.log = open(tmp / f"node-{node_id}.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from server.run import serve; from server.settings import Settings; "
-                                   "serve(Settings())"],
-            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    async def ready(self, timeout: float = 60.0) -> None:
-        async with httpx.AsyncClient() as http:
-
-            async def healthy() -> bool:
-                assert self.proc.poll() is None, f"node {self.node_id} exited"
-                try:
-                    return (await http.get(self.http + "/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, timeout=max(timeout, WAIT_S), step=0.1, what=f"node {self.node_id} healthy")
+        return self.ws_url
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
 
 
 class Region:
