@@ -8,9 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +21,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from server.admin_ops import revoke_kiosk, update_staff
 from server.auth import InvalidToken, decode_token, issue_token
 from server.db.models import AuditEvent, RefreshToken, Staff
-from server.run import start_server
 from server.settings import Settings
 from signaling.client import RequestFailed, SignalingClient
 from signaling.protocol.errors import CloseCode
 from signaling.protocol.messages import SessionJoin
 from signaling.protocol.version import SUBPROTOCOL
 from staff_console.services.server_api import ApiError, StaffApi
-from tests.cluster_support import redis_url, seeded_settings
 from tests.support import WAIT_S, Env, eventually, make_settings
+from tests.test_two_nodes import two_nodes
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -239,25 +235,6 @@ async def test_a_disabled_account_loses_its_monitor_feed(env: Env) -> None:
 
 
 # ---------------------------------------------------------------- several nodes
-
-
-@asynccontextmanager
-async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[Env, Env]]:
-    settings = await seeded_settings(tmp_path, "pg", redis_url=redis_url(),
-                                     redis_prefix=f"t-{uuid.uuid4().hex[:12]}:")
-    envs: list[Env] = []
-    try:
-        for node in ("a", "b"):
-            s = settings.model_copy(update={"node_id": node})
-            srv = await start_server(s)
-            app = srv.server.config.loaded_app
-            while hasattr(app, "app"):
-                app = app.app
-            envs.append(Env(server=srv, settings=s, app=app))
-        yield envs[0], envs[1]
-    finally:
-        for e in reversed(envs):
-            await e.server.stop()
 
 
 async def test_a_role_change_on_one_node_closes_the_socket_on_another(tmp_path: Path, backend: str) -> None:
