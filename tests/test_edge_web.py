@@ -22,11 +22,9 @@ from starlette.routing import Route
 from websockets.asyncio.client import connect
 
 from signaling.protocol.version import SUBPROTOCOL
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support import WAIT_S, Env, eventually, make_settings, server_env
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 ALLOWED = "http://127.0.0.1:18931"  # another port is another origin (the preflight tests need no page)
 FOREIGN = "http://127.0.0.1:18932"
 SCRAPE_TOKEN = "scrape-0123456789abcdef0123456789abcdef"

@@ -15,27 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from signaling.observer import wait_for
 from signaling.protocol.messages import CallMedia, CallStatsReport, OfferAccept, StatusSet, TicketCreate
 from signaling.protocol.models import CallStats
 from signaling.protocol.monitor import Snapshot
+from tests.browser import chromium
 from tests.integration.calls import kiosk_controller, staff_controller
 from tests.support import WAIT_S, Env, eventually, make_settings, server_env
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 OFFLINE_ALERT_S = 2.0
 WAIT_ALERT_S = 3.0
 
@@ -50,16 +46,6 @@ expect.set_options(timeout=WAIT_S * 1000)  # the page follows a loaded machine t
 
 SECRETS = (RESIDENT_NAME, NOTE_SUMMARY, "MONITOR-LEAK-CANARY-7731", FOLLOW_UP_BY, CHAT_FROM_STAFF,
            CHAT_FROM_RESIDENT, "CHAT-CANARY", *SDP_MARKERS)
-
-
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 def watch(page: Page) -> tuple[list[str], list[str], list[str]]:

@@ -75,12 +75,10 @@ from server.reports.cli import report_command
 from server.reports.data import BranchInfo, MunicipalityInfo, ServiceInfo, TicketFact
 from server.reports.render import CSV_COLUMNS
 from server.settings import Settings, get_settings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support import Env, make_settings, server_env
 
 JST = timezone(timedelta(hours=9))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PERIOD = ("2026-10-01", "2026-11-30")
 
 

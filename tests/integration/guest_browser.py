@@ -5,34 +5,26 @@ bench/guest_join.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from kiosk.controller import KioskController
 from signaling.observer import wait_for
 from staff_console.controller import StaffController
+from tests.browser import MEDIA_ARGS
+from tests.browser import chromium as browser_with
 from tests.integration.calls import kiosk_controller, staff_controller
 from tests.support import WAIT_S, Env
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                 "--autoplay-policy=no-user-gesture-required"]
 VGA = dict(video_width=640, video_height=480, video_fps=15)  # what a sign-language interpreter needs
 
 
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+def chromium() -> AbstractAsyncContextManager[Browser]:
+    """Chromium with fake camera and microphone, as a guest's browser."""
+    return browser_with(*MEDIA_ARGS)
 
 
 async def new_page(browser: Browser, errors: list[str] | None = None) -> Page:
