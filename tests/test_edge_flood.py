@@ -1,7 +1,8 @@
 """Connection exhaustion and log floods against a real server process started as an operator starts it
 (``madoguchi server``), measured with real sockets (issue 10, hole 2).
 
-- 1,100 idle sockets from one attacker address while the server runs with ``ulimit -n 1024``: a kiosk still
+- 1,100 idle sockets (each stops after the first byte of a request) from one attacker address while the server
+  runs with ``ulimit -n 1024``: a kiosk still
   fetches its token, connects, and its resident reaches a specialist (the figure for the issue's note is
   printed as JSON).
 - 1,000 failing connections write a bounded log (repeated lines are limited per call site).
@@ -14,6 +15,7 @@ import contextlib
 import json
 import resource
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -66,12 +68,17 @@ async def online(url: str, token_fn: Any) -> tuple[SignalingClient, Inbox]:
     return client, inbox
 
 
-async def hold(n: int, port: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def hold(n: int, port: int, first: bytes = b"") -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """``n`` sockets from the attacker's address that send ``first`` (e.g. one byte of a request head) and then
+    nothing."""
     async def one() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         try:
-            return await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
         except OSError:
             return None
+        if first:
+            writer.write(first)
+        return reader, writer
 
     got = await asyncio.gather(*(one() for _ in range(n)))
     return [c for c in got if c is not None]
@@ -89,13 +96,24 @@ async def closing(conns: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
                 await w.wait_closed()
 
 
+def _kind(answer: bytes | BaseException) -> str:
+    if isinstance(answer, bytes):
+        return answer[:12].decode(errors="replace")
+    return type(answer).__name__
+
+
 async def test_kiosk_gets_in_past_1100_idle_sockets_with_ulimit_1024(tmp_path: Path) -> None:
     settings = await seeded_settings(tmp_path)
     with ServerProcess(settings, tmp_path, nofile=1024) as srv:
         await srv.ready()
         cred = await enrolled_kiosk(settings, srv.url)
         t0 = time.monotonic()
-        attack = await hold(IDLE_SOCKETS, srv.port)
+        # each sends the first byte of a request head and nothing more (a socket that sends nothing at all is
+        # the same threat, but in a burst the kernel answers part of them with SYN cookies, and a cookie
+        # connection whose last handshake packet meets a full accept queue is lost without a trace: the
+        # client believes it is connected, the server never saw it. Seen in a loaded CI run: 104 of 1,100.
+        # A byte of data is retransmitted until the server takes the connection, so every socket counts.)
+        attack = await hold(IDLE_SOCKETS, srv.port, first=b"G")
         t_held = time.monotonic()
         async with closing(attack):
             async def kiosk_token() -> str:
@@ -131,6 +149,8 @@ async def test_kiosk_gets_in_past_1100_idle_sockets_with_ulimit_1024(tmp_path: P
         figure = {"figure": "kiosk past 1,100 idle sockets, server ulimit -n 1024",
                   "idle_sockets_opened": len(attack), "refused_429": refused, "held_then_closed": dropped,
                   "other": len(answers) - refused - dropped,
+                  "other_kinds": dict(Counter(_kind(a) for a in answers if not (isinstance(a, bytes) and (
+                      a == b"" or a.startswith(b"HTTP/1.1 429"))))),
                   "open_s": round(t_held - t0, 3), "kiosk_token_and_welcome_s": round(t_kiosk - t_held, 3),
                   "resident_reached_specialist_s": round(t_call - t_held, 3)}
         print(json.dumps(figure))

@@ -145,6 +145,23 @@ async def test_caps_per_client_and_per_node(capped: Env) -> None:
         assert (await http.get("/healthz")).status_code == 200
 
 
+async def test_a_refused_socket_that_sends_nothing_is_answered_and_forgotten(capped: Env) -> None:
+    """Over the cap, a socket that never sends a request still gets its 429 (after a short linger, so that a
+    request that does come is read first and the close sends FIN, not RST) and leaves no count behind."""
+    guard = capped.server.guard
+    held = [await raw(capped, "127.0.0.1") for _ in range(5)]
+    await eventually(lambda: guard.per_client.get("127.0.0.1") == 5, what="five sockets counted")
+    silent_reader, silent_writer = await raw(capped, "127.0.0.1")
+    answer = await asyncio.wait_for(silent_reader.read(), WAIT_S)  # the server answers, then closes (EOF)
+    assert answer.startswith(b"HTTP/1.1 429") and b"retry-after: 5" in answer
+    assert guard.lingering == 0 and guard.per_client["127.0.0.1"] == 5 and len(guard.open) == 5
+    for _, w in [*held, (silent_reader, silent_writer)]:
+        w.close()
+        with contextlib.suppress(ConnectionError):
+            await w.wait_closed()
+    await eventually(lambda: not guard.open, what="closed sockets give their places back")
+
+
 def test_repeated_log_lines_are_limited_per_call_site() -> None:
     clock = ManualClock()
     limiter = RepeatLimiter(limit=3, window_s=60.0, clock=clock)
