@@ -5,21 +5,31 @@ reconnecting on their own (SignalingClient's backoff)."""
 from __future__ import annotations
 
 import asyncio
-import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.services.credentials import KioskCredential
 from kiosk.services.server_api import device_token
 from server.admin_ops import revoke_kiosk
+from server.queue.clock import ManualClock
 from server.run import start_server
 from signaling.client import SignalingClient
-from signaling.protocol.messages import OfferAccept, SessionEnd, StatusSet, TicketCreate, WrapupDone
-from tests.support import WAIT_S
-from tests.test_routing import world
+from signaling.protocol.messages import OfferAccept, Ping, SessionEnd, StatusSet, TicketCreate, WrapupDone
+from tests.support import WAIT_S, eventually
+from tests.test_routing import World, world
+
+
+async def lost(w: World, *tids: int) -> None:
+    """Wait until the server has recorded that these tickets' kiosks are gone (their grace has started)."""
+    async def recorded() -> bool:
+        return all([(await w.ticket(t)).disconnected_at is not None for t in tids])
+
+    await eventually(recorded, what=f"tickets {tids} marked disconnected")
 
 
 async def test_ticket_abandoned_after_grace(tmp_path: Path, backend: str) -> None:
-    async with world(tmp_path, backend, kiosk_grace_s=1.0) as w:
+    clock = ManualClock(datetime.now(UTC))
+    async with world(tmp_path, backend, clock=clock, kiosk_grace_s=5.0) as w:
         sato = await w.staff("sato", available=True)
         k1, k2, k3 = await w.kiosk(), await w.kiosk(), await w.kiosk()
         t1 = (await k1.req(TicketCreate(service_code="disability")))["ticket_id"]   # offered to sato
@@ -27,14 +37,16 @@ async def test_ticket_abandoned_after_grace(tmp_path: Path, backend: str) -> Non
         t2 = (await k2.req(TicketCreate(service_code="disability")))["ticket_id"]   # waiting
         t3 = (await k3.req(TicketCreate(service_code="disability")))["ticket_id"]
         await k3.inbox.next("ticket.update", ticket_id=t3, position=3)
-        gone = time.monotonic()
         await k1.client.close()  # the kiosk is gone for good (no reconnection)
         await k2.client.close()
-        await asyncio.sleep(0.3)
+        await lost(w, t1, t2)
+        clock.advance(4.9)
+        await w.tick()
         assert (await w.ticket(t1)).state == "offered" and (await w.ticket(t2)).state == "waiting"  # grace
+        clock.advance(0.2)
+        await w.tick()
         revoked = await sato.inbox.next("offer.revoked", ticket_id=t1)
         assert revoked.reason == "abandoned"
-        assert time.monotonic() - gone >= 1.0
         for tid in (t1, t2):
             t = await w.ticket(tid)
             assert t.state == "abandoned" and t.ended_at is not None and t.offered_to_id is None
@@ -50,7 +62,8 @@ async def test_ticket_abandoned_after_grace(tmp_path: Path, backend: str) -> Non
 
 
 async def test_reconnect_within_grace_keeps_ticket_and_place(tmp_path: Path, backend: str) -> None:
-    async with world(tmp_path, backend, kiosk_grace_s=2.0) as w:
+    clock = ManualClock(datetime.now(UTC))
+    async with world(tmp_path, backend, clock=clock, kiosk_grace_s=2.0) as w:
         sato = await w.staff("sato", available=True)
         k0, k1, k2 = await w.kiosk(), await w.kiosk(), await w.kiosk()
         await w.call(sato, k0)                                # sato busy: the others wait
@@ -63,12 +76,14 @@ async def test_reconnect_within_grace_keeps_ticket_and_place(tmp_path: Path, bac
         assert k2.client.connects == 2
         t = await w.ticket(t2)
         assert t.disconnected_at is None and t.state == "waiting"
-        await asyncio.sleep(2.6)                              # well past the grace: nothing happens to it
+        clock.advance(2.6)                                    # well past the grace: nothing happens to it
+        await w.tick()
         assert (await w.ticket(t2)).state == "waiting" and (await w.ticket(t1)).state == "waiting"
 
 
 async def test_kiosk_and_console_resume_a_call(tmp_path: Path, backend: str) -> None:
-    async with world(tmp_path, backend, kiosk_grace_s=1.0) as w:
+    clock = ManualClock(datetime.now(UTC))
+    async with world(tmp_path, backend, clock=clock, kiosk_grace_s=1.0) as w:
         sato = await w.staff("sato", available=True)
         kiosk = await w.kiosk()
         tid, sid = await w.call(sato, kiosk)
@@ -77,10 +92,12 @@ async def test_kiosk_and_console_resume_a_call(tmp_path: Path, backend: str) -> 
         assert (resumed.ticket_id, resumed.state) == (tid, "in_call")
         start = await kiosk.inbox.next("session.start", session_id=sid)
         assert start.ticket_id == tid
+        await sato.inbox.next("session.start", session_id=sid)  # the call's own, before the drop
         await sato.client.drop()
-        again = await sato.inbox.next("session.start", session_id=sid)
+        again = await sato.inbox.next("session.start", session_id=sid)  # re-announced on the reconnection
         assert again.you == f"staff:{sato.id}"
-        await asyncio.sleep(1.6)                              # past the kiosk grace: a call is never abandoned
+        clock.advance(1.6)                                    # past the kiosk grace: a call is never abandoned
+        await w.tick()                                        # (well within the media grace, 30 s)
         assert (await w.ticket(tid)).state == "in_call"
         await kiosk.req(SessionEnd(session_id=sid))           # and both ends still work
         await sato.inbox.next("session.ended", session_id=sid)
@@ -95,8 +112,7 @@ async def test_server_restart_keeps_waiting_ticket(tmp_path: Path, backend: str)
         before = await w.ticket(tid)
         port = w.env.server.port
         await w.env.server.stop()
-        await asyncio.sleep(0.3)
-        assert kiosk.client.state in ("offline", "connecting")
+        await eventually(lambda: kiosk.client.state in ("offline", "connecting"), what="the kiosk sees the loss")
         restarted = await start_server(w.env.settings, port=port)
         try:
             w.env.server = restarted
@@ -195,7 +211,7 @@ async def test_console_restarted_during_wrap_up_can_finish_it(tmp_path: Path, ba
         await fresh.inbox.next("status", status="wrap_up")
         await fresh.client.drop()
         await fresh.inbox.next("status", status="wrap_up")  # pushed on the reconnection
-        await asyncio.sleep(0.3)
+        await fresh.req(Ping())  # its reply comes after every push of the reconnection
         assert [m for m in fresh.inbox.drain() if m.type == "session.ended"] == []
 
 
@@ -205,13 +221,14 @@ async def test_client_stops_after_replaced_and_can_take_the_connection_back(tmp_
     async with world(tmp_path, backend) as w:
         first = await w.staff("sato")
         second = await w.again(first)
-        await asyncio.sleep(2.5)  # several backoff periods (backoff_max_s is 1 s in tests)
+        await asyncio.wait_for(first.client.given_up(), WAIT_S)  # it stops for good: no reconnect loop left
         assert (first.client.state, first.client.stop_reason, first.client.connects) == ("closed", "replaced", 1)
         assert (second.client.state, second.client.connects) == ("online", 1)
         assert w.env.ctx.hub.connections[f"staff:{first.id}"] is not None
         await first.client.start()  # "reconnect on this computer": the other one is evicted in turn
-        await first.client.wait_online(5)
-        await asyncio.sleep(1.5)
+        await first.client.wait_online(WAIT_S)
+        await asyncio.wait_for(second.client.given_up(), WAIT_S)
+        await first.req(Ping())  # still served after the other one has stopped
         assert (first.client.state, first.client.stop_reason, first.client.connects) == ("online", None, 2)
         assert (second.client.state, second.client.stop_reason) == ("closed", "replaced")
 
@@ -239,10 +256,7 @@ async def test_revoked_kiosk_client_stops_and_says_why(tmp_path: Path, backend: 
         restarted = SignalingClient(w.env.server.ws_url, lambda: device_token(w.env.url, cred), backoff_max_s=1.0)
         await restarted.start()
         try:
-            for _ in range(50):
-                if restarted.state == "closed":
-                    break
-                await asyncio.sleep(0.1)
+            await asyncio.wait_for(restarted.given_up(), WAIT_S)
             assert (restarted.state, restarted.stop_reason, restarted.connects) == ("closed", "revoked", 0)
             assert "revoked" in restarted.last_error
         finally:

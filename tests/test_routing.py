@@ -25,6 +25,7 @@ from server.auth import issue_token
 from server.db.base import utcnow
 from server.db.models import AuditEvent, Branch, CallSession, Kiosk, Staff, Ticket
 from server.db.seed import HOURS_EN, HOURS_JA
+from server.queue.clock import Clock
 from server.queue.routing import (
     StaffView,
     TicketView,
@@ -239,6 +240,10 @@ class World:
 
         return Party(await node.client(tok, inbox.queue), inbox, pid, token)
 
+    async def tick(self) -> None:
+        """Apply the queue's timers now (what the server's half-second loop does)."""
+        await self.env.ctx.engine.tick()
+
     async def ticket(self, tid: int) -> Ticket:
         async with self.env.ctx.maker() as db:
             t = await db.get(Ticket, tid)
@@ -274,10 +279,12 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path, backend: str, **settings: Any) -> AsyncIterator[World]:
+async def world(tmp_path: Path, backend: str, clock: Clock | None = None, **settings: Any) -> AsyncIterator[World]:
+    """A seeded server; ``clock``: the time its rules read (a test that advances a ManualClock then calls
+    :meth:`World.tick` applies the timers at once, instead of sleeping through them)."""
     over: dict[str, Any] = {"offer_timeout_s": 30.0, "kiosk_grace_s": 30.0, "shared_pool_after_s": 300.0,
                             **settings}
-    async with server_env(make_settings(tmp_path, backend, **over)) as env:
+    async with server_env(make_settings(tmp_path, backend, **over), clock=clock) as env:
         yield World(env)
 
 
