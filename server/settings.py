@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling.protocol.models import IceServer
@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     guest_token_ttl_s: int = 14400  # the guest access token the link is traded for (the socket's auth)
     guest_public_url: str = ""  # the address guests' browsers reach this server at (links, QR); empty: the console's
 
+    # callbacks (issue 12 item 4; server/queue/callbacks.py, README "Callbacks")
+    # the time bands a resident may pick, in Japan time on weekdays (Mon-Fri; public holidays are not known)
+    callback_hours: dict[str, list[int]] = Field(default_factory=lambda: {"am": [9, 12], "pm": [13, 17]})
+    callback_min_lead_s: float = Field(default=1800.0, ge=0)  # a band is offered while this much of it is left
+    callback_days: int = Field(default=2, ge=1, le=10)  # working days offered: today (if one) and the next
+    callback_max_attempts: int = Field(default=3, ge=1)  # unanswered this many times: the task closes unreached
+
     log_json: bool = True
     log_level: str = "INFO"
 
@@ -106,8 +113,15 @@ class Settings(BaseSettings):
     # privacy: retention (issue 10, sec-audit; README "Privacy and audit", server/retention/records.py)
     # days each kind of personal record is kept; every record type needs a period (a missing one stops the server)
     retention_days: dict[str, int] = Field(default_factory=lambda: {
-        "note": 1825, "feedback": 365, "session": 1825, "refresh_token": 30, "audit": 2190})
+        "note": 1825, "feedback": 365, "session": 1825, "refresh_token": 30, "audit": 2190, "callback": 90})
     retention_run_s: float = 86400.0  # the in-server run: at start-up, then this often (0: only the CLI runs it)
+
+    @field_validator("callback_hours")
+    @classmethod
+    def _callback_hours(cls, hours: dict[str, list[int]]) -> dict[str, list[int]]:
+        if set(hours) != {"am", "pm"} or any(len(v) != 2 or not 0 <= v[0] < v[1] <= 24 for v in hours.values()):
+            raise ValueError('callback_hours: {"am": [start, end], "pm": [start, end]}, whole hours 0-24, start < end')
+        return hours
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,9 +18,12 @@ from server.db.base import Base
 from server.db.models import (
     AuditCheckpoint,
     AuditEvent,
+    Branch,
+    Callback,
     CallSession,
     Feedback,
     GuestInvitation,
+    Kiosk,
     Note,
     RefreshToken,
     Ticket,
@@ -36,7 +39,7 @@ from server.retention.run import RetentionConfigError, periods, run_retention
 from tests.support import eventually, make_settings, reset_pg, server_env
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
-SHORT = {"note": 60, "feedback": 30, "session": 90, "refresh_token": 30, "audit": 400}
+SHORT = {"note": 60, "feedback": 30, "session": 90, "refresh_token": 30, "audit": 400, "callback": 30}
 
 
 def test_every_table_is_a_record_type_or_declared_not_personal() -> None:
@@ -144,6 +147,44 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         async with engine.connect() as conn:
             v = await conn.run_sync(verify_chain, None)
         assert v.ok and v.from_seq == cp.through_seq + 1 and v.rows == 5
+    finally:
+        await engine.dispose()
+
+
+async def test_callback_numbers_are_purged_after_their_period(tmp_path: Path, backend: str) -> None:
+    """A callback's phone number (issue 12 item 4) goes with its record after ``callback`` days, counted from when
+    the task closed, or from when it was asked for if nobody ever closed it; the purge is audited by count."""
+    url = make_settings(tmp_path, backend).database_url
+    if backend == "pg":
+        await reset_pg(url)
+    await upgrade_async(url)
+    engine = make_engine(url)
+    maker = make_sessionmaker(engine)
+    try:
+        async with maker() as db, db.begin():
+            await seed_demo(db)
+            branch = (await db.execute(select(Branch).where(Branch.code == "bihoro"))).scalar_one()
+            kiosk = Kiosk(branch_id=branch.id, name="k", credential_hash="x")
+            db.add(kiosk)
+            await db.flush()
+            day = timedelta(days=1)
+            for phone, created, closed in (("0152000001", T0 - 40 * day, T0 - 35 * day),  # closed 35 days ago
+                                           ("0152000002", T0 - 31 * day, None),            # never handled, 31 days
+                                           ("0152000003", T0 - 40 * day, T0 - 10 * day),   # retried, closed lately
+                                           ("0152000004", T0 - 2 * day, None)):
+                db.add(Callback(kiosk_id=kiosk.id, branch_id=branch.id, municipality_id=branch.municipality_id,
+                                service_id=1, phone=phone, band_part="am", band_starts_at=created,
+                                band_ends_at=created, state="done" if closed else "open", attempts=0, note="",
+                                created_at=created, closed_at=closed))
+        counts = await run_retention(maker, SHORT, T0)
+        assert counts["callback"] == 2
+        async with maker() as db:
+            left = (await db.execute(select(Callback.phone).order_by(Callback.phone))).scalars().all()
+            row = (await db.execute(select(AuditEvent).where(AuditEvent.action == "retention.purged",
+                                                             AuditEvent.subject == "callback"))).scalar_one()
+        assert left == ["0152000003", "0152000004"]
+        assert row.detail == {"callback": 2, "before": (T0 - 30 * day).isoformat(), "days": 30}
+        assert "0152" not in str(row.detail)
     finally:
         await engine.dispose()
 

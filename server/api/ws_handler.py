@@ -14,7 +14,7 @@ from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
 from server.monitor.health import record_health
-from server.queue import calls, guests, participants, presence, priority, tickets
+from server.queue import callbacks, calls, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for, ice_transport_policy
@@ -23,6 +23,11 @@ from signaling.principal import Principal
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     Auth,
+    CallbackBands,
+    CallbackClaim,
+    CallbackCreate,
+    CallbackList,
+    CallbackOutcomeSet,
     CallMedia,
     CallStatsReport,
     ClientMessage,
@@ -253,5 +258,15 @@ class ServerHandler:
                 await run(guests.admit, p, msg, reply=respond)
             case GuestConsent():
                 await run(guests.consent, p, msg, reply=respond)
+            case CallbackBands():
+                await run(callbacks.bands, p, msg, reply=respond)
+            case CallbackCreate():
+                await run(callbacks.create, p, msg, reply=respond)
+            case CallbackList():
+                await run(callbacks.list_tasks, p, reply=respond)
+            case CallbackClaim():
+                await run(callbacks.claim, p, msg, reply=respond)
+            case CallbackOutcomeSet():
+                await run(callbacks.record_outcome, p, msg, reply=respond)
             case _:
                 raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

@@ -268,6 +268,35 @@ class GuestInvitation(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Callback(Base):
+    """A resident's request to be phoned back (折り返し電話, issue 12 item 4). ``phone`` is personal data: read only
+    by staff of ``municipality_id`` (server/queue/callbacks.py), purged with the record type ``callback``
+    (server/retention). ``state``: open → claimed → done, or back to open after a ``no_answer`` (``attempts``)."""
+
+    __tablename__ = "callback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    phone: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="ja")
+    band_part: Mapped[str] = mapped_column(String(4))  # am | pm
+    band_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    band_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    service: Mapped[Service] = relationship(lazy="joined")
+    branch: Mapped[Branch] = relationship(lazy="joined")
+    claimed_by: Mapped[Staff | None] = relationship(lazy="joined")
+
+
 class AuditEvent(Base):
     """Append-only and hash-chained (server/audit): row ``seq`` carries ``prev_hash``, the hash of row ``seq - 1``
     (or of the last purged row, see :class:`AuditCheckpoint`), and ``hash`` over its own canonical encoding plus

@@ -14,12 +14,13 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.context import AppContext
-from server.db.models import Branch, CallSession, Kiosk, KioskHealth, Service, Staff, Ticket
+from server.db.models import Branch, Callback, CallSession, Kiosk, KioskHealth, Service, Staff, Ticket
 from server.monitor.health import HealthRules, health_alerts, health_view
 from server.queue import states
+from server.queue.callbacks import OPEN_STATES as CALLBACK_OPEN
 from server.settings import Settings
 from signaling.protocol.monitor import (
     Alert,
@@ -120,6 +121,9 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         healths = {h.kiosk_id: h for h in (await db.execute(select(KioskHealth))).scalars().all()}
         live = (await db.execute(select(CallSession).where(CallSession.ended_at.is_(None))
                                  .order_by(CallSession.accepted_at))).scalars().unique().all()
+        callbacks = dict((await db.execute(  # counts only: the IT monitor never reads a callback's number
+            select(Callback.service_id, func.count()).where(Callback.state.in_(CALLBACK_OPEN))
+            .group_by(Callback.service_id))).tuples().all())
 
     ticket_of_kiosk = {tk.kiosk_id: tk for tk in tickets}
     kiosk_rows: list[KioskRow] = []
@@ -168,6 +172,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
             longest_wait_s=round(longest, 1) if longest is not None else None,
             available=sum(1 for s in skilled if s.status == "available" and hub.is_connected(f"staff:{s.id}")),
             on_duty=sum(1 for s in skilled if s.status in ON_DUTY),
+            callbacks=callbacks.get(svc.id, 0),
         ))
         for tk in sorted(group, key=lambda x: x.arrival_at):
             waits.append((tk.id, place_of(tk.branch), svc, (now - tk.arrival_at).total_seconds()))
@@ -197,6 +202,7 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         staff_available=sum(1 for s in staff_rows if s.status == "available"),
         staff_on_duty=sum(1 for s in staff_rows if s.status in ON_DUTY),
         waiting=sum(q.waiting for q in queue_rows), live_sessions=len(session_rows), alerts=len(alerts),
+        callbacks=sum(q.callbacks for q in queue_rows),
     )
     return Snapshot(at=now, node_local=False, thresholds=t, counts=counts, alerts=alerts,
                     kiosks=kiosk_rows, staff=staff_rows, queues=queue_rows, sessions=session_rows)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.purge import purge_before
-from server.db.models import CallSession, Feedback, GuestInvitation, Note, RefreshToken, Ticket
+from server.db.models import Callback, CallSession, Feedback, GuestInvitation, Note, RefreshToken, Ticket
 from server.queue.states import FINAL
 
 Purge = Callable[[AsyncSession, datetime, datetime], Awaitable[dict[str, int]]]  # (db, cutoff, now) -> counts
@@ -75,6 +75,14 @@ async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) ->
     return {"refresh_token": int(r.rowcount or 0)}  # type: ignore[attr-defined]
 
 
+async def _callbacks(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    """Counted from when the task closed, or from when it was asked for if it never did: a phone number is never
+    kept for ever, not even on a task nobody handled."""
+    r = await db.execute(delete(Callback).where(func.coalesce(Callback.closed_at, Callback.created_at) < cutoff)
+                         .execution_options(synchronize_session=False))
+    return {"callback": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+
+
 async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str, int]:
     done = await (await db.connection()).run_sync(purge_before, cutoff, now, "retention")
     return {"audit_event": done.rows if done is not None else 0}
@@ -88,6 +96,8 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
                "call metadata: who served which branch's resident when, needs, quality, participants, guests"),
     RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
                "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
+    RecordType("callback", ("callback",), _callbacks,
+               "callback requests: the resident's phone number, time band, outcome and note"),
     RecordType("audit", ("audit_event",), _audit, "the audit log (a purged prefix leaves a checkpoint)"),
 )}
 

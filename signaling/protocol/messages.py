@@ -19,6 +19,9 @@ from pydantic import Field, TypeAdapter, field_validator
 
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.models import (
+    CallbackBandRef,
+    CallbackItem,
+    CallbackOutcome,
     CallStats,
     DeviceHealth,
     EndReason,
@@ -40,6 +43,7 @@ from signaling.protocol.models import (
     Strict,
     TicketState,
 )
+from signaling.protocol.phone import japanese_phone
 from signaling.protocol.version import PROTOCOL_VERSION
 
 _ids = itertools.count(1)
@@ -262,12 +266,62 @@ class KioskHealthReport(Msg):
         return devices
 
 
+class CallbackBands(Msg):
+    """Kiosk: which time bands a callback for this service may be asked for now (reply ``CallbackBandList``)."""
+
+    type: Literal["callback.bands"] = "callback.bands"
+    service_code: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class CallbackCreate(Msg):
+    """Kiosk: the resident asks to be phoned back (折り返し電話) at ``phone`` in ``band``, instead of waiting.
+    ``phone``: a Japanese fixed (10 digits) or mobile (11 digits, 070/080/090) number; hyphens and spaces are
+    dropped. ``ticket_id``: the kiosk's waiting ticket, cancelled in the same step (the resident leaves the queue
+    only if the callback is recorded)."""
+
+    type: Literal["callback.create"] = "callback.create"
+    service_code: Annotated[str, Field(min_length=1, max_length=64)]
+    phone: Annotated[str, Field(min_length=1, max_length=20)]
+    band: CallbackBandRef
+    language: Literal["ja", "en"] = "ja"
+    ticket_id: int | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _japanese(cls, phone: str) -> str:
+        return japanese_phone(phone)
+
+
+class CallbackList(Msg):
+    """Staff (specialist, supervisor): the open and claimed callback tasks they may handle."""
+
+    type: Literal["callback.list"] = "callback.list"
+
+
+class CallbackClaim(Msg):
+    """Specialist or supervisor: take an open callback task (one conditional update: one winner). Audited."""
+
+    type: Literal["callback.claim"] = "callback.claim"
+    callback_id: int
+
+
+class CallbackOutcomeSet(Msg):
+    """The claimant: how the call went. ``no_answer`` puts the task back in the list for another try (up to the
+    server's attempt limit); the others close it. ``note``: a short note for colleagues. Audited (not the note)."""
+
+    type: Literal["callback.outcome"] = "callback.outcome"
+    callback_id: int
+    outcome: CallbackOutcome
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
 ClientMessage = Annotated[
     Auth | Ping | TicketCreate | TicketCancel | KioskState | KioskHealthReport | FeedbackSubmit | StatusSet
     | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
-    | GuestInvite | GuestAdmit | GuestConsent,
+    | GuestInvite | GuestAdmit | GuestConsent
+    | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet,
     Field(discriminator="type"),
 ]
 
@@ -459,10 +513,18 @@ class SessionEnded(ServerMsg):
     media_error: MediaError | None = None  # media_failed: the cause a client reported, if any
 
 
+class CallbackSnapshot(ServerMsg):
+    """Staff: the callback tasks they may handle, after any change to them (created, claimed, outcome). Sent only
+    to specialists and supervisors of the resident's municipality with the service (supervisors: any service)."""
+
+    type: Literal["callback.snapshot"] = "callback.snapshot"
+    items: list[CallbackItem]
+
+
 ServerMessage = Annotated[
     Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
     | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
-    | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate,
+    | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate | CallbackSnapshot,
     Field(discriminator="type"),
 ]
 
@@ -472,9 +534,10 @@ server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 STAFF_ONLY = frozenset({
     "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
     "invite.request", "invite.answer", "session.join", "session.leave", "guest.invite", "guest.admit",
+    "callback.list", "callback.claim", "callback.outcome",
 })
 KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.health", "feedback.submit",
-                        "guest.consent"})
+                        "guest.consent", "callback.bands", "callback.create"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 # all a partner (an outside organisation or interpreter, role "partner") may send: answer an invitation, take part
@@ -492,6 +555,12 @@ __all__ = [
     "Auth",
     "CallMedia",
     "CallStatsReport",
+    "CallbackBands",
+    "CallbackClaim",
+    "CallbackCreate",
+    "CallbackList",
+    "CallbackOutcomeSet",
+    "CallbackSnapshot",
     "ClientMessage",
     "Error",
     "FeedbackSubmit",

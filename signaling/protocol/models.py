@@ -1,5 +1,6 @@
 """Value types used inside messages (no ``type`` tag)."""
 
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,3 +110,47 @@ class DeviceHealth(Strict):
     device: HealthDevice
     state: DeviceState
     detail: Annotated[str, Field(max_length=160)] = ""  # device names and figures only, never content
+
+
+# callbacks (issue 12 item 4): a resident asks to be phoned back instead of waiting
+CallbackPart = Literal["am", "pm"]  # morning / afternoon of a working day, within the callback hours
+CallbackState = Literal["open", "claimed", "done"]
+CallbackOutcome = Literal["reached", "no_answer", "wrong_number", "resolved"]
+
+
+class CallbackBandRef(Strict):
+    """A time band the resident picked: a day (Japan time) and its morning or afternoon."""
+
+    day: date
+    part: CallbackPart
+
+
+class CallbackBand(Lenient):
+    """A time band the server offers: ``day_offset`` counts calendar days from today (Japan time: 0 today,
+    1 tomorrow), so a kiosk can say 「今日の午後」 without a clock of its own; ``starts_at``/``ends_at`` in UTC."""
+
+    day: date
+    part: CallbackPart
+    day_offset: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class CallbackItem(Lenient):
+    """A callback task as its municipality's specialists see it. ``phone`` is personal data: only staff of the
+    resident's municipality ever receive an item (the IT monitor gets counts only)."""
+
+    callback_id: int
+    service_code: str
+    branch: str
+    municipality: str
+    phone: str
+    language: Language = "ja"
+    band: CallbackBand
+    state: CallbackState
+    attempts: int = 0                       # calls made that did not reach the resident (no_answer)
+    claimed_by: int | None = None           # staff id
+    claimed_by_name: str = ""
+    outcome: CallbackOutcome | None = None  # the last outcome recorded
+    note: str = ""
+    created_at: datetime

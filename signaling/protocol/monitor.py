@@ -75,6 +75,7 @@ class QueueRow(FeedModel):
     longest_wait_s: float | None
     available: int  # specialists with this skill who are available now
     on_duty: int  # ... who are available, offered, in a call or in wrap-up
+    callbacks: int = 0  # callback tasks not yet done (open or claimed): a count, never a number or a name
 
 
 class Quality(FeedModel):
@@ -138,6 +139,7 @@ class Counts(FeedModel):
     waiting: int
     live_sessions: int
     alerts: int
+    callbacks: int = 0  # callback tasks not yet done, all services
 
 
 class Snapshot(FeedModel):

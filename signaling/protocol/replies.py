@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from signaling.protocol.models import EndReason, GuestState, Lenient, Need, StaffStatus
+from signaling.protocol.models import CallbackBand, CallbackItem, EndReason, GuestState, Lenient, Need, StaffStatus
 
 
 class Reply(Lenient):
@@ -79,6 +79,26 @@ class GuestDecided(Reply):
     state: GuestState
 
 
+class CallbackBandList(Reply):
+    """The time bands a callback may be asked for now, earliest first (empty: none within the callback hours)."""
+
+    bands: list[CallbackBand] = Field(default_factory=list)
+
+
+class CallbackCreated(Reply):
+    callback_id: int
+    band: CallbackBand
+    ticket_cancelled: int | None = None  # the waiting ticket given up for it, if any
+
+
+class CallbackTasks(Reply):
+    items: list[CallbackItem] = Field(default_factory=list)
+
+
+class CallbackTask(Reply):
+    item: CallbackItem
+
+
 REPLY_OF: dict[str, type[Reply]] = {
     "ticket.create": TicketCreated,
     "ticket.cancel": TicketRef,
@@ -103,6 +123,11 @@ REPLY_OF: dict[str, type[Reply]] = {
     "guest.invite": GuestInvited,
     "guest.admit": GuestDecided,
     "guest.consent": GuestDecided,
+    "callback.bands": CallbackBandList,
+    "callback.create": CallbackCreated,
+    "callback.list": CallbackTasks,
+    "callback.claim": CallbackTask,
+    "callback.outcome": CallbackTask,
 }
 
 
@@ -116,7 +141,24 @@ def reply_schemas() -> dict[str, Any]:
 
 
 __all__ = [
-    "REPLY_OF", "Accepted", "BaseModel", "Empty", "GuestDecided", "GuestInvited", "InviteAnswered", "MediaRecorded",
-    "PriorityChanged", "Reply",
-    "SessionRef", "StatusChanged", "TicketCreated", "TicketRef", "parse_reply", "reply_schemas",
+    "REPLY_OF",
+    "Accepted",
+    "BaseModel",
+    "CallbackBandList",
+    "CallbackCreated",
+    "CallbackTask",
+    "CallbackTasks",
+    "Empty",
+    "GuestDecided",
+    "GuestInvited",
+    "InviteAnswered",
+    "MediaRecorded",
+    "PriorityChanged",
+    "Reply",
+    "SessionRef",
+    "StatusChanged",
+    "TicketCreated",
+    "TicketRef",
+    "parse_reply",
+    "reply_schemas",
 ]
