@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from kiosk import __version__
+from kiosk.callback_flow import CallbackFlow
 from kiosk.health_reporter import HealthReporter
 from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential, pin_matches
@@ -81,8 +82,9 @@ from signaling.tls import client_context
 log = logging.getLogger("madoguchi.kiosk")
 FINAL_TICKET_STATES = ("cancelled", "abandoned", "done", "no_specialist")
 REPORTED_SCREENS = set(get_args(KioskScreen))
-SCREEN_REPORT_AS = {"no_specialist": "choosing"}  # screens the wire protocol does not name
-RESETTABLE_SCREENS = ("choosing", "needs", "no_specialist", "selfcheck")  # untouched too long: back to welcome
+SCREEN_REPORT_AS = {"no_specialist": "choosing", "callback": "choosing", "callback_done": "idle"}  # not on the wire
+RESETTABLE_SCREENS = ("choosing", "needs", "no_specialist", "selfcheck", "callback",
+                      "callback_done")  # untouched too long: back to welcome
 PIN_ATTEMPTS, PIN_LOCKOUT_S = 5, 60.0
 
 
@@ -135,6 +137,7 @@ class KioskController(Emitter):
         self._media_dead_since: float | None = None
         self.countdown = WaitCountdown()
         self.wait_view: WaitView = UNKNOWN
+        self.callback = CallbackFlow(self)  # 折り返し電話 (kiosk/callback_flow.py)
         self.branch = credential.branch
         self.language = settings.language
         self.echo: EchoCanceller | None = None
@@ -313,6 +316,7 @@ class KioskController(Emitter):
     def reset(self) -> None:
         """Privacy reset: forget everything of this resident and show the welcome screen."""
         self.visit = ResidentVisit()
+        self.callback.forget()
         self.countdown.clear()
         self.wait_view = UNKNOWN
         self.first_remote_frame_at = None
@@ -413,8 +417,8 @@ class KioskController(Emitter):
         if msg.state in ("abandoned", "cancelled"):
             self.reset()
             return
-        if msg.state in ("waiting", "offered") and self.screen not in ("waiting",):
-            self._set_screen("waiting")
+        if msg.state in ("waiting", "offered") and self.screen not in ("waiting", "callback"):
+            self._set_screen("waiting")  # (typing a callback number: the place is kept, the keypad stays)
         self.emit("ticket", {**self._ticket_payload(), "reason": msg.reason})
 
     def _ended_ticket_update(self, msg: TicketUpdate) -> bool:
@@ -608,6 +612,10 @@ class KioskController(Emitter):
             if self.screen == "waiting":
                 self.emit("wait", view.payload())
 
+    def set_screen(self, screen: str) -> None:
+        """For the controller's parts (kiosk/callback_flow.py): show ``screen``."""
+        self._set_screen(screen)
+
     def _set_screen(self, screen: str) -> None:
         if screen == self.screen:
             return
@@ -698,6 +706,9 @@ class KioskController(Emitter):
         elif self.screen == "idle" and self.language != self.settings.language:
             limit = self.settings.inactivity_reset_s  # a language left switched goes back too
         if limit is None:
+            return
+        if idle > limit and self.screen == "callback" and self.visit.ticket_state in ("waiting", "offered"):
+            self.callback.close()  # the typed number is forgotten; the place in the queue is kept
             return
         if idle > limit and self.screen != "in_call":
             self.reset()

@@ -43,6 +43,7 @@ class KioskSettings(BaseSettings):
     inactivity_reset_s: float = 90.0
     inactivity_warning_s: float = 20.0  # "are you still there?" this long before the reset
     feedback_timeout_s: float = 60.0
+    callback_offer_after_s: float = 900.0  # a wait estimated at this or more offers 「折り返し電話」 (a callback)
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0  # a dead media path is healed within this, else the call ends as cut off
     media_lost_after_s: float = 5.0  # nothing from the specialist for this long: the media path is dead

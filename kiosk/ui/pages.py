@@ -290,6 +290,9 @@ class WaitingPage(Page):
         self.cancel = Button()
         self.cancel.setObjectName("waiting_cancel")
         self.cancel.clicked.connect(self._cancel)
+        self.callback = Button()  # a long wait: 「折り返し電話」 instead (kiosk/callback_flow.py)
+        self.callback.setObjectName("waiting_callback")
+        self.callback.clicked.connect(lambda: self.ctx.run(self.ctx.port.callback.open()))
         self.box.addWidget(self.title)
         self.box.addWidget(self.service)
         self.box.addStretch(1)
@@ -299,7 +302,7 @@ class WaitingPage(Page):
         self.box.addWidget(self.unmet)
         self.box.addStretch(1)
         self.box.addWidget(self.hint)
-        self.box.addLayout(hbox(self.cancel, stretch_ends=True))
+        self.box.addLayout(hbox(self.cancel, self.callback, stretch_ends=True))
         self.ticket: dict[str, Any] = {}
 
     def _cancel(self) -> None:
@@ -344,6 +347,8 @@ class WaitingPage(Page):
         self.unmet.setVisible("sign_language" in (tk.get("unmet_needs") or []))
         self.hint.setText(t("waiting.hint"))
         self.cancel.set_text(t("waiting.cancel"))
+        self.callback.set_text(t("callback.offer"))
+        self.callback.setVisible(self.ctx.port.callback.offered())
 
     def clear(self) -> None:
         self.ticket = {}
@@ -351,7 +356,7 @@ class WaitingPage(Page):
         self.retranslate()
 
     def focus_order(self) -> list[QWidget]:
-        return [self.cancel]
+        return [self.cancel, self.callback]
 
 
 class NoSpecialistPage(Page):
@@ -366,11 +371,15 @@ class NoSpecialistPage(Page):
         self.lead = Label("lead", center=True)
         self.other = Button(kind="primary")
         self.home = Button()
+        self.callback = Button(kind="primary")  # 「折り返し電話」 (kiosk/callback_flow.py)
+        self.callback.setObjectName("nospec_callback")
         self.other.clicked.connect(self.ctx.port.go_back)
         self.home.clicked.connect(self.ctx.port.reset)
+        self.callback.clicked.connect(lambda: self.ctx.run(self.ctx.port.callback.open()))
         self.box.addStretch(1)
         for w in (self.title, self.service, self.hours, self.lead):
             self.box.addWidget(w)
+        self.box.addLayout(hbox(self.callback, stretch_ends=True))
         self.box.addStretch(1)
         self.box.addLayout(hbox(self.home, self.other, stretch_ends=True))
         self.info: dict[str, Any] = {}
@@ -390,13 +399,15 @@ class NoSpecialistPage(Page):
         self.lead.setText(t("nospec.lead"))
         self.other.set_text(t("nospec.other"))
         self.home.set_text(t("nospec.home"))
+        self.callback.set_text(t("callback.offer_nospec"))
+        self.callback.setVisible(bool(self.info))
 
     def clear(self) -> None:
         self.info = {}
         self.retranslate()
 
     def focus_order(self) -> list[QWidget]:
-        return [self.other, self.home]
+        return [self.callback, self.other, self.home]
 
 
 class FeedbackPage(Page):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget,
 
 from kiosk.ui.admin import PinPage, SelfCheckPage
 from kiosk.ui.call import CallPage
+from kiosk.ui.callback import CallbackDonePage, CallbackPage
 from kiosk.ui.overlays import GuestConsentOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
@@ -26,7 +27,8 @@ from kiosk.ui.theme import Metrics, base_text_px, stylesheet
 from kiosk.ui.widgets import Button, Label
 
 SCREEN_PAGES = {"idle": "welcome", "choosing": "services", "needs": "needs", "waiting": "waiting",
-                "no_specialist": "nospec", "in_call": "call", "feedback": "feedback", "selfcheck": "selfcheck"}
+                "no_specialist": "nospec", "in_call": "call", "feedback": "feedback", "selfcheck": "selfcheck",
+                "callback": "callback", "callback_done": "callback_done"}
 LARGE_TEXT = 1.3
 THANKS_MS = 6000
 
@@ -89,9 +91,11 @@ class KioskWindow(QWidget):
         self.feedback = FeedbackPage(ctx)
         self.pin = PinPage(ctx)
         self.selfcheck = SelfCheckPage(ctx)
+        self.callback = CallbackPage(ctx)
+        self.callback_done = CallbackDonePage(ctx)
         self.pages: dict[str, Page] = {}
         for page in (self.welcome, self.services_page, self.needs, self.waiting, self.nospec, self.call,
-                     self.feedback, self.pin, self.selfcheck):
+                     self.feedback, self.pin, self.selfcheck, self.callback, self.callback_done):
             self.pages[page.name] = page
             self.stack.addWidget(page)
         lay = QVBoxLayout(self)

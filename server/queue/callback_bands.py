@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from server.reports.data import JST
 from server.settings import Settings
-from signaling.protocol.models import CallbackBand, CallbackBandRef, CallbackPart
+from signaling.protocol.models import JST, CallbackBand, CallbackBandRef, CallbackPart
 
 PARTS: tuple[CallbackPart, ...] = ("am", "pm")
 

@@ -20,7 +20,6 @@ from server.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from server.queue.step import Step
 from server.queue.tickets import cancel_ticket
 from server.queue.views import CALL_ROLES, staff_peer
-from server.reports.data import JST
 from signaling.principal import Principal
 from signaling.protocol.messages import (
     CallbackBands,
@@ -29,7 +28,7 @@ from signaling.protocol.messages import (
     CallbackOutcomeSet,
     CallbackSnapshot,
 )
-from signaling.protocol.models import CallbackItem
+from signaling.protocol.models import JST, CallbackItem
 from signaling.protocol.replies import CallbackBandList, CallbackCreated, CallbackTask, CallbackTasks
 
 OPEN_STATES = ("open", "claimed")

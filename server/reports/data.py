@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Branch, CallSession, Feedback, Municipality, Service, Ticket
-
-JST = timezone(timedelta(hours=9), "JST")
+from signaling.protocol.models import JST
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Value types used inside messages (no ``type`` tag)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,6 +113,7 @@ class DeviceHealth(Strict):
 
 
 # callbacks (issue 12 item 4): a resident asks to be phoned back instead of waiting
+JST = timezone(timedelta(hours=9), "JST")  # Japan time (no DST): callback bands, report days
 CallbackPart = Literal["am", "pm"]  # morning / afternoon of a working day, within the callback hours
 CallbackState = Literal["open", "claimed", "done"]
 CallbackOutcome = Literal["reached", "no_answer", "wrong_number", "resolved"]
