@@ -8,7 +8,7 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``, ``quality``,
 ``invite``, ``invite_sent``, ``whisper``, ``wrapup``, ``wrapup_done``, ``history``,
 ``colleagues``, ``notice``, ``error``; guests by link (:mod:`staff_console.guests`): ``guest_invited``,
-``guest_lobby``, ``guest_state``.
+``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -68,6 +68,7 @@ from signaling.protocol.models import CallStats, GuestRole, Participant, QueueIt
 from signaling.protocol.replies import Reply
 from signaling.tls import client_context
 from staff_console import __version__
+from staff_console.callbacks import CallbackDesk
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
@@ -170,6 +171,7 @@ class StaffController(Emitter):
         self.pending_invite: InviteIncoming | None = None
         self.invited: dict[int, str] = {}  # staff id -> name, invited and not yet joined
         self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
+        self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
         self._invited_at: dict[int, float] = {}
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
@@ -678,7 +680,7 @@ class StaffController(Emitter):
             case SessionEnded():
                 await self._on_session_ended(msg)
             case _:
-                self.guests.on_message(msg)
+                self.guests.on_message(msg) or self.callbacks.on_message(msg)
 
     async def _on_status(self, msg: StatusUpdate) -> None:
         self.status, self.status_reason = msg.status, msg.reason
@@ -862,6 +864,8 @@ class StaffController(Emitter):
                 self._spawn(self._report_pending_end())
             if self.pending_leave is not None:
                 self._spawn(self._report_pending_leave())
+            if self.me.get("role") in ("specialist", "supervisor"):
+                self._spawn(self.callbacks.refresh())  # the tasks that came in while this console was away
             self.emit("connection", {"state": state, "resumed": self.was_online})
             self.was_online = True
             return

@@ -121,9 +121,9 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         healths = {h.kiosk_id: h for h in (await db.execute(select(KioskHealth))).scalars().all()}
         live = (await db.execute(select(CallSession).where(CallSession.ended_at.is_(None))
                                  .order_by(CallSession.accepted_at))).scalars().unique().all()
-        callbacks = dict((await db.execute(  # counts only: the IT monitor never reads a callback's number
+        callbacks: dict[int, int] = {sid: n for sid, n in (await db.execute(  # counts only: never a number
             select(Callback.service_id, func.count()).where(Callback.state.in_(CALLBACK_OPEN))
-            .group_by(Callback.service_id))).tuples().all())
+            .group_by(Callback.service_id))).all()}
 
     ticket_of_kiosk = {tk.kiosk_id: tk for tk in tickets}
     kiosk_rows: list[KioskRow] = []

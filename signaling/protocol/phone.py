@@ -1,10 +1,10 @@
 """Japanese telephone numbers, as a resident types them on the kiosk's keypad for a callback (折り返し電話).
 
-Accepted: a fixed line, 10 digits, ``0`` then an area code that does not start with ``0`` (``0152-72-1111``:
-0 + 1-5 digit area code + subscriber number), and a mobile, 11 digits starting ``070``, ``080`` or ``090``.
-Hyphens and spaces are ignored; anything else is refused. Toll numbers of the 0X0 family other than mobiles
-(``050`` IP phones, ``020`` pagers, ``0120``/``0570`` are 10 digits with area-like prefixes and pass as fixed)
-are not numbers a specialist calls back, and an 11-digit number is only a mobile.
+Accepted: a fixed line, 10 digits, ``0`` then an area code (``0152-72-1111``, ``03-1234-5678``), and a mobile,
+11 digits starting ``070``, ``080`` or ``090``. Hyphens and spaces are ignored; anything else is refused. The
+``0A0`` prefixes are never area codes (the numbering plan keeps them for non-geographic services): ten digits
+starting ``0A0`` are refused, and so are the other eleven-digit ones (``050`` IP phones, ``020`` pagers). Ten-digit
+service numbers with area-like prefixes (``0120``, ``0570``) pass as fixed lines.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def phone_problem(text: str) -> PhoneProblem | None:
         return "prefix"
     if len(digits) == 11:
         return None if digits.startswith(MOBILE_PREFIXES) else "prefix"
-    return "prefix" if digits[1] == "0" else None  # 10 digits: 0 + area code (never 00...)
+    return "prefix" if "0" in (digits[1], digits[2]) else None  # 10 digits: 0 + area code (never 00 or 0A0)
 
 
 def japanese_phone(text: str) -> str:

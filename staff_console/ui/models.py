@@ -5,6 +5,7 @@
                          the waited time keeps counting between server snapshots (:meth:`tick`).
 - :class:`TeamModel`     every specialist's state (supervisors).
 - :class:`HistoryModel`  past sessions with the note the server let this account read.
+- :class:`CallbackModel` callback tasks of this account's municipality and services (折り返し電話).
 
 Each row's id is under ``ID_ROLE``; ``SORT_ROLE`` gives a sortable value.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from signaling.protocol.models import QueueItem, StaffState
+from signaling.protocol.models import CallbackItem, QueueItem, StaffState
 from staff_console.ui.text import Texts
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -215,4 +216,57 @@ class HistoryModel(_Table):
             return self.data(index)
         if role == Qt.ItemDataRole.ForegroundRole and col == self.CATEGORY and not note:
             return QBrush(QColor("#8a8a8a"))
+        return None
+
+
+class CallbackModel(_Table):
+    """Callback tasks (折り返し電話): when to call, what about, where from, the number, where it stands. Only the
+    tasks the server sent this account (its own municipality's) are ever here."""
+
+    columns = ("callback.col.band", "callback.col.service", "callback.col.where", "callback.col.phone",
+               "callback.col.state", "callback.col.attempts")
+    BAND, SERVICE, WHERE, PHONE, STATE, ATTEMPTS = range(6)
+
+    def __init__(self, texts: Texts, my_id: Callable[[], int | None] = lambda: None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(texts, parent)
+        self.items: list[CallbackItem] = []
+        self.my_id = my_id
+
+    def _rows(self) -> Sequence[Any]:
+        return self.items
+
+    def set_items(self, items: Sequence[CallbackItem]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.items):
+            return None
+        it, col, t = self.items[index.row()], index.column(), self.texts
+        mine = it.state == "claimed" and it.claimed_by == self.my_id()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.BAND:
+                return t.band(it.band)
+            if col == self.SERVICE:
+                return t.service(it.service_code)
+            if col == self.WHERE:
+                return t.where(it.branch, it.municipality)
+            if col == self.PHONE:
+                return it.phone
+            if col == self.STATE:
+                if it.state != "claimed":
+                    return t.t("callback.state.open")
+                return t.t("callback.state.mine") if mine else t.t("callback.state.claimed", name=it.claimed_by_name)
+            if col == self.ATTEMPTS:
+                return t.t("callback.attempts", n=it.attempts) if it.attempts else ""
+        if role == ID_ROLE:
+            return it.callback_id
+        if role == SORT_ROLE:
+            return it.band.starts_at.isoformat() if col == self.BAND else self.data(index)
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.STATE and mine:
+            return QBrush(QColor("#1f5fbf"))
+        if role == Qt.ItemDataRole.ToolTipRole and it.note:
+            return t.t("callback.last_note", note=it.note)
         return None

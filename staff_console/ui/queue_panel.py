@@ -4,7 +4,7 @@ the controller, which talks to the server."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QAbstractItemModel, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,7 +22,7 @@ from staff_console.ui.models import ID_ROLE, QueueModel, TeamModel
 from staff_console.ui.text import Texts
 
 
-def _table(model: QueueModel | TeamModel) -> QTableView:
+def _table(model: QAbstractItemModel) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.setAlternatingRowColors(True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from signaling.i18n import Catalog
+from signaling.protocol.models import JST, CallbackBand
 from staff_console.vocab import REFERRAL_ORG_JA
 
 I18N = Path(__file__).resolve().parent.parent / "i18n"
@@ -75,6 +76,12 @@ class Texts:
         """Why a call ended; a known media error (e.g. the TURN server refused the credential) says more."""
         key = f"end.{media_error}" if media_error and self.has(f"end.{media_error}") else f"end.{reason}"
         return self.t(key) if self.has(key) else reason
+
+    def band(self, band: CallbackBand) -> str:
+        """A callback's time band in Japan time: 12/07（月） 午後 13:00〜17:00."""
+        start, end = band.starts_at.astimezone(JST), band.ends_at.astimezone(JST)
+        return self.t("callback.band", month=start.month, day=start.day, weekday=self.t(f"weekday.{start.weekday()}"),
+                      part=self.t(f"callback.part.{band.part}"), start=f"{start:%H:%M}", end=f"{end:%H:%M}")
 
     def role(self, role: str) -> str:
         return self.t(f"role.{role}")

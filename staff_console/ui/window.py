@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
 from signaling.qt.bridge import EventBridge
 from staff_console.guests import qr_png
 from staff_console.ui.call_view import CallView
+from staff_console.ui.callback_panel import CallbackPanel
 from staff_console.ui.guest_dialog import GuestInviteDialog
 from staff_console.ui.header import HeaderBar
 from staff_console.ui.history_view import HistoryView
-from staff_console.ui.models import HistoryModel, QueueModel, TeamModel
+from staff_console.ui.models import CallbackModel, HistoryModel, QueueModel, TeamModel
 from staff_console.ui.offer_dialog import InviteDialog, OfferDialog
 from staff_console.ui.pickers import InvitePicker, TransferDialog
 from staff_console.ui.queue_panel import QueuePanel
@@ -123,6 +124,8 @@ class ConsoleWindow(QMainWindow):
         self.queue_model = QueueModel(texts)
         self.team_model = TeamModel(texts)
         self.history_model = HistoryModel(texts)
+        self.callback_model = CallbackModel(texts, lambda: ctl.me.get("id"))
+        self.callback_panel = CallbackPanel(texts, self.callback_model)
         self.queue_panel = QueuePanel(texts, self.queue_model, self.team_model)
         self.idle = IdlePage(texts)
         self.call_view = CallView(texts)
@@ -139,6 +142,7 @@ class ConsoleWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.work, "")
         self.tabs.addTab(self.history_view, "")
+        self.tabs.addTab(self.callback_panel, "")
         self.tabs.currentChanged.connect(self._tab_changed)
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -185,6 +189,9 @@ class ConsoleWindow(QMainWindow):
         self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.finish.connect(lambda: self._run(ctl.complete_wrapup()))
         self.history_view.search.connect(lambda f: self._run(ctl.search_history(**f)))
+        self.callback_panel.claim_requested.connect(lambda cid: self._run(ctl.callbacks.claim(cid)))
+        self.callback_panel.outcome_requested.connect(
+            lambda cid, outcome, note: self._run(ctl.callbacks.record(cid, outcome, note)))
 
         # controller events
         self.bridge = EventBridge(ctl, self)
@@ -228,8 +235,9 @@ class ConsoleWindow(QMainWindow):
         self.setWindowTitle(t.t("app.title"))
         self.tabs.setTabText(0, t.t("tab.work"))
         self.tabs.setTabText(1, t.t("tab.history"))
+        self._callback_tab()
         for w in (self.header, self.queue_panel, self.idle, self.call_view, self.wrapup_view, self.history_view,
-                  self.offer_dialog, self.invite_dialog):
+                  self.offer_dialog, self.invite_dialog, self.callback_panel):
             w.retranslate()  # type: ignore[attr-defined]
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self._render_banner()
@@ -244,6 +252,7 @@ class ConsoleWindow(QMainWindow):
         staff = data["staff"]
         self.header.set_profile(staff)
         self.queue_panel.set_supervisor(staff.get("role") == "supervisor")
+        self._callback_tab()
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self.header.retranslate()
 
@@ -263,6 +272,16 @@ class ConsoleWindow(QMainWindow):
     def _on_queue(self, data: dict[str, Any]) -> None:
         self.queue_model.set_items(data["items"])
         self.team_model.set_staff(data["staff"])
+
+    def _on_callbacks(self, data: dict[str, Any]) -> None:
+        self.callback_model.set_items(data["items"])
+        self._callback_tab()
+
+    def _callback_tab(self) -> None:
+        """The callback tab says how many tasks wait; it shows only for those who handle them."""
+        n = len(self.callback_model.items)
+        self.tabs.setTabText(2, self.texts.t("tab.callbacks", n=n) if n else self.texts.t("tab.callbacks_none"))
+        self.tabs.setTabVisible(2, self.ctl.me.get("role") in ("specialist", "supervisor"))
 
     def _on_offer(self, data: dict[str, Any]) -> None:
         self.offer_dialog.show_offer(data["offer"])

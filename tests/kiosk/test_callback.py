@@ -19,7 +19,6 @@ from signaling.protocol.messages import CallbackSnapshot, StatusSet, TicketCreat
 from tests.kiosk.helpers import click, kiosk_app, shot, visible_texts, wrong_language
 from tests.support import Env, eventually, make_settings, server_env
 
-
 # Monday 09:00 in Japan, a week before the queue tests' T0: before today, so that enrollment codes and tokens made
 # on the wall clock are still valid on the server's clock
 T0 = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)

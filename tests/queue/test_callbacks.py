@@ -82,7 +82,8 @@ async def test_the_bands_offered_follow_the_clock_and_the_working_week(w: World)
     ("0152721111", None), ("0152-72-1111", None), ("09012345678", None), ("080 1234 5678", None),
     ("07012345678", None), ("0312345678", None),
     ("015272111", "too_short"), ("090123456789", "too_long"), ("1152721111", "prefix"),
-    ("05012345678", "prefix"), ("01527211111", "prefix"), ("0012345678", "prefix"), ("0152７２1111", "not_digits"),
+    ("05012345678", "prefix"), ("01527211111", "prefix"), ("0012345678", "prefix"), ("0901234567", "prefix"),
+    ("0152７２1111", "not_digits"),
     ("", "not_digits"), ("+81152721111", "not_digits"),
 ])
 def test_japanese_numbers_fixed_or_mobile(typed: str, problem: str | None) -> None:
