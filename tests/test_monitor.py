@@ -25,8 +25,16 @@ from playwright.async_api import Page, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from signaling.observer import wait_for
-from signaling.protocol.messages import CallMedia, CallStatsReport, OfferAccept, StatusSet, TicketCreate
-from signaling.protocol.models import CallStats
+from signaling.protocol.messages import (
+    CallbackBands,
+    CallbackCreate,
+    CallMedia,
+    CallStatsReport,
+    OfferAccept,
+    StatusSet,
+    TicketCreate,
+)
+from signaling.protocol.models import CallbackBandRef, CallStats
 from signaling.protocol.monitor import Snapshot
 from tests.browser import chromium
 from tests.integration.calls import kiosk_controller, staff_controller
@@ -44,8 +52,9 @@ CHAT_FROM_RESIDENT = "はい、聞こえます。手帳の更新です CHAT-CANA
 SDP_MARKERS = ("a=fingerprint", "a=ice-ufrag", "a=ice-pwd", "m=audio", "m=video")
 expect.set_options(timeout=WAIT_S * 1000)  # the page follows a loaded machine too: generous, as everywhere
 
+CALLBACK_PHONE = "0157826123"  # a resident's number left for a callback: personal, never on the monitor
 SECRETS = (RESIDENT_NAME, NOTE_SUMMARY, "MONITOR-LEAK-CANARY-7731", FOLLOW_UP_BY, CHAT_FROM_STAFF,
-           CHAT_FROM_RESIDENT, "CHAT-CANARY", *SDP_MARKERS)
+           CHAT_FROM_RESIDENT, "CHAT-CANARY", CALLBACK_PHONE, *SDP_MARKERS)
 
 
 def watch(page: Page) -> tuple[list[str], list[str], list[str]]:
@@ -163,6 +172,13 @@ async def test_monitor_live_page(tmp_path: Path) -> None:
             await expect(queue.locator("td").nth(1)).to_have_text("1")
             await expect(page.locator("li.alert[data-kind=long_wait]")).to_contain_text(
                 "訓子府町役場 窓口", timeout=(WAIT_ALERT_S + WAIT_S) * 1000)
+
+            # a resident of another town asks for a callback (issue 12 item 4): the page counts it, no number
+            k5, _ = await env.kiosk_client("oketo")
+            band = (await k5.request(CallbackBands(service_code="disability")))["bands"][0]
+            await k5.request(CallbackCreate(service_code="disability", phone=CALLBACK_PHONE,
+                                            band=CallbackBandRef(day=band["day"], part=band["part"])))
+            await expect(queue.locator("td").nth(4)).to_have_text("1")
 
             # a kiosk goes away: offline on the page, then the alert, and not before its time: a timer of the
             # alert time less half a second, started before the close, fires first (the server runs on this

@@ -18,7 +18,7 @@
       h_place: "窓口", h_service: "相談種別", h_duration: "通話時間", h_side: "測定側", h_rtt: "RTT ms",
       h_loss: "損失 %", h_bitrate: "kbps", h_fps: "fps", h_state: "状態", h_screen: "画面",
       h_last_seen: "最終接続", h_version: "版", h_waiting: "待ち", h_longest: "最長待ち",
-      h_available: "受付可 / 勤務中", h_name: "名前", h_municipality: "所属", h_status: "状態",
+      h_available: "受付可 / 勤務中", h_callbacks: "折り返し電話", h_name: "名前", h_municipality: "所属", h_status: "状態",
       privacy: "この画面には利用者の氏名・相談記録・映像は表示されません",
       stale: "表示が更新されていません（接続を確認中）",
       conn_online: "● 受信中", conn_connecting: "○ 接続中…", conn_offline: "○ 再接続待ち",
@@ -52,7 +52,7 @@
       h_place: "Branch", h_service: "Service", h_duration: "Duration", h_side: "Side", h_rtt: "RTT ms",
       h_loss: "Loss %", h_bitrate: "kbps", h_fps: "fps", h_state: "State", h_screen: "Screen",
       h_last_seen: "Last seen", h_version: "Version", h_waiting: "Waiting", h_longest: "Longest wait",
-      h_available: "Available / on duty", h_name: "Name", h_municipality: "Municipality", h_status: "Status",
+      h_available: "Available / on duty", h_callbacks: "Callbacks", h_name: "Name", h_municipality: "Municipality", h_status: "Status",
       privacy: "No resident names, consultation notes or video are shown on this screen",
       stale: "The display is not being updated (checking the connection)",
       conn_online: "● live", conn_connecting: "○ connecting…", conn_offline: "○ waiting to reconnect",
@@ -361,8 +361,10 @@
         el("td", { text: svcName(q, "name_ja", "name_en") }),
         el("td", { cls: `num big${q.waiting ? " warn" : ""}`, text: q.waiting }),
         el("td", { cls: `num${longBad ? " bad" : ""}`, text: q.longest_wait_s === null ? tr("none") : fmtDur(q.longest_wait_s) }),
-        el("td", { cls: `num${q.on_duty === 0 ? " warn" : ""}`, text: `${q.available} / ${q.on_duty}` }));
-    }), tr("none"), 4);
+        el("td", { cls: `num${q.on_duty === 0 ? " warn" : ""}`, text: `${q.available} / ${q.on_duty}` }),
+        // callbacks not yet done: a count only, the IT monitor never sees a number
+        el("td", { cls: "num", data: { callbacks: q.callbacks }, text: q.callbacks ?? 0 }));
+    }), tr("none"), 5);
   }
 
   function renderStaff(snap) {
