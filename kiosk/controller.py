@@ -11,7 +11,8 @@ Events: ``screen``, ``connection``, ``services``, ``ticket``, ``wait``, ``no_spe
 ``quality``, ``error``, ``reset``, ``language``, ``idle_warning``, ``guest_consent`` (``request``: a guest the
 specialist admitted, to announce 「○○（手話通訳）が参加します」 and ask the resident), ``guest_consent_done``
 (``agree``: the resident's answer, or None when the question lapsed with the call), ``health`` (a health
-report was sent).
+report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``showing``, ``error``),
+``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``).
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -43,6 +44,7 @@ from typing import Any, get_args
 
 from kiosk import __version__
 from kiosk.callback_flow import CallbackFlow
+from kiosk.documents import DocumentDesk
 from kiosk.health_reporter import HealthReporter
 from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential, pin_matches
@@ -54,6 +56,7 @@ from kiosk.settings import KioskSettings
 from kiosk.wait_estimate import UNKNOWN, WaitCountdown, WaitView
 from signaling.call import CallMesh, LocalMedia
 from signaling.client import ClientError, ConnState, NotConnected, RequestFailed, SignalingClient
+from signaling.document_camera import SwitchVideoTrack
 from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.errors import ErrorCode
@@ -143,6 +146,8 @@ class KioskController(Emitter):
         self.echo: EchoCanceller | None = None
         self.echo_error: str = ""
         self.local_video: TapTrack | None = None
+        self.video_switch: SwitchVideoTrack | None = None  # the call's video: face camera or document camera
+        self.documents = DocumentDesk(settings, self.emit)
         self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
         self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
         self.selfcheck_results: list[selfcheck.Check] = []
@@ -286,6 +291,18 @@ class KioskController(Emitter):
         self.touch()
         if self.mesh is not None:
             self.mesh.set_camera(on)
+
+    async def show_document(self) -> bool:
+        """「書類を見せる」: the call's video carries the document camera until :meth:`stop_document`."""
+        self.touch()
+        if self.mesh is None:
+            return False
+        return await self.documents.show()
+
+    async def stop_document(self) -> None:
+        """「カメラに戻す」: the face camera again; the document camera is closed."""
+        self.touch()
+        await self.documents.stop()
 
     async def submit_feedback(self, rating: int, saved_trip: bool | None) -> bool:
         """Thank the resident and clear the screen at once; the rating reaches the server now, or from the
@@ -465,6 +482,7 @@ class KioskController(Emitter):
                              media_grace_s=self.settings.media_grace_s,
                              media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False,
                              relay_only=welcome is not None and welcome.ice_transport_policy == "relay")
+        self.documents.attach(self.video_switch, self.mesh)
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants),
@@ -490,7 +508,8 @@ class KioskController(Emitter):
             except EchoUnavailable as exc:
                 self.echo, self.echo_error = None, str(exc)
                 log.warning("echo cancellation off: %s", exc)
-        self.local_video = TapTrack(video) if video is not None else None
+        self.video_switch = SwitchVideoTrack(video) if video is not None else None
+        self.local_video = TapTrack(self.video_switch) if self.video_switch is not None else None
         return audio, self.local_video
 
     def far_end(self, pcm: bytes) -> None:
@@ -512,6 +531,13 @@ class KioskController(Emitter):
     def _on_call_event(self, name: str, data: dict[str, Any]) -> None:
         if name in ("peer_added", "connected"):
             self._attach_audio()
+        if name == "connected":
+            self.documents.resend_state(data["peer"])
+        if name == "channel":
+            self._spawn(self.documents.on_message(data["peer"], data["message"]))
+            return
+        if name in ("blob", "blob_error"):
+            return  # nothing is sent to a kiosk as a blob (yet): dropped
         primary = self.mesh is not None and data.get("peer") == self.mesh.primary
         sid = self.visit.session_id
         if name == "remote_closed" and primary and sid is not None and self.connection != "online":
@@ -569,9 +595,11 @@ class KioskController(Emitter):
             self._set_screen("feedback")
 
     async def _end_call_media(self) -> None:
+        await self.documents.stop()
+        self.documents.attach(None, None)
         mesh, media = self.mesh, self.media
         self.mesh, self.media = None, None
-        self.echo, self.local_video = None, None
+        self.echo, self.local_video, self.video_switch = None, None, None
         self._media_dead_since = None
         if mesh is not None:
             await mesh.close()

@@ -52,6 +52,13 @@ class KioskSettings(BaseSettings):
     health_interval_s: float = Field(default=300.0, gt=0)  # at start, then this often
     health_probe_timeout_s: float = Field(default=5.0, gt=0)  # no camera frame within this: no_frames
     document_camera_device: str | None = None  # e.g. /dev/video2; None: not installed
+    # the document camera (書画カメラ, kiosk/documents.py): "synthetic" (a sample certificate page, for demo and
+    # tests), "device" (the USB camera at document_camera_device), "none" (no 「書類を見せる」 button)
+    document_camera_source: str = "synthetic"
+    document_camera_width: int = Field(default=2592, ge=64)  # opened at this size: a still has it (5 MP here)
+    document_camera_height: int = Field(default=1944, ge=64)
+    document_camera_fps: int = Field(default=10, ge=1, le=60)
+    document_video_width: int = Field(default=1280, ge=160)  # the call's video while a document is shown
     printer: str | None = None  # CUPS queue name (lpstat -p); None: not installed
     outbox_file: Path | None = None  # reports kept for the server while it cannot be reached (default: beside
     #                                  the credential file)

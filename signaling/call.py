@@ -38,6 +38,10 @@ relay candidates only. A link whose TURN server refused the credential or did no
 reported at once: ``call.media {failed, error}`` to the server (primary link) and ``failed`` with
 ``error`` ("turn_auth" / "turn_unreachable"), within the connect timeout instead of after the grace.
 
+Typed data-channel messages (:mod:`signaling.protocol.channel`: the document camera, stills) go to one peer with
+:meth:`CallMesh.send_message` / :meth:`CallMesh.send_blob` and arrive as ``channel`` (``peer``, ``message``),
+``blob`` (``peer``, ``begin``, ``data``: complete, size and SHA-256 checked) and ``blob_error`` (``peer``, ``error``).
+
 Events (``emit(name, data)``): ``peer_added``, ``peer_removed``, ``connected`` (``setup_ms``,
 ``generation``), ``link_failed`` (``error``: text; ``code``: a TURN problem, if it was one),
 ``reconnecting``, ``remote_closed``, ``failed`` (``reported``: the server acknowledged ``call.media
@@ -65,6 +69,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from signaling.client import ClientError, SignalingClient
 from signaling.media import FrameCounterSink
 from signaling.peer import CallError, CallPeer, TurnFailed
+from signaling.protocol.channel import BlobBegin, ChannelMessage
 from signaling.protocol.messages import (
     CallMedia,
     CallStatsReport,
@@ -233,6 +238,28 @@ class CallMesh:
         except CallError:
             return False
 
+    def send_message(self, peer: str, msg: ChannelMessage) -> bool:
+        """A typed data-channel message to one peer; False when that link's channel is not open."""
+        link = self.links.get(peer)
+        if link is None:
+            return False
+        try:
+            link.call.send_message(msg)
+            return True
+        except CallError:
+            return False
+
+    def broadcast(self, msg: ChannelMessage) -> int:
+        """A typed data-channel message to every open link; returns how many received it."""
+        return sum(self.send_message(peer, msg) for peer in list(self.links))
+
+    async def send_blob(self, peer: str, begin: BlobBegin, data: bytes) -> None:
+        """A blob to one peer (:meth:`CallPeer.send_blob`); raises :class:`CallError` when it cannot go."""
+        link = self.links.get(peer)
+        if link is None:
+            raise CallError(f"no link to {peer}")
+        await link.call.send_blob(begin, data)
+
     def policy(self, peer: str) -> SendPolicy:
         if self.receive_only:
             return "none"
@@ -300,6 +327,10 @@ class CallMesh:
                         media_lost_after_s=self.media_lost_after_s, label=f"{self.me}->{peer}")
         call.on_chat = lambda text, p=peer: self.emit("chat", {"peer": p, "text": text})  # type: ignore[misc]
         call.on_control = lambda data, p=peer: self.emit("control", {"peer": p, "data": data})  # type: ignore[misc]
+        call.on_message = lambda msg, p=peer: self.emit("channel", {"peer": p, "message": msg})  # type: ignore[misc]
+        call.on_blob = lambda begin, data, p=peer: self.emit(  # type: ignore[misc]
+            "blob", {"peer": p, "begin": begin, "data": data})
+        call.on_blob_error = lambda error, p=peer: self.emit("blob_error", {"peer": p, "error": error})  # type: ignore[misc]
         call.on_media_lost = lambda p=peer: self._spawn(self._heal(p))  # type: ignore[misc]
         call.on_remote_closed = lambda p=peer, c=call: self._on_remote_bye(p, c)  # type: ignore[misc]
         if self.on_audio is not None:

@@ -276,6 +276,13 @@ def _open_first(kind: str, candidates: list[tuple[str, str, dict[str, str]]]) ->
     raise MediaDeviceError(f"cannot open {kind} device ({'; '.join(errors)})")
 
 
+def open_video_device(device: str | None, width: int, height: int, fps: int) -> MediaStreamTrack:
+    """One camera (e.g. the document camera, ``/dev/video2``) at ``width`` x ``height``; MediaDeviceError if it
+    cannot be opened. On Windows ``device`` is the dshow name."""
+    video_list, _ = _device_candidates(width, height, fps, device, device if sys.platform == "win32" else None)
+    return _open_first("video", video_list)[1]
+
+
 def _open_devices(
     width: int, height: int, fps: int, video: str | None, audio: str | None,
 ) -> tuple[MediaStreamTrack, MediaStreamTrack]:

@@ -14,6 +14,8 @@ API::
     await peer.wait_channel_open()           # data channel usable (shortly after "connected")
     peer.send_chat("...")                    # on_chat(text) on the other side
     peer.send_control({"whisper": True})     # on_control(dict) on the other side (app-level control)
+    peer.send_message(StillRequest(...))     # on_message(msg) on the other side (signaling.protocol.channel)
+    await peer.send_blob(begin, data)        # on_blob(begin, data) on the other side, size and SHA-256 checked
     peer.set_audio_muted(True); peer.set_video_enabled(False)   # silence / black frames
     stats = await peer.stats()               # CallStats; rates are measured between calls
     await peer.close()                       # idempotent; tells the other side "bye" first
@@ -26,7 +28,8 @@ API::
                 video_frames_received, audio_frames_received, latest_video_frame, media_lost_reason,
                 remote_bye (the other side said "bye"), media_alive (connected, not lost, no bye, not closed)
     callbacks:  on_video_frame(frame), on_audio_frame(frame), on_chat(text), on_control(dict),
-                on_media_lost(), on_remote_closed()
+                on_message(ChannelMessage) (kinds beyond hb/chat/ctl/bye/blob.begin),
+                on_blob(BlobBegin, bytes), on_blob_error(text), on_media_lost(), on_remote_closed()
 
 Ownership: the peer sends the given tracks through a :class:`~signaling.media.GateTrack` and stops
 them on :meth:`close` (aiortc's senders do the same). Pass a ``MediaRelay`` subscription to share one
@@ -62,7 +65,6 @@ Errors::
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -82,13 +84,31 @@ from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
 from signaling.media import CallError, FrameCounterSink, GateTrack, MediaDeviceError
+from signaling.protocol.channel import (
+    BlobBegin,
+    Bye,
+    ChannelError,
+    ChannelMessage,
+    Chat,
+    Control,
+    Heartbeat,
+    UnknownKind,
+    dump_text,
+    is_chunk,
+    parse_chunk,
+    parse_text,
+)
 from signaling.protocol.models import CallStats, IceServer, MediaError
+from signaling.transfer import BlobAssembler, blob_chunks
 from signaling.turn_check import TurnProblem, has_turn, probe_turn
 
 __all__ = ["CallConnectTimeout", "CallError", "CallFailed", "CallPeer", "MediaDeviceError", "TurnFailed"]
 
 log = logging.getLogger("madoguchi.peer")
 CHANNEL_LABEL = "madoguchi"
+# a blob's chunks are queued while the channel buffers less than this; above, the sender waits for it to drain
+BLOB_HIGH_WATER = 1024 * 1024
+BLOB_LOW_WATER = 256 * 1024
 
 
 class CallConnectTimeout(CallError):
@@ -133,6 +153,9 @@ class CallPeer:
     on_audio_frame: Callable[[AudioFrame], None] | None
     on_chat: Callable[[str], None] | None
     on_control: Callable[[dict[str, Any]], None] | None
+    on_message: Callable[[ChannelMessage], None] | None
+    on_blob: Callable[[BlobBegin, bytes], None] | None
+    on_blob_error: Callable[[str], None] | None
     on_media_lost: Callable[[], None] | None
     on_remote_closed: Callable[[], None] | None
 
@@ -153,7 +176,10 @@ class CallPeer:
         self.media_lost_after_s = media_lost_after_s
         self.on_video_frame = self.on_audio_frame = None
         self.on_chat = self.on_media_lost = self.on_remote_closed = None
-        self.on_control = None
+        self.on_control = self.on_message = self.on_blob = self.on_blob_error = None
+        self._blobs = BlobAssembler()
+        self._drained = asyncio.Event()
+        self._blob_lock = asyncio.Lock()
         self._audio = GateTrack(audio) if audio is not None and not receive_only else None
         self._video = GateTrack(video) if video is not None and not receive_only else None
         self._pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
@@ -359,25 +385,49 @@ class CallPeer:
         self._channel = channel
         channel.on("message", self._on_message)
         channel.on("open", self._channel_open.set)
+        channel.bufferedAmountLowThreshold = BLOB_LOW_WATER
+        channel.on("bufferedamountlow", self._drained.set)
         if channel.readyState == "open":
             self._channel_open.set()
 
     def _on_message(self, message: str | bytes) -> None:
         self._last_message_at = time.monotonic()
         try:
-            data = json.loads(message)
-            kind = data.get("kind")
-        except (ValueError, AttributeError):
-            log.warning("%s: bad data-channel message", self.label)
+            if is_chunk(message):
+                self._on_chunk(message)  # type: ignore[arg-type]
+                return
+            msg = parse_text(message)
+        except UnknownKind:
+            return  # a newer peer's message: ignored (docs/protocol.md §15)
+        except ChannelError as exc:
+            log.warning("%s: bad data-channel message: %s", self.label, exc)
+            if is_chunk(message) and self.on_blob_error is not None:
+                self.on_blob_error(str(exc))
             return
-        if kind == "chat" and isinstance(data.get("text"), str) and self.on_chat is not None:
-            self.on_chat(data["text"])
-        elif kind == "ctl" and isinstance(data.get("data"), dict) and self.on_control is not None:
-            self.on_control(data["data"])
-        elif kind == "bye" and not self._remote_bye:
-            self._remote_bye = True
-            if self.on_remote_closed is not None:
-                self.on_remote_closed()
+        match msg:
+            case Heartbeat():
+                pass
+            case Chat() if self.on_chat is not None:
+                self.on_chat(msg.text)
+            case Control() if self.on_control is not None:
+                self.on_control(msg.data)
+            case Bye() if not self._remote_bye:
+                self._remote_bye = True
+                if self.on_remote_closed is not None:
+                    self.on_remote_closed()
+            case BlobBegin():
+                dropped = self._blobs.begin(msg)
+                if dropped is not None and self.on_blob_error is not None:
+                    self.on_blob_error(f"transfer {dropped.transfer_id} dropped unfinished")
+            case Chat() | Control() | Bye():
+                pass
+            case _ if self.on_message is not None:
+                self.on_message(msg)
+
+    def _on_chunk(self, raw: bytes) -> None:
+        done = self._blobs.chunk(*parse_chunk(raw))
+        if done is not None and self.on_blob is not None:
+            self.on_blob(*done)
 
     def _lose(self, reason: str) -> None:
         if self.media_lost_reason is not None or self._closed:
@@ -402,28 +452,53 @@ class CallPeer:
             now = time.monotonic()
             if now >= next_hb:
                 next_hb = now + self.heartbeat_interval_s
-                self._send({"kind": "hb"})
+                self._send_msg(Heartbeat())
             if now - self._last_alive() > self.media_lost_after_s:
                 self._lose("stalled")
                 return
             await asyncio.sleep(tick)
 
-    def _send(self, payload: dict[str, Any]) -> bool:
+    def _send_msg(self, msg: Heartbeat | Chat | Control | Bye | BlobBegin | Any) -> bool:
         if self._channel is None or self._channel.readyState != "open":
             return False
-        self._channel.send(json.dumps(payload, ensure_ascii=False))
+        self._channel.send(dump_text(msg))
         return True
 
     # ------------------------------------------------------------ controls
     def send_chat(self, text: str) -> None:
         """Send a chat line; raises :class:`CallError` if the data channel is not open."""
-        if not self._send({"kind": "chat", "text": text}):
+        if not self._send_msg(Chat(text=text)):
             raise CallError(f"{self.label}: data channel not open")
 
     def send_control(self, data: dict[str, Any]) -> None:
         """Send an application control message (e.g. whisper on/off); raises :class:`CallError` if not open."""
-        if not self._send({"kind": "ctl", "data": data}):
+        if not self._send_msg(Control(data=data)):
             raise CallError(f"{self.label}: data channel not open")
+
+    def send_message(self, msg: ChannelMessage) -> None:
+        """Send a typed data-channel message (:mod:`signaling.protocol.channel`); :class:`CallError` if not open."""
+        if not self._send_msg(msg):
+            raise CallError(f"{self.label}: data channel not open")
+
+    async def send_blob(self, begin: BlobBegin, data: bytes) -> None:
+        """``blob.begin`` then the chunks, waiting while the channel buffers more than :data:`BLOB_HIGH_WATER`
+        (so a large blob never sits whole in the SCTP queue ahead of the heartbeat). One blob at a time."""
+        if len(data) != begin.size:
+            raise ValueError(f"blob of {len(data)} bytes announced as {begin.size}")
+        async with self._blob_lock:
+            channel = self._channel
+            if channel is None or channel.readyState != "open" or self._closed:
+                raise CallError(f"{self.label}: data channel not open")
+            channel.send(dump_text(begin))
+            for piece in blob_chunks(begin.transfer_id, data):
+                while channel.bufferedAmount > BLOB_HIGH_WATER:
+                    self._drained.clear()
+                    if channel.readyState != "open":
+                        raise CallError(f"{self.label}: data channel closed during a transfer")
+                    await self._drained.wait()
+                if channel.readyState != "open":
+                    raise CallError(f"{self.label}: data channel closed during a transfer")
+                channel.send(piece)
 
     def set_audio_muted(self, muted: bool) -> None:
         """Muted: the microphone is still read, silence is sent."""
@@ -489,8 +564,9 @@ class CallPeer:
         if self._closed:
             return
         if say_bye:
-            self._send({"kind": "bye"})
+            self._send_msg(Bye())
         self._closed = True
+        self._drained.set()  # a blob sender waiting for the buffer to drain wakes and stops
         self._settle(CallFailed(f"{self.label}: closed"))
         for task in (self._monitor, self._probe):
             if task is not None:

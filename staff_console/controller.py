@@ -8,7 +8,8 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 ``call_started``, ``call_ended``, ``participants``, ``chat``, ``call_status``, ``quality``,
 ``invite``, ``invite_sent``, ``whisper``, ``wrapup``, ``wrapup_done``, ``history``,
 ``colleagues``, ``notice``, ``error``; guests by link (:mod:`staff_console.guests`): ``guest_invited``,
-``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``.
+``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``; the resident's document
+camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -69,6 +70,7 @@ from signaling.protocol.replies import Reply
 from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.callbacks import CallbackDesk
+from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
@@ -173,6 +175,7 @@ class StaffController(Emitter):
         self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
         self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
         self._invited_at: dict[int, float] = {}
+        self.documents = DocumentDesk(self.api, self.emit)
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
         self.history: list[dict[str, Any]] = []
@@ -373,6 +376,7 @@ class StaffController(Emitter):
                 self._spawn(self._report_pending_leave())
         await self._end_call_media()
         self.call = None
+        self.documents.forget()
         self.emit("call_ended", {"session_id": sid, "reason": "left", "wrap_up": False})
         await self._restore_status_after_join()
         return True
@@ -523,6 +527,17 @@ class StaffController(Emitter):
             self.mesh.set_camera(on)
             self.emit("call_status", {"status": "camera", "on": on})
 
+    def take_still(self) -> int | None:
+        """Ask the resident's kiosk for a still of the document it shows (full resolution, over the data channel);
+        the ``still`` event brings it. None when no document is shown."""
+        if self.call is None or self.call.role != "specialist":
+            return None
+        return self.documents.take_still()
+
+    async def attach_still(self, entry: StillEntry) -> bool:
+        """Keep a still with this session's record (the only way a still outlives the call)."""
+        return await self.documents.attach(entry)
+
     def remote_frames(self) -> dict[str, Any]:
         """Latest frame per participant for the views to paint."""
         if self.mesh is None:
@@ -586,6 +601,7 @@ class StaffController(Emitter):
         ok = await self._request(WrapupDone(session_id=sid)) is not None
         if ok:
             self.wrapup, self.call, self.note = None, None, NoteDraft()
+            self.documents.forget()  # stills not attached to the record are gone
             self.emit("wrapup_done", {"session_id": sid})
             if self.away_after is not None:
                 reason, self.away_after = self.away_after, None
@@ -750,6 +766,8 @@ class StaffController(Emitter):
         if role == "supervisor" and specialist is not None:
             self.mesh.set_peer_audio(specialist, False)  # listen only until a whisper
         self.accepted_at = None
+        self.documents.forget()
+        self.documents.attach_call(self.mesh, msg.session_id)
         await self.mesh.start(offer_to)
         self.emit("call_started", {"session_id": msg.session_id, "call": self.call})
 
@@ -803,7 +821,13 @@ class StaffController(Emitter):
         self.emit("wrapup", {"wrapup": w})
 
     def _on_call_event(self, name: str, data: dict[str, Any]) -> None:
-        if name == "chat":
+        if name == "channel":
+            self.documents.on_message(data["peer"], data["message"])
+        elif name == "blob":
+            self.documents.on_blob(data["peer"], data["begin"], data["data"])
+        elif name == "blob_error":
+            self.documents.on_blob_error(data["peer"], data["error"])
+        elif name == "chat":
             private = self._role_of(data["peer"]) == "supervisor"  # a supervisor writes to the specialist only
             if self.call is not None:
                 self.call.chat.append(ChatLine(data["peer"], data["text"], private))
@@ -828,6 +852,7 @@ class StaffController(Emitter):
     async def _end_call_media(self) -> None:
         mesh, media = self.mesh, self.media
         self.mesh, self.media, self.preview = None, None, None
+        self.documents.attach_call(None, None)
         if mesh is not None:
             had_link = mesh.link() is not None
             await mesh.close()

@@ -5,8 +5,9 @@ period set in ``MADOGUCHI_RETENTION_DAYS``), or it is listed in :data:`NOT_PERSO
 ``tests/test_retention.py`` fails for a table that is neither.
 
 Each purge deletes rows older than ``cutoff`` and returns counts per table. ``session`` (call metadata and the
-ticket behind it) keeps a session while its note or feedback is still kept, so that a longer note period is
-honoured; a later session's ``transferred_from_id`` link to a purged one is cleared.
+ticket behind it) keeps a session while its note, feedback or a document still (attachment, purged with the
+note's period) is still kept, so that a longer note period is honoured; a later session's
+``transferred_from_id`` link to a purged one is cleared.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.purge import purge_before
-from server.db.models import Callback, CallSession, Feedback, GuestInvitation, Note, RefreshToken, Ticket
+from server.db.models import (
+    Attachment,
+    Callback,
+    CallSession,
+    Feedback,
+    GuestInvitation,
+    Note,
+    RefreshToken,
+    Ticket,
+)
 from server.queue.states import FINAL
 
 Purge = Callable[[AsyncSession, datetime, datetime], Awaitable[dict[str, int]]]  # (db, cutoff, now) -> counts
@@ -35,8 +45,10 @@ class RecordType:
 
 
 async def _notes(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
+    """Notes and the document stills kept with them (attachments): the same period, each from its own creation."""
     r = await db.execute(delete(Note).where(Note.created_at < cutoff))
-    return {"note": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+    a = await db.execute(delete(Attachment).where(Attachment.created_at < cutoff))
+    return {"note": int(r.rowcount or 0), "attachment": int(a.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 async def _feedback(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -48,6 +60,7 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
     expired = (await db.execute(select(CallSession.id).where(
         CallSession.ended_at < cutoff,
         ~exists().where(Note.session_id == CallSession.id),
+        ~exists().where(Attachment.session_id == CallSession.id),
         ~exists().where(Feedback.session_id == CallSession.id),
     ))).scalars().all()
     sessions = guests = 0
@@ -90,7 +103,8 @@ async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str,
 
 # order matters: notes and feedback first, so that a session whose last record expired goes in the same run
 RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
-    RecordType("note", ("note",), _notes, "consultation notes (要配慮個人情報)"),
+    RecordType("note", ("note", "attachment"), _notes,
+               "consultation notes and the document stills kept with them (要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
     RecordType("session", ("call_session", "ticket", "guest_invitation"), _sessions,
                "call metadata: who served which branch's resident when, needs, quality, participants, guests"),

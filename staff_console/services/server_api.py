@@ -52,7 +52,7 @@ class StaffApi:
         return await self._send(method, path, self.token, **kw)
 
     async def _send(self, method: str, path: str, token: str | None, **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**kw.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         for attempt in range(len(self.servers)):
             try:
                 async with httpx.AsyncClient(base_url=self.server_url, timeout=10, verify=self.tls or True) as http:
@@ -104,6 +104,14 @@ class StaffApi:
 
     async def read_note(self, session_id: int) -> dict[str, Any]:
         return dict(await self._call("GET", f"/api/sessions/{session_id}/note"))
+
+    async def attach(self, session_id: int, data: bytes, mime: str, sha256: str) -> dict[str, Any]:
+        """Keep a document still with the session's record (server: routes/attachments.py)."""
+        return dict(await self._call("POST", f"/api/sessions/{session_id}/attachments", content=data,
+                                     headers={"Content-Type": mime, "X-Content-SHA256": sha256}))
+
+    async def attachments(self, session_id: int) -> list[dict[str, Any]]:
+        return list(await self._call("GET", f"/api/sessions/{session_id}/attachments"))
 
     async def history(self, **filters: Any) -> list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v not in (None, "")}

@@ -56,10 +56,15 @@ class SessionOut(BaseModel):
     note: NoteOut | None = None
 
 
-def may_read_note(staff: Staff, note: Note) -> bool:
+def may_read_record(staff: Staff, author_id: int, municipality_id: int, shared: bool) -> bool:
+    """The rule for a consultation record (a note, a document still kept with it)."""
     if staff.role not in ("specialist", "supervisor"):
         return False
-    return note.author_id == staff.id or note.municipality_id == staff.municipality_id or note.shared
+    return author_id == staff.id or municipality_id == staff.municipality_id or shared
+
+
+def may_read_note(staff: Staff, note: Note) -> bool:
+    return may_read_record(staff, note.author_id, note.municipality_id, note.shared)
 
 
 def note_out(n: Note) -> NoteOut:

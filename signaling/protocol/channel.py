@@ -1,0 +1,157 @@
+"""The peer-to-peer data channel's messages (channel ``madoguchi``, docs/protocol.md §15): one place for all.
+
+Text messages are JSON objects tagged by ``kind``; one pydantic model per kind, parsed by :func:`parse_text`.
+Unknown kinds are ignored by the receiver (:class:`UnknownKind`), so adding one is a minor protocol change.
+Binary messages are chunks of a blob announced by ``blob.begin`` (:func:`chunk_frame` / :func:`parse_chunk`)::
+
+    magic b"MDB1" | transfer_id (uint32, big endian) | index (uint32) | up to CHUNK_BYTES of payload
+
+A blob (a document-camera still, a PDF) is sent as ``blob.begin`` {size, sha256, ...} then its chunks in order
+on the ordered, reliable channel; the receiver checks index, size and SHA-256 (:mod:`signaling.transfer`), so
+what arrives is byte-identical to what was sent, or refused. Pure: pydantic and the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+CHUNK_MAGIC = b"MDB1"
+CHUNK_HEADER = struct.Struct("!4sII")
+CHUNK_BYTES = 16 * 1024  # payload per binary message: within every WebRTC stack's interoperable message size
+MAX_BLOB_BYTES = 16 * 1024 * 1024  # one blob: a 8 MP still as PNG fits; anything larger is refused at blob.begin
+MAX_TEXT_BYTES = 64 * 1024
+Id32 = Annotated[int, Field(ge=1, le=2**32 - 1)]
+
+
+class ChannelError(ValueError):
+    """A data-channel message that is not valid (bad JSON, a known kind with bad fields, a bad chunk)."""
+
+
+class UnknownKind(ChannelError):
+    """A JSON object of a kind this version does not know: ignored (forward compatibility)."""
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Heartbeat(_Msg):
+    kind: Literal["hb"] = "hb"
+
+
+class Chat(_Msg):
+    kind: Literal["chat"] = "chat"
+    text: str
+
+
+class Control(_Msg):
+    kind: Literal["ctl"] = "ctl"
+    data: dict[str, Any]
+
+
+class Bye(_Msg):
+    kind: Literal["bye"] = "bye"
+
+
+class DocCamera(_Msg):
+    """Kiosk → others: its video track now carries the document camera (``showing``) or the face camera again.
+    ``width``/``height``: the document camera's full resolution, the size of a still."""
+
+    kind: Literal["doc.camera"] = "doc.camera"
+    showing: bool
+    width: Annotated[int, Field(ge=1, le=16384)] | None = None
+    height: Annotated[int, Field(ge=1, le=16384)] | None = None
+
+
+class StillRequest(_Msg):
+    """Specialist → kiosk: capture one still at the document camera's full resolution and send it as a blob."""
+
+    kind: Literal["still.request"] = "still.request"
+    request_id: Id32
+
+
+StillErrorCode = Literal["not_showing", "capture_failed", "busy"]
+
+
+class StillError(_Msg):
+    """Kiosk → specialist: no still for ``request_id`` (no document shown, the camera failed, one already going)."""
+
+    kind: Literal["still.error"] = "still.error"
+    request_id: Id32
+    code: StillErrorCode
+
+
+BlobPurpose = Literal["still"]
+BlobMime = Literal["image/jpeg", "image/png"]
+
+
+class BlobBegin(_Msg):
+    """Announces a blob whose chunks follow: its size and SHA-256 (hex) are checked on arrival."""
+
+    kind: Literal["blob.begin"] = "blob.begin"
+    transfer_id: Id32
+    purpose: BlobPurpose
+    mime: BlobMime
+    size: Annotated[int, Field(ge=1, le=MAX_BLOB_BYTES)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    request_id: Id32 | None = None  # the still.request it answers
+    width: Annotated[int, Field(ge=1, le=16384)] | None = None
+    height: Annotated[int, Field(ge=1, le=16384)] | None = None
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.size // CHUNK_BYTES)
+
+
+ChannelMessage = Annotated[
+    Heartbeat | Chat | Control | Bye | DocCamera | StillRequest | StillError | BlobBegin,
+    Field(discriminator="kind"),
+]
+_ADAPTER: TypeAdapter[ChannelMessage] = TypeAdapter(ChannelMessage)
+KINDS = frozenset(m.model_fields["kind"].default for m in
+                  (Heartbeat, Chat, Control, Bye, DocCamera, StillRequest, StillError, BlobBegin))
+
+
+def parse_text(raw: str | bytes) -> ChannelMessage:
+    """One JSON message; :class:`UnknownKind` for a kind this version does not know, :class:`ChannelError`
+    for anything malformed."""
+    if len(raw) > MAX_TEXT_BYTES:
+        raise ChannelError(f"text message of {len(raw)} bytes (at most {MAX_TEXT_BYTES})")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ChannelError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise ChannelError("not an object with a kind")
+    if data["kind"] not in KINDS:
+        raise UnknownKind(data["kind"])
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise ChannelError(f"bad {data['kind']}: {exc.errors()[0]['msg']}") from None
+
+
+def dump_text(msg: _Msg) -> str:
+    return json.dumps(msg.model_dump(exclude_none=True), ensure_ascii=False)
+
+
+def is_chunk(raw: str | bytes) -> bool:
+    return isinstance(raw, bytes | bytearray) and raw[:4] == CHUNK_MAGIC
+
+
+def chunk_frame(transfer_id: int, index: int, payload: bytes) -> bytes:
+    return CHUNK_HEADER.pack(CHUNK_MAGIC, transfer_id, index) + payload
+
+
+def parse_chunk(raw: bytes) -> tuple[int, int, bytes]:
+    """(transfer_id, index, payload) of a binary chunk."""
+    if len(raw) < CHUNK_HEADER.size or raw[:4] != CHUNK_MAGIC:
+        raise ChannelError("not a chunk")
+    if len(raw) > CHUNK_HEADER.size + CHUNK_BYTES:
+        raise ChannelError(f"chunk of {len(raw)} bytes (at most {CHUNK_HEADER.size + CHUNK_BYTES})")
+    _, transfer_id, index = CHUNK_HEADER.unpack_from(raw)
+    return transfer_id, index, bytes(raw[CHUNK_HEADER.size:])
