@@ -16,6 +16,7 @@ from server.app import create_app
 from server.audit.verify import verify_chain
 from server.db.base import Base
 from server.db.models import (
+    Attachment,
     AuditCheckpoint,
     AuditEvent,
     Branch,
@@ -100,6 +101,12 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
             db.add(GuestInvitation(session_id=oldest.id, invited_by_id=oldest.staff_id, role="family",
                                    display_name="家族", token_hash="f" * 64, state="left",
                                    created_at=oldest.accepted_at, expires_at=oldest.accepted_at + timedelta(hours=1)))
+            newest = (await db.execute(select(CallSession).order_by(CallSession.accepted_at.desc()).limit(1))
+                      ).scalar_one()
+            for sess in (oldest, newest):  # document stills kept with the record: the note's period
+                db.add(Attachment(session_id=sess.id, municipality_id=sess.municipality_id, author_id=sess.staff_id,
+                                  mime="image/jpeg", width=1, height=1, size=1, sha256="0" * 64, data=b"x",
+                                  created_at=sess.accepted_at))
         cutoffs = {k: T0 - timedelta(days=v) for k, v in SHORT.items()}
         before = await _counts(maker, cutoffs)
         assert before["note_old"] and before["note_new"] and before["feedback_old"] and before["session_old"]
@@ -119,7 +126,11 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert [(r.actor, r.subject) for r in rows] == [("system", "note"), ("system", "feedback"),
                                                         ("system", "session"), ("system", "refresh_token")]
         assert counts["refresh_token"] == 1
-        assert rows[0].detail == {"note": counts["note"], "before": cutoffs["note"].isoformat(), "days": 60}
+        assert rows[0].detail == {"note": counts["note"], "attachment": 1, "before": cutoffs["note"].isoformat(),
+                                  "days": 60}
+        async with maker() as db:
+            kept = (await db.execute(select(Attachment.session_id))).scalars().all()
+        assert kept == [newest.id]
         assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"], "guest_invitation": 1,
                                   "before": cutoffs["session"].isoformat(), "days": 90}
 
@@ -135,10 +146,10 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert counts["audit_event"] > 0 and counts["note"] == before["note_new"]
         async with maker() as db:
             left = {m.__tablename__: (await db.execute(select(func.count()).select_from(m))).scalar_one()
-                    for m in (Note, Feedback, CallSession, Ticket, RefreshToken, GuestInvitation)}
+                    for m in (Note, Attachment, Feedback, CallSession, Ticket, RefreshToken, GuestInvitation)}
             cp = (await db.execute(select(AuditCheckpoint))).scalar_one()
             audit_rows = (await db.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars().all()
-        assert left == {"note": 0, "feedback": 0, "call_session": 0, "ticket": 0, "refresh_token": 0,
+        assert left == {"note": 0, "attachment": 0, "feedback": 0, "call_session": 0, "ticket": 0, "refresh_token": 0,
                         "guest_invitation": 0}
         # this run's own rows (at ``later``) stay; its audit purge is the last row
         assert [r.subject for r in audit_rows] == ["note", "feedback", "session", "refresh_token", "audit"]

@@ -104,7 +104,8 @@ async def test_document_still_is_byte_identical_and_kept_only_when_attached(env:
 
         async with env.ctx.maker() as db:
             rows = (await db.execute(select(Attachment))).scalars().all()
-            assert [(r.session_id, r.sha256, r.width, r.height) for r in rows] == [(sid, stills[1].sha256, DOC_W, DOC_H)]
+            assert [(r.session_id, r.sha256, r.width, r.height) for r in rows] == [
+                (sid, stills[1].sha256, DOC_W, DOC_H)]
             actions = (await db.execute(select(AuditEvent.action).where(AuditEvent.action.like("attachment.%"))
                                         )).scalars().all()
             assert list(actions) == ["attachment.save"]
