@@ -292,6 +292,11 @@ class KioskController(Emitter):
         if self.mesh is not None:
             self.mesh.set_camera(on)
 
+    @property
+    def document_available(self) -> bool:
+        """The call screen offers 「書類を見せる」 (a document camera is set and the call sends video)."""
+        return self.documents.available
+
     async def show_document(self) -> bool:
         """「書類を見せる」: the call's video carries the document camera until :meth:`stop_document`."""
         self.touch()

@@ -1,4 +1,5 @@
-"""The call screen: the specialist large, the resident small, big controls, a text panel, who is listening."""
+"""The call screen: the specialist large, the resident small, big controls, a text panel, who is listening.
+While the resident shows a document (「書類を見せる」), the document is large and the specialist small."""
 
 from __future__ import annotations
 
@@ -101,13 +102,24 @@ class CallPage(Page):
         self.side = side
 
         middle = QHBoxLayout()
-        middle.addWidget(self.video, 6)
+        self.video_column = QVBoxLayout()
+        self.video_column.addWidget(self.video, 1)
+        middle.addLayout(self.video_column, 6)
         middle.addWidget(side, 5)
 
         self.mute = Button(checkable=True)
         self.mute.setObjectName("call_mute")
         self.camera = Button(checkable=True)
         self.camera.setObjectName("call_camera")
+        self.document = Button(kind="primary")  # 「書類を見せる」 / 「カメラに戻す」: the document camera on the call
+        self.document.setObjectName("call_document")
+        self.document.clicked.connect(self._document)
+        self.video_column.addWidget(self.document)  # under the picture it changes, full width
+        self.document_note = Label("banner", center=True)  # while the document is shown: where to put the paper
+        self.document_note.setObjectName("call_document_note")
+        self.document_note.hide()
+        self.showing_document = False
+        self.document_error = False
         self.muted_note = Label("bad")
         self.end = Button(kind="danger")
         self.end.setObjectName("call_end")
@@ -131,6 +143,7 @@ class CallPage(Page):
 
         self.box.addWidget(self.banner)
         self.box.addWidget(self.written_note)
+        self.box.addWidget(self.document_note)
         self.box.addLayout(middle, 1)
         self.box.addLayout(bar)
 
@@ -169,8 +182,11 @@ class CallPage(Page):
         self.self_view.clear()
 
     def _paint(self) -> None:
-        self.video.set_frame(self.ctx.port.remote_frame())
-        self.self_view.set_frame(self.ctx.port.local_frame())
+        remote, local = self.ctx.port.remote_frame(), self.ctx.port.local_frame()
+        if self.showing_document:  # the resident sees the paper large, to place it; the specialist in the corner
+            remote, local = local, remote
+        self.video.set_frame(remote)
+        self.self_view.set_frame(local)
 
     # ------------------------------------------------------------ intents
     def _send(self, text: str) -> None:
@@ -187,6 +203,18 @@ class CallPage(Page):
 
     def _camera(self, off: bool) -> None:
         self.ctx.port.set_camera(not off)
+        self.retranslate()
+
+    def _document(self) -> None:
+        """The button asks; the controller's ``document`` event (:meth:`set_document`) says what happened."""
+        self.document.setEnabled(False)
+        coro = self.ctx.port.stop_document() if self.showing_document else self.ctx.port.show_document()
+        self.ctx.run(coro, lambda _r: self.document.setEnabled(True))
+
+    def set_document(self, showing: bool, error: str | None = None) -> None:
+        self.showing_document = showing
+        self.document_error = bool(error) and not showing
+        self.document.setEnabled(True)
         self.retranslate()
 
     def _confirming(self, on: bool) -> None:
@@ -274,6 +302,11 @@ class CallPage(Page):
         self.send.set_text(t("call.chat_send"))
         self.mute.set_text(t("call.unmute") if self.mute.isChecked() else t("call.mute"))
         self.camera.set_text(t("call.camera_on") if self.camera.isChecked() else t("call.camera_off"))
+        self.document.set_text(t("call.document_stop") if self.showing_document else t("call.document_show"))
+        self.document.setVisible(self.ctx.port.document_available)
+        self.document_note.setText(t("call.document_error") if self.document_error else t("call.document_note"))
+        self.document_note.set_role("alert" if self.document_error else "banner")
+        self.document_note.setVisible(self.showing_document or self.document_error)
         self.muted_note.setText(t("call.muted_note"))
         self.muted_note.setVisible(self.mute.isChecked())
         self.end.set_text(t("call.end"))
@@ -313,6 +346,8 @@ class CallPage(Page):
         self._banner_timer.stop()
         self.signal_lost = False
         self.written, self.unmet_needs = False, []
+        self.showing_document = self.document_error = False
+        self.document.setEnabled(True)
         for b in (self.mute, self.camera):
             b.blockSignals(True)
             b.setChecked(False)
@@ -326,5 +361,5 @@ class CallPage(Page):
         self.box.setContentsMargins(m.mm(3), m.mm(3), m.mm(3), m.mm(3))
 
     def focus_order(self) -> list[QWidget]:
-        return [self.end, self.end_no, self.end_yes, self.mute, self.camera, *self.quick, self.entry, self.send,
-                self.chat]
+        return [self.end, self.end_no, self.end_yes, self.mute, self.camera, self.document, *self.quick, self.entry,
+                self.send, self.chat]

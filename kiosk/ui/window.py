@@ -167,6 +167,8 @@ class KioskWindow(QWidget):
             self.call.add_chat(data["who"], data["text"])
         elif name == "call_status":
             self.call.set_status(data.get("status", ""))
+        elif name == "document":
+            self.call.set_document(bool(data.get("showing")), data.get("error"))
         elif name == "quality":
             self.call.set_quality(data.get("stats"))
         elif name == "language":

@@ -46,7 +46,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
     console = await staff_controller(env, "takahashi")
     (tmp_path / "ahead").mkdir()
     ahead = await kiosk_controller(env, tmp_path / "ahead")  # another resident, a step ahead of ours
-    app = await kiosk_app(env, tmp_path)
+    app = await kiosk_app(env, tmp_path, document_camera_width=1600, document_camera_height=1200)
     ctl, w = app.controller, app.window
     texts: dict[str, list[tuple[str, str]]] = {}
 
@@ -133,6 +133,21 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         assert (await refused)["entry"].refused_by == "resident"
         assert not w.guest_consent.isVisible()
         await guest.close()
+
+        # the resident shows a paper: the document camera takes the call's video (the self-view shows it too)
+        assert w.call.document.isVisible()
+        shown = asyncio.ensure_future(wait_for(console, "document", WAIT_S, lambda d: d["showing"]))
+        click(w.call.document)
+        await shown
+        await eventually(lambda: w.call.showing_document and w.call.document_note.isVisible()
+                         and ctl.local_frame() is not None and ctl.local_frame().width == 1280,
+                         what="the document on the kiosk's self-view")
+        await eventually(lambda: w.call.document.isEnabled())
+        await capture("call_document")
+        hidden = asyncio.ensure_future(wait_for(console, "document", WAIT_S, lambda d: not d["showing"]))
+        click(w.call.document)  # 「カメラに戻す」
+        await hidden
+        await eventually(lambda: not w.call.showing_document and not w.call.document_note.isVisible())
 
         click(w.call.end)
         await capture("call_end_confirm")
