@@ -1,11 +1,14 @@
 """The call: the resident's video large, self-view and other participants small, chat and the note draft
-beside it, controls below (what they are depends on my role: specialist, third party or supervisor)."""
+beside it, controls below (what they are depends on my role: specialist, third party or supervisor). While the
+resident shows a document, the document panel (:mod:`staff_console.ui.document_panel`) sits under the video:
+zoom, stills, attaching one to the record; a still chosen there replaces the live video until 「ライブ映像」."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from signaling.protocol.models import Participant
 from signaling.qt.video import VideoView
+from staff_console.ui.document_panel import DocumentPanel
 from staff_console.ui.guest_dialog import GuestLobbyPanel
 from staff_console.ui.note_form import NoteForm
 from staff_console.ui.text import Texts
@@ -38,6 +42,8 @@ class CallView(QWidget):
     invite_clicked = Signal()
     guest_clicked = Signal()
     chat_sent = Signal(str)
+    take_still = Signal()
+    attach_still = Signal(object)
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,8 +105,20 @@ class CallView(QWidget):
         videos = QHBoxLayout()
         videos.addWidget(self.remote, 1)
         videos.addLayout(side_videos)
+        self.documents = DocumentPanel(texts)
+        self.documents.hide()
+        self.documents.take_still.connect(self.take_still.emit)
+        self.documents.attach.connect(self.attach_still.emit)
+        self.documents.zoom_changed.connect(self.remote.set_zoom)
+        self.documents.view_still.connect(self._view_still)
+        self.remote.zoom_changed.connect(lambda z: self.documents.zoom.setValue(round(z * 100)))
+        self.still_shown: Any = None  # a StillEntry shown instead of the live video
+        video_col = QVBoxLayout()
+        video_col.setContentsMargins(0, 0, 0, 0)
+        video_col.addLayout(videos, 1)
+        video_col.addWidget(self.documents)
         video_box = QWidget()
-        video_box.setLayout(videos)
+        video_box.setLayout(video_col)
 
         # --- side: chat / note
         self.chat_list = QListWidget()
@@ -197,6 +215,10 @@ class CallView(QWidget):
             self.add_chat(line.who, line.text, line.private)
         self.remote.clear()
         self.self_view.clear()
+        self.still_shown = None
+        self.remote.zoomable = False
+        self.documents.can_take = call.role == "specialist"
+        self.documents.reset()
         for label, view in self.tiles.values():
             label.deleteLater()
             view.deleteLater()
@@ -249,11 +271,26 @@ class CallView(QWidget):
             if frame is None:
                 continue
             if peer == primary:
-                self.remote.set_frame(frame)
+                if self.still_shown is None:
+                    self.remote.set_frame(frame)
             elif self._role_of(peer) != "supervisor":
                 self._tile(peer).set_frame(frame)
         if local is not None:
             self.self_view.set_frame(local)
+
+    def set_document(self, showing: bool, size: tuple[int, int] | None) -> None:
+        """The resident's video now carries the document camera (zoomable), or the face again."""
+        self.documents.set_showing(showing, size)
+        self.remote.zoomable = showing or self.still_shown is not None
+        if not showing and self.still_shown is None:
+            self.remote.set_zoom(1.0)
+
+    def _view_still(self, entry: Any) -> None:
+        self.still_shown = entry
+        if entry is not None:
+            self.remote.set_image(QImage.fromData(entry.data))
+        self.remote.zoomable = entry is not None or self.documents.showing
+        self.remote.set_zoom(self.documents.zoom.value() / 100)
 
     def add_chat(self, who: str, text: str, private: bool = False) -> None:
         t = self.texts
@@ -382,6 +419,7 @@ class CallView(QWidget):
         self.invite_btn.setText(t.t("call.invite"))
         self.guest_btn.setText(t.t("call.invite_guest"))
         self.guests.retranslate()
+        self.documents.retranslate()
         self.note_form.retranslate()
         self._render()
 

@@ -185,6 +185,8 @@ class ConsoleWindow(QMainWindow):
         cv.invite_clicked.connect(lambda: self._run(self._invite()))
         cv.guest_clicked.connect(self._invite_guest)
         cv.guests.decided.connect(lambda iid, admit: self._run(ctl.admit_guest(iid, admit)))
+        cv.take_still.connect(self._take_still)
+        cv.attach_still.connect(lambda entry: self._run(ctl.attach_still(entry)))
         cv.note_form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.finish.connect(lambda: self._run(ctl.complete_wrapup()))
@@ -475,6 +477,26 @@ class ConsoleWindow(QMainWindow):
 
     def _on_guest_state(self, data: dict[str, Any]) -> None:
         self._render_guests()
+
+    # ------------------------------------------------------------ the resident's document
+    def _take_still(self) -> None:
+        if self.ctl.take_still() is not None:
+            self.call_view.documents.set_taking()
+        else:
+            self.call_view.documents.set_error("not_showing")
+
+    def _on_document(self, data: dict[str, Any]) -> None:
+        size = (data["width"], data["height"]) if data.get("width") and data.get("height") else None
+        self.call_view.set_document(bool(data["showing"]), size)
+
+    def _on_still(self, data: dict[str, Any]) -> None:
+        self.call_view.documents.add_still(data["entry"])
+
+    def _on_still_error(self, data: dict[str, Any]) -> None:
+        self.call_view.documents.set_error(str(data.get("code", "")))
+
+    def _on_still_attached(self, data: dict[str, Any]) -> None:
+        self.call_view.documents.set_attached(data["entry"])
 
     async def _do_invite(self, staff_id: int | None) -> None:
         if staff_id is not None:

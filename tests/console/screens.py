@@ -8,6 +8,7 @@ view that cannot render in some language fails a test.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import time
@@ -19,10 +20,12 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
+from signaling.document_camera import DocumentCamera, SyntheticDocumentTrack
 from signaling.media import SyntheticVideoTrack
 from signaling.protocol.messages import InviteIncoming, Offer
 from signaling.protocol.models import CallStats, Participant, QueueItem, ServiceInfo, StaffState
 from staff_console.controller import ChatLine, CurrentCall, NoteDraft, StaffController, WrapUp
+from staff_console.documents import StillEntry
 from staff_console.guests import GuestEntry, qr_png
 from staff_console.settings import ConsoleSettings
 from staff_console.ui import style
@@ -34,7 +37,8 @@ from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
 
 VIEWS = ("login", "queue", "offer", "offer_unmet", "call", "wrapup", "history", "supervisor", "coaching", "transfer",
-         "invite", "guest_invite", "guest_lobby")
+         "invite", "guest_invite", "guest_lobby", "document", "document_still")
+DOC_SIZE = (2592, 1944)  # the synthetic document camera's default: 5 MP
 GUEST_LINK = "https://madoguchi.city.kitami.local/g/3q2xJd0pZrj5u4Vb9Kc1TnE7wYhLm8aQ6sDf2GtRyUo"
 SERVICES = [
     ServiceInfo(code="disability", name_ja="障がい福祉の相談", name_en="Disability life support"),
@@ -149,7 +153,8 @@ def render(view: str, language: str) -> QWidget:
         return dlg
     sup = view in ("supervisor", "coaching")
     ctl = _controller(SUPERVISOR if sup else STAFF)
-    status = {"call": "in_call", "guest_lobby": "in_call", "coaching": "away", "wrapup": "wrap_up",
+    status = {"call": "in_call", "guest_lobby": "in_call", "document": "in_call", "document_still": "in_call",
+              "coaching": "away", "wrapup": "wrap_up",
               "offer": "offered"}.get(view, "available")
     win = _window(ctl, texts, status, "coaching" if view == "coaching" else "")
     ctl.queue = ALL_QUEUE if sup else QUEUE
@@ -196,6 +201,35 @@ def render(view: str, language: str) -> QWidget:
         cv.set_elapsed(312)
         cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=15.0, bitrate_kbps=820.0))
         _frames(cv, {KIOSK: 40, "guest:16": 90}, 10)
+        return win
+    if view in ("document", "document_still"):
+        parts = [Participant(peer=KIOSK, role="resident"),
+                 Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
+        call = _call("specialist", parts, [ChatLine(KIOSK, "役場から届いた受給者証です。")])
+        ctl.call = call
+        ctl.emit("call_started", {"session_id": 12, "call": call})
+        cv = win.call_view
+        cv.set_elapsed(402)
+        cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=10.0, bitrate_kbps=1400.0))
+        ctl.emit("document", {"showing": True, "width": DOC_SIZE[0], "height": DOC_SIZE[1]})
+        page = SyntheticDocumentTrack(*DOC_SIZE, 10)
+        full = page.render(5)
+        cv.set_frames({KIOSK: full.reformat(width=1280, height=960)}, SyntheticVideoTrack(640, 480).render(10))
+        camera = DocumentCamera(page)
+        camera.latest = full
+        still = asyncio.run(camera.capture_still())
+        for i in range(2):
+            entry = StillEntry(i + 1, still.data, still.sha256, still.mime, still.width, still.height,
+                               time.monotonic() - 0.4)
+            entry.received_at = entry.requested_at + 0.38
+            if i == 0:
+                entry.attachment_id = 3
+            ctl.emit("still", {"entry": entry})
+        if view == "document_still":  # the first still, attached, zoomed in on the text: 10.5 pt is readable
+            cv.documents.stills.setCurrentRow(0)
+            cv.documents.zoom.setValue(300)
+        else:
+            cv.documents._live()
         return win
     if view in ("call", "coaching"):
         parts = [Participant(peer=KIOSK, role="resident"),
