@@ -103,11 +103,11 @@ class DocumentDesk:
             self.mesh.broadcast(msg)
 
     def resend_state(self, peer: str) -> None:
-        """A link (re)connected: tell that peer what the video shows now."""
+        """A link (re)connected: tell that peer what the video shows now (once its data channel is open)."""
         if self.mesh is not None and self.showing:
             s = self.settings
-            self.mesh.send_message(peer, DocCamera(showing=True, width=s.document_camera_width,
-                                                   height=s.document_camera_height))
+            msg = DocCamera(showing=True, width=s.document_camera_width, height=s.document_camera_height)
+            self.mesh.send_soon(peer, msg)
 
     async def on_message(self, peer: str, msg: ChannelMessage) -> None:
         if isinstance(msg, StillRequest):

@@ -250,8 +250,28 @@ class CallMesh:
             return False
 
     def broadcast(self, msg: ChannelMessage) -> int:
-        """A typed data-channel message to every open link; returns how many received it."""
-        return sum(self.send_message(peer, msg) for peer in list(self.links))
+        """A typed data-channel message to every link: at once where the channel is open, else as soon as it opens
+        (a link still connecting, or healing); returns how many had it at once."""
+        return sum(self.send_soon(peer, msg) for peer in list(self.links))
+
+    def send_soon(self, peer: str, msg: ChannelMessage) -> bool:
+        """Send now if that link's data channel is open (True), else as soon as it opens (False)."""
+        if self.send_message(peer, msg):
+            return True
+        self._spawn(self.send_when_open(peer, msg))
+        return False
+
+    async def send_when_open(self, peer: str, msg: ChannelMessage, timeout_s: float | None = None) -> bool:
+        """Send once that peer's current link has its data channel open (within ``timeout_s``, default the
+        connect timeout); False if it did not open or the link went away."""
+        link = self.links.get(peer)
+        if link is None:
+            return False
+        try:
+            await link.call.wait_channel_open(timeout_s if timeout_s is not None else self.connect_timeout_s)
+        except CallError:
+            return False
+        return self.links.get(peer) is link and self.send_message(peer, msg)
 
     async def send_blob(self, peer: str, begin: BlobBegin, data: bytes) -> None:
         """A blob to one peer (:meth:`CallPeer.send_blob`); raises :class:`CallError` when it cannot go."""

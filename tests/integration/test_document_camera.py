@@ -37,6 +37,8 @@ async def in_call(env: Env, tmp_path: Path, **kiosk_over: Any) -> tuple[Any, Any
     assert await console.accept()
     await connected
     await eventually(lambda: kiosk.mesh is not None and kiosk.mesh.primary_alive(), what="kiosk media up")
+    for side in (kiosk, console):  # the data channel opens shortly after "connected"
+        await side.mesh.link().call.wait_channel_open(WAIT_S)
     return kiosk, console
 
 
@@ -160,6 +162,31 @@ async def test_no_document_camera_means_no_button_and_no_stills(env: Env, tmp_pa
         assert not kiosk.documents.available
         assert not await kiosk.show_document()
         assert console.take_still() is None
+    finally:
+        await kiosk.stop()
+        await console.stop()
+
+
+async def test_a_document_shown_before_the_data_channel_opens_still_reaches_the_console(env: Env,
+                                                                                         tmp_path: Path) -> None:
+    console = await staff_controller(env, "takahashi")
+    kiosk = await kiosk_controller(env, tmp_path, "bihoro", document_camera_width=DOC_W,
+                                   document_camera_height=DOC_H, document_video_width=DOC_VIDEO_W)
+    try:
+        assert await console.set_available()
+        offered = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
+        kiosk.begin()
+        assert await kiosk.request_service("employment")
+        await offered
+        started = asyncio.ensure_future(wait_for(kiosk, "call_started", WAIT_S))
+        shown = asyncio.ensure_future(wait_for(console, "document", WAIT_S, lambda d: d["showing"]))
+        assert await console.accept()
+        await started
+        assert await kiosk.show_document()  # the resident taps at once: the link is still connecting
+        assert (await shown)["width"] == DOC_W  # doc.camera waited for the channel to open
+        got = asyncio.ensure_future(wait_for(console, "still", WAIT_S))
+        assert console.take_still() is not None
+        assert (await got)["entry"].sha256 == kiosk.documents.sent[-1].sha256
     finally:
         await kiosk.stop()
         await console.stop()
