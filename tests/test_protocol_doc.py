@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from signaling.protocol.channel import KINDS, parse_text
 from signaling.protocol.codec import CLIENT_TYPES, SERVER_TYPES, ProtocolError, parse_client, parse_server
 from signaling.protocol.errors import CloseCode, ErrorCode
 from signaling.protocol.version import PROTOCOL_VERSION, SUBPROTOCOL
@@ -122,3 +123,17 @@ def test_version_and_subprotocol_are_current() -> None:
     assert f'`PROTOCOL_VERSION` = `"{PROTOCOL_VERSION}"`' in doc
     assert f"`SUBPROTOCOL` = `{SUBPROTOCOL}`" in doc
     assert f"(`{SUBPROTOCOL}`, protocol version {PROTOCOL_VERSION})" in doc.splitlines()[0]
+
+
+def test_every_data_channel_kind_is_documented_with_a_valid_example() -> None:
+    """§15: each kind of signaling/protocol/channel.py is in the table, and each JSON example with a ``kind``
+    parses as that kind."""
+    doc = _doc()
+    section = doc[doc.index("## 15. The peer-to-peer data channel"):doc.index("## 16. Versioning")]
+    missing = [k for k in sorted(KINDS) if f'"kind": "{k}"' not in section and f"`{k}`" not in section]
+    assert not missing, f"data-channel kinds not in §15: {missing}"
+    examples = [b for b in _json_blocks() if '"kind"' in b.text]
+    assert examples
+    for block in examples:
+        msg = parse_text(block.text)
+        assert msg.kind == json.loads(block.text)["kind"], f"line {block.line}"
