@@ -703,7 +703,7 @@ class KioskController(Emitter):
 
     def check_health(self) -> None:
         """Send the health report when it is due (:mod:`kiosk.health_reporter`); ``health`` event after."""
-        if self.health.due(self.connection == "online"):
+        if self.health.claim(self.connection == "online"):
             self._spawn(self._report_health())
 
     async def _report_health(self) -> None:

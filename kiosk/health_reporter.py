@@ -34,6 +34,15 @@ class HealthReporter:
     def due(self, online: bool) -> bool:
         return online and not self.running and (self.next_at is None or self.clock() >= self.next_at)
 
+    def claim(self, online: bool) -> bool:
+        """True when a report is due, and then it is this caller's to send (with :meth:`report`): a second
+        caller before the report has even started (the controller's tick and a reconnection in the same loop
+        iteration) is told no, so one report goes out, not two."""
+        if not self.due(online):
+            return False
+        self.running = True
+        return True
+
     async def report(self) -> KioskHealthReport | None:
         """Probe and send now. Returns the report sent, or None when the server could not be reached."""
         self.running = True

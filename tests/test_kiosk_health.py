@@ -31,12 +31,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from kiosk.controller import KioskController
+from kiosk.health_reporter import HealthReporter
 from kiosk.services.health import printer_state
+from kiosk.settings import KioskSettings
 from server.monitor.alert_watch import AlertWatch
 from server.monitor.health import HealthRules, health_alerts
 from server.monitor.snapshot import build_snapshot
 from server.queue.clock import ManualClock as ServerClock
-from signaling.client import RequestFailed
+from signaling.client import RequestFailed, SignalingClient
 from signaling.protocol.messages import KioskHealthReport, client_adapter
 from signaling.protocol.models import DeviceHealth
 from signaling.protocol.monitor import DeviceStatus, HealthView, KioskRow, Place, Snapshot
@@ -143,6 +145,20 @@ def test_printer_state_from_lpstat(code: int, output: str, state: str) -> None:
     assert printer_state("slip", code, output).state == state
 
 
+async def test_a_due_report_is_claimed_once() -> None:
+    """Bug found in a loaded CI run: the controller's tick and another caller in the same loop iteration both
+    saw the report due (it marked itself running only once it had started) and two reports went out."""
+    clock = ManualClock()
+    reporter = HealthReporter(KioskSettings(), SignalingClient("ws://127.0.0.1:9/ws", lambda: "x"), clock,
+                              speaker=lambda: None, in_call=lambda: False)
+    assert not reporter.claim(False)                  # offline: never
+    assert reporter.claim(True) and not reporter.claim(True)
+    reporter.running, reporter.next_at = False, clock() + 300.0  # (what a sent report leaves)
+    assert not reporter.claim(True)
+    clock.advance(300.0)
+    assert reporter.claim(True) and not reporter.claim(True)
+
+
 # ------------------------------------------------------------------ a real server and a real kiosk
 def _manual_server_clock(env: Env) -> ServerClock:
     clock = ServerClock(datetime.now(UTC))
@@ -188,6 +204,7 @@ async def test_kiosk_reports_health_and_the_monitor_alerts(tmp_path: Path, backe
             kiosk.settings.media_source = "synthetic"  # the camera is plugged back in
             kclock.advance(1.0)
             kiosk.check_health()
+            kiosk.check_health()  # (as the controller's tick may, in the same loop iteration): one report only
             await eventually(lambda: kiosk.health.sent == 2, what="the report one interval later")
             snap = await _snapshot(env)
             assert not [a for a in snap.alerts if a.kiosk_id == kid]
