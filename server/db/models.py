@@ -165,6 +165,27 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Case(Base):
+    """A resident's continuing matter in one municipality (issue 12 item 2): the only place a name or a contact may
+    live. ``number`` (``KIT-2026-0042``, signaling/protocol/case_number.py) is unique within the municipality.
+    ``name`` and ``contact`` are read only by specialists and supervisors of ``municipality_id``
+    (server/api/routes/cases.py); the case goes with the record type ``session`` once none of its sessions or
+    tickets is left (server/retention). Sessions link to it by ``CallSession.case_id``; notes through them."""
+
+    __tablename__ = "resident_case"
+    __table_args__ = (UniqueConstraint("municipality_id", "number", name="uq_resident_case_number"),
+                      UniqueConstraint("municipality_id", "year", "serial", name="uq_resident_case_serial"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    number: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,6 +208,11 @@ class Ticket(Base):
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the case the resident presented (its number typed at the kiosk), and its last specialist, preferred by
+    # routing until prefer_until (MADOGUCHI_CASE_PREFER_WAIT_S after arrival; server/queue/routing.py)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("resident_case.id"), index=True)
+    preferred_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    prefer_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     service: Mapped[Service] = relationship(lazy="joined")
     branch: Mapped[Branch] = relationship(lazy="joined")
 
@@ -214,6 +240,7 @@ class CallSession(Base):
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("call_session.id"))
     quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # summary per side
     participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # join/leave log
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("resident_case.id"), index=True)  # the case it is under
     service: Mapped[Service] = relationship(lazy="joined")
     branch: Mapped[Branch] = relationship(lazy="joined")
     staff: Mapped[Staff] = relationship(lazy="joined")
