@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     offer_timeout_s: float = 20.0
     kiosk_grace_s: float = 60.0  # a disconnected kiosk keeps its ticket this long
     shared_pool_after_s: float = 300.0  # wait before a ticket is offered to other municipalities
+    # a resident with a case number waits at most this long for the case's last specialist, then anyone (issue 12)
+    case_prefer_wait_s: float = Field(default=120.0, ge=0)
     decline_hold_s: float = 120.0  # a declined ticket goes to others first; after this, decliners may get it again
     media_grace_s: float = 30.0
     ws_rate_per_s: float = 50.0

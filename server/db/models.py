@@ -215,6 +215,7 @@ class Ticket(Base):
     prefer_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     service: Mapped[Service] = relationship(lazy="joined")
     branch: Mapped[Branch] = relationship(lazy="joined")
+    case: Mapped[Case | None] = relationship(lazy="joined")
 
 
 class CallSession(Base):

@@ -22,6 +22,12 @@ eligible now answers, so a need never lengthens a wait and the estimate stays th
 needs is kept for them (:func:`kept_for`). A ticket whose required need the answering specialist lacks
 opens as a written-conversation call (筆談; :func:`unmet_needs`, :func:`starts_written`: the ``written``
 flag of ``offer`` and ``session.start``), and the specialist is told to invite an interpreter.
+
+Continuity (issue 12 item 2): a ticket whose resident presented a case number may name the case's last
+specialist (``preferred_staff_id``, set at creation when that specialist is on duty and could serve it). Until
+``prefer_until`` (``MADOGUCHI_CASE_PREFER_WAIT_S`` after arrival) only they are eligible — at once when free,
+whatever the tier and however long others have been idle; after it, or once they declined it, anyone eligible
+(:func:`waiting_for`). This is the one rule that holds a ticket back, and only for that bounded wait.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class TicketView:
     target_staff_id: int | None = None
     declined_by: frozenset[int] = field(default_factory=frozenset)
     language: str = "ja"
+    preferred_staff_id: int | None = None  # the case's last specialist (continuity)
+    prefer_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,23 @@ def eligible(t: TicketView, s: StaffView, now: datetime, shared_after_s: float, 
         return False
     if t.target_staff_id is not None:
         return s.id == t.target_staff_id
+    preferred = waiting_for(t, now)
+    if preferred is not None:
+        if s.id != preferred:
+            return False
+        ignore_tier = True  # the case's own specialist answers again, from whichever municipality
     if t.service_id not in s.skills:
         return False
     if s.municipality_id == t.municipality_id or ignore_tier:
         return True
     return t.shared_service and (skips_tier(t, s) or (now - t.arrival_at).total_seconds() >= shared_after_s)
+
+
+def waiting_for(t: TicketView, now: datetime) -> int | None:
+    """The case's last specialist while ``t`` still waits for them alone; None when anyone eligible may answer."""
+    if t.preferred_staff_id is None or t.prefer_until is None or now >= t.prefer_until:
+        return None
+    return None if t.preferred_staff_id in t.declined_by else t.preferred_staff_id
 
 
 def skips_tier(t: TicketView, s: StaffView) -> bool:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from server.db.models import CallSession, Kiosk, Service, Staff, Ticket
+from server.case_records import find_case, last_specialist
+from server.db.models import CallSession, Kiosk, Municipality, Service, Staff, Ticket
 from server.queue import states
 from server.queue.errors import Conflict, Forbidden, NoSpecialist, NotFound
 from server.queue.queue_views import tell_kiosk, waits
@@ -61,16 +62,37 @@ async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> Tick
         # raised after the commit (the engine's rule for NoSpecialist): the demand is recorded for the report
         raise NoSpecialist("no specialist for this service is on duty now",
                            {"service_code": service.code, "hours_ja": service.hours_ja, "hours_en": service.hours_en})
+    case_found = None if msg.case_number is None else await _present_case(step, t, k.branch.municipality, msg.case_number,
+                                                                                 on_duty)
     db.add(t)
     await db.flush()
     step.audit(kiosk.peer, "ticket.create", f"ticket:{t.id}", service=service.code, needs=list(msg.needs),
-               language=msg.language)
+               language=msg.language, **({"case_id": t.case_id} if msg.case_number is not None else {}))
     step.metrics.tickets.labels(service.code).inc()
     w = (await waits(step)).get(t.id)
     step.outbox.requeue = True  # routes it, then pushes its first ticket.update (the ack already says the same)
     unmet = sorted(set.intersection(*(set(unmet_needs(ticket_view(t), sv)) for sv in able)))
     return TicketCreated(ticket_id=t.id, position=w.position if w else None, estimated_wait_s=w.wait_s if w else None,
-                         unmet_needs=unmet)  # type: ignore[arg-type]
+                         unmet_needs=unmet, case_found=case_found)  # type: ignore[arg-type]
+
+
+async def _present_case(step: Step, t: Ticket, municipality: Municipality, typed: str,
+                        on_duty: Sequence[Staff]) -> bool:
+    """Link ``t`` to the case of the resident's municipality that ``typed`` names; False when there is none (the
+    resident is served as a walk-in all the same). The case's last specialist is preferred for
+    ``case_prefer_wait_s`` if they are on duty now and could serve the ticket (server/queue/routing.py)."""
+    case = await find_case(step.db, municipality, typed)
+    if case is None:
+        return False
+    t.case_id, t.case = case.id, case
+    last = await last_specialist(step.db, case.id)
+    preferred = next((s for s in on_duty if s.id == last), None)
+    if (preferred is not None and step.settings.case_prefer_wait_s > 0
+            and step.presence.is_connected(staff_peer(preferred.id))
+            and could_ever_serve(ticket_view(t), staff_view(preferred))):
+        t.preferred_staff_id = preferred.id
+        t.prefer_until = step.now + timedelta(seconds=step.settings.case_prefer_wait_s)
+    return True
 
 
 async def cancel_ticket(step: Step, kiosk: Principal, ticket_id: int) -> TicketRef:
@@ -135,7 +157,7 @@ def offer_of(t: Ticket, s: Staff, now: datetime, expires_in_s: float) -> Offer:
         ticket_id=t.id, service_code=t.service.code, branch=t.branch.name_ja,
         municipality=t.branch.municipality.name_ja, **needs_for(t, s),
         waited_s=(now - t.arrival_at).total_seconds(), expires_in_s=max(0.0, expires_in_s),
-        transferred=t.transfer_count > 0,
+        transferred=t.transfer_count > 0, case_number=t.case.number if t.case is not None else None,
     )
 
 
@@ -176,7 +198,7 @@ async def accept(step: Step, staff: Principal, ticket_id: int) -> Accepted:
     session = CallSession(
         ticket_id=t.id, kiosk_id=t.kiosk_id, staff_id=s.id, branch_id=t.branch_id,
         municipality_id=t.municipality_id, service_id=t.service_id, ticket_created_at=t.arrival_at,
-        offered_at=previous_offer or now, accepted_at=now, media_seen_at=now, quality={},
+        offered_at=previous_offer or now, accepted_at=now, media_seen_at=now, quality={}, case_id=t.case_id,
         participants=[{"peer": kiosk, "role": "resident", "joined_at": now.isoformat()},
                       {"peer": staff.peer, "role": "specialist", "joined_at": now.isoformat()}],
     )

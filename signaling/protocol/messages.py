@@ -43,6 +43,7 @@ from signaling.protocol.models import (
     Strict,
     TicketState,
 )
+from signaling.protocol.case_number import case_number
 from signaling.protocol.phone import japanese_phone
 from signaling.protocol.version import PROTOCOL_VERSION
 
@@ -81,12 +82,20 @@ class Ping(Msg):
 
 
 class TicketCreate(Msg):
-    """Kiosk: a resident asks for a service."""
+    """Kiosk: a resident asks for a service. ``case_number`` (1.8): the 相談番号 the resident typed, with or
+    without the municipality's prefix (``KIT-2026-0042`` or ``2026-0042``; signaling/protocol/case_number.py);
+    an unknown number never refuses the ticket (the reply's ``case_found`` says whether it was matched)."""
 
     type: Literal["ticket.create"] = "ticket.create"
     service_code: Annotated[str, Field(min_length=1, max_length=64)]
     needs: list[Need] = Field(default_factory=list, max_length=8)
     language: Literal["ja", "en"] = "ja"
+    case_number: Annotated[str, Field(min_length=1, max_length=24)] | None = None
+
+    @field_validator("case_number")
+    @classmethod
+    def _case_number(cls, number: str | None) -> str | None:
+        return None if number is None else case_number(number)
 
 
 class TicketCancel(Msg):
@@ -392,6 +401,7 @@ class Offer(ServerMsg):
     waited_s: float
     expires_in_s: float
     transferred: bool = False
+    case_number: str | None = None  # 1.8: the case the resident presented (its history: GET /api/cases/{number})
 
 
 class OfferRevoked(ServerMsg):

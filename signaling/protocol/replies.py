@@ -31,6 +31,8 @@ class TicketCreated(Reply):
     # needs that require a skill nobody on duty for this service has now (sign language): the resident is
     # served all the same, in written conversation (筆談), and the specialist may invite an interpreter
     unmet_needs: list[Need] = Field(default_factory=list)
+    # 1.8: the case number sent with the ticket was matched (True) or not (False: served as a walk-in); None: none sent
+    case_found: bool | None = None
 
 
 class TicketRef(Reply):

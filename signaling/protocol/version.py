@@ -1,12 +1,13 @@
 """Protocol version: bump MAJOR (and the subprotocol) on any incompatible change."""
 
-PROTOCOL_VERSION = "1.7"  # 1.1: typed replies; the reply precedes the pushes its request caused
+PROTOCOL_VERSION = "1.8"  # 1.1: typed replies; the reply precedes the pushes its request caused
 # 1.2: ticket.priority; needs inform routing (offer/session.start: language, unmet_needs, written)
 # 1.3: browser guests by one-time link (guest.invite/admit/consent, guest.lobby/consent_request/state; role guest)
 # 1.4: kiosk.health (devices, rtt_ms, app_version) for the IT monitor
 # 1.6: callbacks (callback.bands/create from kiosks, callback.list/claim/outcome from consoles, callback.snapshot)
 # 1.7: the document camera on the data channel (doc.camera, still.request, still.error, blob.begin + binary chunks;
 #      signaling/protocol/channel.py)
+# 1.8: cases (ticket.create case_number, its reply's case_found, offer.case_number; REST /api/cases)
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT_S = 5.0
