@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from server import __version__, account_watch
 from server.api import ws
-from server.api.routes import admin, attachments, audit, auth, health, services, sessions
+from server.api.routes import admin, attachments, audit, auth, cases, health, services, sessions
 from server.api.ws_handler import ServerHandler
 from server.attempt_limits import make_limits
 from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
@@ -137,8 +137,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    for r in (auth.router, services.router, sessions.router, attachments.router, admin.router, audit.router,
-              health.router, ws.router):
+    for r in (auth.router, services.router, sessions.router, attachments.router, cases.router, admin.router,
+              audit.router, health.router, ws.router):
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)

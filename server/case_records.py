@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Case, CallSession, Municipality, Staff
+from server.db.models import CallSession, Case, Municipality, Staff
 from signaling.protocol.case_number import format_case_number, parse_case_number, prefix_of
 from signaling.protocol.models import JST
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.app import create_app
 from server.audit.verify import verify_chain
+from server.case_records import open_case
 from server.db.base import Base
 from server.db.models import (
     Attachment,
@@ -22,11 +23,14 @@ from server.db.models import (
     Branch,
     Callback,
     CallSession,
+    Case,
     Feedback,
     GuestInvitation,
     Kiosk,
+    Municipality,
     Note,
     RefreshToken,
+    Staff,
     Ticket,
 )
 from server.db.seed import seed_demo
@@ -132,7 +136,7 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
             kept = (await db.execute(select(Attachment.session_id))).scalars().all()
         assert kept == [newest.id]
         assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"], "guest_invitation": 1,
-                                  "before": cutoffs["session"].isoformat(), "days": 90}
+                                  "resident_case": 0, "before": cutoffs["session"].isoformat(), "days": 90}
 
         # nothing more to purge: nothing written
         assert not any((await run_retention(maker, SHORT, T0)).values())
@@ -225,3 +229,51 @@ async def test_the_server_runs_retention_daily_on_its_clock(tmp_path: Path, back
                 Note.created_at < T0 + timedelta(days=1) - timedelta(days=60)))).scalar_one()
         assert [d["note"] for d in purged] == [notes] and left == 0
         assert schedule.next_at == T0 + timedelta(days=2)
+
+
+async def test_a_case_goes_with_the_sessions_period_once_none_of_its_sessions_is_left(tmp_path: Path,
+                                                                                      backend: str) -> None:
+    """A case's number, name and contact (issue 12 item 2) follow the record type ``session``: a case older than
+    the period goes when it has no session or ticket left; a case with a session still kept stays."""
+    url = make_settings(tmp_path, backend).database_url
+    if backend == "pg":
+        await reset_pg(url)
+    await upgrade_async(url)
+    engine = make_engine(url)
+    maker = make_sessionmaker(engine)
+    day = timedelta(days=1)
+    try:
+        async with maker() as db, db.begin():
+            await seed_demo(db)
+            muni = (await db.execute(select(Municipality).where(Municipality.code == "kitami"))).scalar_one()
+            sato = (await db.execute(select(Staff).where(Staff.username == "sato"))).scalar_one()
+            branch = (await db.execute(select(Branch).where(Branch.code == "kitami-tokoro"))).scalar_one()
+            kiosk = Kiosk(branch_id=branch.id, name="k", credential_hash="x")
+            db.add(kiosk)
+            await db.flush()
+            numbers = {}
+            for label, opened, last_call in (("old, old call", T0 - 400 * day, T0 - 100 * day),
+                                             ("old, recent call", T0 - 400 * day, T0 - 10 * day),
+                                             ("old, never called", T0 - 100 * day, None),
+                                             ("new", T0 - 5 * day, None)):
+                case = await open_case(db, muni, sato, opened, name="山田 太郎", contact="0152-72-1111")
+                numbers[label] = case.number
+                if last_call is not None:
+                    t = Ticket(kiosk_id=kiosk.id, branch_id=branch.id, municipality_id=muni.id, service_id=1,
+                               state="done", arrival_at=last_call, created_at=last_call, ended_at=last_call,
+                               case_id=case.id)
+                    db.add(t)
+                    await db.flush()
+                    db.add(CallSession(ticket_id=t.id, kiosk_id=kiosk.id, staff_id=sato.id, branch_id=branch.id,
+                                       municipality_id=muni.id, service_id=1, ticket_created_at=last_call,
+                                       accepted_at=last_call, ended_at=last_call, case_id=case.id))
+        counts = await run_retention(maker, SHORT, T0)
+        assert counts["resident_case"] == 2 and counts["session"] == 1
+        async with maker() as db:
+            left = (await db.execute(select(Case.number).order_by(Case.id))).scalars().all()
+            row = (await db.execute(select(AuditEvent).where(AuditEvent.action == "retention.purged",
+                                                             AuditEvent.subject == "session"))).scalar_one()
+        assert left == [numbers["old, recent call"], numbers["new"]]
+        assert row.detail["resident_case"] == 2 and "山田" not in str(row.detail)
+    finally:
+        await engine.dispose()

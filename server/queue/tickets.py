@@ -62,8 +62,9 @@ async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> Tick
         # raised after the commit (the engine's rule for NoSpecialist): the demand is recorded for the report
         raise NoSpecialist("no specialist for this service is on duty now",
                            {"service_code": service.code, "hours_ja": service.hours_ja, "hours_en": service.hours_en})
-    case_found = None if msg.case_number is None else await _present_case(step, t, k.branch.municipality, msg.case_number,
-                                                                                 on_duty)
+    case_found = None
+    if msg.case_number is not None:  # not found: served as a walk-in all the same, and the kiosk is told
+        case_found = await _present_case(step, t, k.branch.municipality, msg.case_number, on_duty)
     db.add(t)
     await db.flush()
     step.audit(kiosk.peer, "ticket.create", f"ticket:{t.id}", service=service.code, needs=list(msg.needs),

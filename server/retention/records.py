@@ -7,7 +7,8 @@ period set in ``MADOGUCHI_RETENTION_DAYS``), or it is listed in :data:`NOT_PERSO
 Each purge deletes rows older than ``cutoff`` and returns counts per table. ``session`` (call metadata and the
 ticket behind it) keeps a session while its note, feedback or a document still (attachment, purged with the
 note's period) is still kept, so that a longer note period is honoured; a later session's
-``transferred_from_id`` link to a purged one is cleared.
+``transferred_from_id`` link to a purged one is cleared. A case (its number, the resident's name and contact) goes
+with the sessions' period: once it is older than the cutoff and none of its sessions or tickets is left.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from server.db.models import (
     Attachment,
     Callback,
     CallSession,
+    Case,
     Feedback,
     GuestInvitation,
     Note,
@@ -78,8 +80,12 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
         Ticket.state.in_(FINAL), func.coalesce(Ticket.ended_at, Ticket.created_at) < cutoff,
         ~exists().where(CallSession.ticket_id == Ticket.id),
     ).execution_options(synchronize_session=False))
-    return {"session": sessions, "ticket": int(r.rowcount or 0),  # type: ignore[attr-defined]
-            "guest_invitation": guests}
+    tickets = int(r.rowcount or 0)  # type: ignore[attr-defined]
+    c = await db.execute(delete(Case).where(
+        Case.created_at < cutoff, ~exists().where(CallSession.case_id == Case.id),
+        ~exists().where(Ticket.case_id == Case.id)).execution_options(synchronize_session=False))
+    return {"session": sessions, "ticket": tickets, "guest_invitation": guests,
+            "resident_case": int(c.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -106,8 +112,9 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
     RecordType("note", ("note", "attachment"), _notes,
                "consultation notes and the document stills kept with them (要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
-    RecordType("session", ("call_session", "ticket", "guest_invitation"), _sessions,
-               "call metadata: who served which branch's resident when, needs, quality, participants, guests"),
+    RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case"), _sessions,
+               "call metadata: who served which branch's resident when, needs, quality, participants, guests; "
+               "cases (number, name, contact) once none of their sessions is left"),
     RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
                "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
     RecordType("callback", ("callback",), _callbacks,

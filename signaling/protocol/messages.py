@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, field_validator
 
+from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.models import (
     CallbackBandRef,
@@ -43,7 +44,6 @@ from signaling.protocol.models import (
     Strict,
     TicketState,
 )
-from signaling.protocol.case_number import case_number
 from signaling.protocol.phone import japanese_phone
 from signaling.protocol.version import PROTOCOL_VERSION
 
