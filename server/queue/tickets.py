@@ -244,8 +244,8 @@ def back_to_waiting(t: Ticket, staff_id: int, *, declined_at: datetime | None = 
     ``decline_hold_s`` after its last decline (:func:`_release_declines`: when everyone on duty said no, the
     resident must not wait for ever). ``unanswered``: the offer timed out; the specialist is set away, and
     once back on duty may be offered it again (else a ticket only they can serve would wait for ever). A named
-    colleague who declines or does not answer sends the ticket back to the service queue. A dropped
-    connection or another ticket taken is neither.
+    colleague who declines or does not answer sends the ticket back to the service queue, and so does the
+    case's last specialist (the preference ends). A dropped connection or another ticket taken is neither.
     """
     states.check(t.state, "waiting")
     t.state, t.offered_to_id, t.offered_at, t.offer_expires_at = "waiting", None, None, None
@@ -253,6 +253,8 @@ def back_to_waiting(t: Ticket, staff_id: int, *, declined_at: datetime | None = 
         t.declined_by, t.declined_at = [*(t.declined_by or []), staff_id], declined_at
     if (declined_at is not None or unanswered) and t.target_staff_id == staff_id:
         t.target_staff_id = None
+    if (declined_at is not None or unanswered) and t.preferred_staff_id == staff_id:
+        t.preferred_staff_id, t.prefer_until = None, None  # the case's specialist said no: anyone, at once
 
 
 async def expire_offers(step: Step) -> None:

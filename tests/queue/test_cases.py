@@ -123,6 +123,19 @@ async def test_the_last_specialist_who_declines_lets_anyone_answer_at_once(w: Wo
     assert [p for p, _ in offers(w)] == [staff["tanaka"].peer]
 
 
+async def test_the_last_specialist_who_does_not_answer_lets_anyone_answer_at_once(w: World) -> None:
+    number = await a_case(w, "sato")
+    staff = await available(w, "tanaka", "sato")
+    r = await create(w, await w.kiosk(), number)
+    assert [p for p, _ in offers(w)] == [staff["sato"].peer]
+    await w.tick(SETTINGS["offer_timeout_s"] - 1)
+    assert offers(w) == []
+    await w.tick(1)  # the offer times out well inside the preference: sato is set away, tanaka gets it now
+    assert [p for p, _ in offers(w)] == [staff["tanaka"].peer]
+    t = await w.ticket(r.ticket_id)
+    assert (t.preferred_staff_id, t.prefer_until) == (None, None)
+
+
 async def test_a_last_specialist_off_duty_is_not_waited_for(w: World) -> None:
     number = await a_case(w, "sato")  # sato is not signed in
     tanaka = (await available(w, "tanaka"))["tanaka"]
