@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import __version__, account_watch
+from server.admin_page import router as admin_page_router
 from server.api import ws
-from server.api.routes import admin, attachments, audit, auth, cases, health, services, sessions
+from server.api.routes import admin, admin_catalog, attachments, audit, auth, cases, health, services, sessions
 from server.api.ws_handler import ServerHandler
 from server.attempt_limits import make_limits
 from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
@@ -138,11 +139,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     for r in (auth.router, services.router, sessions.router, attachments.router, cases.router, admin.router,
-              audit.router, health.router, ws.router):
+              admin_catalog.router, audit.router, health.router, ws.router):
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)
     app.include_router(guest_router)
+    app.include_router(admin_page_router)
     if settings.api_docs:
         app.include_router(docs_router)
     install_web_edge(app, settings)

@@ -244,7 +244,7 @@ def outside_supervision(
                                                                 "to this municipality's calls")],
 ) -> None:
     """Whether supervisors of other municipalities may listen in to this municipality's calls (default: deny)."""
-    from server.admin_ops import set_outside_supervision
+    from server.admin_catalog import set_outside_supervision
 
     _in_transaction(lambda db: set_outside_supervision(db, municipality, allow, "cli"))
     typer.echo(f"{municipality}: supervisors of other municipalities {'may' if allow else 'may not'} listen in")

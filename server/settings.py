@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         "note": 1825, "feedback": 365, "session": 1825, "refresh_token": 30, "audit": 2190, "callback": 90})
     retention_run_s: float = 86400.0  # the in-server run: at start-up, then this often (0: only the CLI runs it)
 
+    # administration (issue 13 item 1; server/admin_scope.py, /admin): administrators of this municipality (the
+    # one that hosts the shared window) administer every municipality and the region-wide services; an
+    # administrator of any other municipality only their own municipality's branches, kiosks and staff
+    region_admin_municipality: str = "kitami"
+
     @field_validator("callback_hours")
     @classmethod
     def _callback_hours(cls, hours: dict[str, list[int]]) -> dict[str, list[int]]:

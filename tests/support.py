@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from server.admin_ops import create_enrollment, set_outside_supervision
+from server.admin_catalog import set_outside_supervision
+from server.admin_ops import create_enrollment
 from server.context import AppContext
 from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.queue.clock import Clock

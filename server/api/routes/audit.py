@@ -1,7 +1,9 @@
 """The audit view for administrators: ``GET /api/audit`` with filters and paging, newest first (admin only).
 
 Paging is by ``seq``: a page answers ``next_before``; pass it as ``before`` for the next (older) page. Reading
-the log is itself audited (the filters, not the rows).
+the log is itself audited (the filters, not the rows). An administrator of one municipality (not the region's,
+server/admin_scope.py) reads only the rows whose actor or subject is one of their municipality's staff, kiosks
+or branches, or the municipality itself.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.deps import DB, require_roles
+from server.admin_scope import Scope
+from server.api.admin_deps import AdminScope
+from server.api.deps import DB
 from server.db.audit import audit
-from server.db.models import AuditEvent, Staff
+from server.db.models import AuditEvent, Branch, Kiosk, Staff
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-Admin = Annotated[Staff, Depends(require_roles("admin"))]
 Text = Annotated[str | None, Query(max_length=64)]
 
 
@@ -37,9 +41,20 @@ class AuditPage(BaseModel):
     next_before: int | None  # pass as ``before`` for the next, older page; None: this was the last
 
 
+async def principals(db: AsyncSession, scope: Scope) -> list[str]:
+    """The actors and subjects that belong to the administrator's municipality."""
+    mid = scope.municipality_id
+    staff = (await db.execute(select(Staff.id).where(Staff.municipality_id == mid))).scalars().all()
+    kiosks = (await db.execute(select(Kiosk.id).join(Branch, Kiosk.branch_id == Branch.id)
+                               .where(Branch.municipality_id == mid))).scalars().all()
+    branches = (await db.execute(select(Branch.code).where(Branch.municipality_id == mid))).scalars().all()
+    return ([f"staff:{i}" for i in staff] + [f"kiosk:{i}" for i in kiosks] + [f"branch:{c}" for c in branches]
+            + [f"municipality:{scope.municipality_code}"])
+
+
 @router.get("")
 async def audit_log(
-    db: DB, staff: Admin,
+    db: DB, scope: AdminScope,
     actor: Text = None, subject: Text = None, action: Text = None,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
@@ -52,6 +67,9 @@ async def audit_log(
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"{name}: give a time zone (e.g. 2026-12-07T09:00:00+09:00)")
     q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit + 1)
+    if not scope.region:
+        own = await principals(db, scope)
+        q = q.where(or_(AuditEvent.actor.in_(own), AuditEvent.subject.in_(own)))
     if actor:
         q = q.where(AuditEvent.actor == actor)
     if subject:
@@ -72,6 +90,6 @@ async def audit_log(
     filters = {k: v for k, v in (("actor", actor), ("subject", subject), ("action", action),
                                  ("from", since.isoformat() if since else None),
                                  ("to", until.isoformat() if until else None), ("before", before)) if v is not None}
-    audit(db, f"staff:{staff.id}", "audit.read", "", rows=len(page), filters=filters)
+    audit(db, scope.actor, "audit.read", "", rows=len(page), filters=filters)
     await db.commit()
     return AuditPage(items=page, next_before=page[-1].seq if len(rows) > limit else None)
