@@ -26,6 +26,8 @@ from tests.browser import chromium
 from tests.support import WAIT_S, Env, make_settings, server_env
 
 expect.set_options(timeout=WAIT_S * 1000)
+NOT_ALLOWED = "このアカウントでは管理画面を使えません（管理者のみ）"
+EXPIRED = "ログインの有効期限が切れました。もう一度ログインしてください"
 
 
 def watch(page: Page) -> list[str]:
@@ -252,7 +254,7 @@ async def test_other_roles_see_the_not_allowed_state(tmp_path: Path, username: s
         page = await browser.new_page()
         watch(page)
         await sign_in(page, env, username)
-        await expect(page.locator("#login-error")).to_have_text("このアカウントでは管理画面を使えません（管理者のみ）")
+        await expect(page.locator("#login-error")).to_have_text(NOT_ALLOWED)
         await expect(page.locator("#app")).to_be_hidden()
         await sign_in(page, env, "admin", "wrong password")
         await expect(page.locator("#login-error")).to_have_text("ユーザー名またはパスワードが違います")
@@ -271,3 +273,52 @@ async def test_page_and_assets_are_locked_down(sqlite_env: Env) -> None:
         assert (await http.get("/admin/static/../routes.py")).status_code == 404
         assert (await http.get("/admin/i18n/en.json")).json()["tab_staff"] == "Staff"
         assert (await http.get("/admin/i18n/xx.json")).status_code == 404
+
+
+async def test_a_municipal_admin_and_an_account_that_changes_under_the_page(tmp_path: Path) -> None:
+    """An Oketo administrator sees Oketo only and the region-wide services read-only; when the region's
+    administrator takes the role away, the page's next request ends in the not-allowed state; a disabled
+    account ends in the sign-in form."""
+    async with server_env(make_settings(tmp_path)) as env, chromium() as browser:
+        region = await env.issued_token("admin")
+        async with httpx.AsyncClient(base_url=env.url, headers={"Authorization": f"Bearer {region}"}) as http:
+            for username in ("oketo-admin", "oketo-admin2"):
+                r = await http.post("/api/admin/staff", json={
+                    "username": username, "display_name": "置戸 管理者", "municipality_code": "oketo", "role": "admin",
+                    "password": "oketo admin passphrase"})
+                assert r.status_code == 201, r.text
+            ids = {s["username"]: s["id"] for s in (await http.get("/api/admin/staff")).json()}
+            page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+            errors = watch(page)
+            await sign_in(page, env, "oketo-admin", "oketo admin passphrase")
+            await expect(page.locator("#who")).to_contain_text("置戸町")
+            await expect(page.locator("#municipality-rows tr")).to_have_count(1)
+            await expect(page.locator("#branch-rows tr")).to_have_count(1)
+            await expect(page.locator('#branch-new [name="municipality_code"] option')).to_have_count(1)
+            await tab(page, "services")
+            await expect(page.locator("#services-readonly")).to_be_visible()
+            await expect(page.locator('form.service[data-code="employment"] [name="name_ja"]')).to_be_disabled()
+            await expect(page.locator("#service-new")).to_be_hidden()
+            await tab(page, "staff")
+            await expect(page.locator("#staff-rows tr")).to_have_count(2)  # the two Oketo administrators
+
+            # the role taken away: the next save ends in the not-allowed state
+            r = await http.patch(f"/api/admin/staff/{ids['oketo-admin']}", json={"role": "supervisor"})
+            assert r.status_code == 200
+            await tab(page, "places")
+            await page.locator('#branch-rows tr[data-code="oketo"] [name="distance_km"]').fill("44")
+            await page.locator('#branch-rows tr[data-code="oketo"] button').click()
+            await expect(page.locator("#login-error")).to_have_text(NOT_ALLOWED)
+            await expect(page.locator("#app")).to_be_hidden()
+
+            # a disabled account: back to the sign-in form
+            await sign_in(page, env, "oketo-admin2", "oketo admin passphrase")
+            await expect(page.locator("#app")).to_be_visible()
+            r = await http.patch(f"/api/admin/staff/{ids['oketo-admin2']}", json={"active": False})
+            assert r.status_code == 200
+            await tab(page, "audit")
+            await expect(page.locator("#login-error")).to_have_text(EXPIRED)
+        async with env.ctx.maker() as db:
+            b = (await db.execute(select(Branch).where(Branch.code == "oketo"))).scalar_one()
+            assert b.distance_km == 43.0
+        assert [e for e in errors if "401" not in e and "403" not in e] == []

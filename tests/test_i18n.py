@@ -10,7 +10,8 @@ import pytest
 from signaling.i18n import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = [p for p in (ROOT / "kiosk" / "i18n", ROOT / "staff_console" / "i18n") if (p / "ja.json").exists()]
+APPS = [p for p in (ROOT / "kiosk" / "i18n", ROOT / "staff_console" / "i18n", ROOT / "server" / "admin_page" / "i18n")
+        if (p / "ja.json").exists()]
 
 
 def test_third_language_is_a_file(tmp_path: Path) -> None:

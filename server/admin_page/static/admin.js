@@ -10,6 +10,7 @@
   const ROLES = ["specialist", "supervisor", "it_monitor", "admin", "partner"];
   const NEEDS = ["sign_language", "written", "large_text", "supporter", "interpreter"];
   const AUDIT_PAGE = 50;
+  const SETTINGS = "/api/admin/settings";
 
   const languages = (document.body.dataset.languages || "ja").split(",");
   const texts = {};
@@ -145,6 +146,10 @@
     });
     if (r.status === 401 && !retried && await renew()) return api(method, path, body, true);
     if (r.status === 401) { forget(); showLogin(t("session_expired")); throw new SignedOut(); }
+    if (r.status === 403 && path !== SETTINGS) {  // this object is out of reach, or the account is no longer an admin
+      const probe = await fetch(SETTINGS, { cache: "no-store", headers: { Authorization: `Bearer ${token}` } });
+      if (probe.status === 403 || probe.status === 401) { forget(); showLogin(t("not_allowed")); throw new SignedOut(); }
+    }
     let payload = null;
     try { payload = await r.json(); } catch (e) { payload = null; }
     return { status: r.status, ok: r.ok, body: payload };
@@ -240,7 +245,7 @@
   async function load(what) {
     const paths = { municipalities: "/api/admin/municipalities", branches: "/api/admin/branches",
       services: "/api/admin/services", staff: "/api/admin/staff", kiosks: "/api/admin/kiosks",
-      settings: "/api/admin/settings" };
+      settings: SETTINGS };
     await Promise.all(what.map(async (k) => {
       const r = await api("GET", paths[k]);
       if (r.status === 403) { forget(); showLogin(t("not_allowed")); throw new SignedOut(); }
