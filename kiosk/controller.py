@@ -59,6 +59,7 @@ from signaling.client import ClientError, ConnState, NotConnected, RequestFailed
 from signaling.document_camera import SwitchVideoTrack
 from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
+from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     GuestConsent,
@@ -109,6 +110,8 @@ class ResidentVisit:
     guest_request: GuestConsentRequest | None = None  # a guest waiting for the resident's agreement
     unmet_needs: list[Need] = field(default_factory=list)  # required skills nobody can offer (sign language)
     written: bool = False  # the call opened in written conversation (筆談)
+    case_number: str | None = None  # the 相談番号 typed on the keypad, sent with the ticket
+    case_found: bool | None = None  # the server's answer: False means served as a walk-in all the same
 
 
 class KioskController(Emitter):
@@ -201,6 +204,19 @@ class KioskController(Emitter):
         self.touch()
         self.visit.needs = list(needs)
 
+    def set_case_number(self, typed: str) -> str | None:
+        """The resident's case number from the keypad (empty: none). Returns ``"format"`` when it cannot be a case
+        number (nothing kept: the resident is told and may type again), else None."""
+        self.touch()
+        if not typed:
+            self.visit.case_number = None
+            return None
+        try:
+            self.visit.case_number = case_number(typed)
+        except ValueError:
+            return "format"
+        return None
+
     def go_back(self) -> None:
         """One step back on the choice screens; from the first one, back to the welcome screen (cleared)."""
         self.touch()
@@ -220,7 +236,8 @@ class KioskController(Emitter):
         try:
             language = self.language if self.language in ("ja", "en") else "en"  # the wire knows ja and en
             reply = await self.client.ask(TicketCreate(service_code=code, needs=self.visit.needs,
-                                                       language=language))  # type: ignore[arg-type]
+                                                       language=language,  # type: ignore[arg-type]
+                                                       case_number=self.visit.case_number))
         except RequestFailed as exc:
             if exc.code == ErrorCode.NO_SPECIALIST:
                 info = {"service_code": code, **exc.details}
@@ -246,6 +263,7 @@ class KioskController(Emitter):
         self.visit.ticket_state = "waiting"
         self.visit.position = reply.position
         self.visit.unmet_needs = list(reply.unmet_needs)
+        self.visit.case_found = reply.case_found
         self._rebase_wait(reply.estimated_wait_s)
         self._set_screen("waiting")
         self.emit("ticket", self._ticket_payload())
@@ -629,7 +647,7 @@ class KioskController(Emitter):
         v = self.visit
         return {"ticket_id": v.ticket_id, "state": v.ticket_state, "position": v.position,
                 "estimated_wait_s": v.estimated_wait_s, "service_code": v.service_code,
-                "unmet_needs": list(v.unmet_needs), "wait": self.wait_view.payload()}
+                "unmet_needs": list(v.unmet_needs), "case_found": v.case_found, "wait": self.wait_view.payload()}
 
     # ------------------------------------------------------------ the wait, counted down
     def _rebase_wait(self, estimate_s: float | None) -> None:

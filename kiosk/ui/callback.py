@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
+from kiosk.ui.digit_pad import DigitPad
 from kiosk.ui.pages import Page
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics
@@ -43,30 +44,12 @@ class CallbackPage(Page):
         self.lead = Label("lead", center=True)
         self.field = QLineEdit()
         self.field.setObjectName("callback_phone")
-        self.field.setReadOnly(True)  # typed on the keypad only (a touch screen has no keyboard)
-        self.field.setMaxLength(MAX_DIGITS)
         self.error = Label("bad", center=True)
         self.error.setObjectName("callback_error")
         self.error.setMinimumHeight(1)
-        self.keys: dict[str, Button] = {}
-        grid = QGridLayout()
-        for i, digit in enumerate("1234567890"):
-            b = Button(digit)
-            b.setObjectName(f"callback_key_{digit}")
-            b.clicked.connect(lambda _=False, d=digit: self._type(d))
-            self.keys[digit] = b
-            grid.addWidget(b, *(divmod(i, 3) if digit != "0" else (3, 1)))
-        self.backspace = Button(kind="small")
-        self.backspace.setObjectName("callback_backspace")
-        self.backspace.clicked.connect(lambda: self._edit(self.field.text()[:-1]))
-        self.clear_all = Button(kind="small")
-        self.clear_all.setObjectName("callback_clear")
-        self.clear_all.clicked.connect(lambda: self._edit(""))
-        grid.addWidget(self.clear_all, 3, 0)
-        grid.addWidget(self.backspace, 3, 2)
-        self.pad = QWidget()
-        self.pad.setLayout(grid)
-        self.pad.setMaximumWidth(720)
+        self.pad = DigitPad(self.field, "callback", MAX_DIGITS)
+        self.pad.edited.connect(self._edited)
+        self.keys, self.backspace, self.clear_all = self.pad.keys, self.pad.backspace, self.pad.clear_all
         self.band_box = QGridLayout()
         self.band_buttons: list[tuple[Button, CallbackBand]] = []
         self.bands_area = QWidget()
@@ -108,12 +91,7 @@ class CallbackPage(Page):
             self.next.setEnabled(True)
             self.retranslate()
 
-    def _type(self, digit: str) -> None:
-        if len(self.field.text()) < MAX_DIGITS:
-            self._edit(self.field.text() + digit)
-
-    def _edit(self, text: str) -> None:
-        self.field.setText(text)
+    def _edited(self, _text: str) -> None:
         self.ctx.port.touch()
         if self.problem is not None:
             self.problem = None
@@ -186,8 +164,7 @@ class CallbackPage(Page):
                           t("callback.lead_band", phone=self.field.text()))
         self.field.setAccessibleName(t("callback.field"))
         self.field.setPlaceholderText(t("callback.placeholder"))
-        self.backspace.set_text(t("callback.backspace"))
-        self.clear_all.set_text(t("callback.clear"))
+        self.pad.label(t("callback.clear"), t("callback.backspace"))
         for b, band in self.band_buttons:
             b.set_text(band_text(self.ctx, band))
         self.error.setText(t(f"callback.problem.{self.problem}") if self.problem else "")

@@ -191,6 +191,7 @@ class ServicesPage(Page):
 class NeedsPage(Page):
     name = "needs"
     large_text = Signal(bool)
+    case_requested = Signal()  # 「相談番号をお持ちの方」: the window opens the keypad (kiosk/ui/case_number.py)
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -209,6 +210,9 @@ class NeedsPage(Page):
         self.toggles["large_text"].toggled.connect(self.large_text)
         self.error = Label("alert")
         self.error.hide()
+        self.case = Button(kind="small")
+        self.case.setObjectName("case_open")
+        self.case.clicked.connect(self.case_requested)
         self.back = Button(kind="small")
         self.next = Button(kind="primary")
         self.back.clicked.connect(self.ctx.port.go_back)
@@ -217,6 +221,7 @@ class NeedsPage(Page):
         self.box.addWidget(self.lead)
         self.box.addLayout(grid)
         self.box.addStretch(1)
+        self.box.addLayout(hbox(self.case, stretch_ends=True))
         self.box.addWidget(self.error)
         row = QHBoxLayout()
         row.addWidget(self.back)
@@ -253,9 +258,12 @@ class NeedsPage(Page):
         for need, key in NEEDS:
             self.toggles[need].set_text(t(key))
         self.back.set_text(t("common.back"))
+        number = self.ctx.port.visit.case_number
+        self.case.set_text(t("case.change", number=number) if number else t("case.open"))
         self._set_busy(self._busy)
 
     def clear(self) -> None:
+        self.case.set_text(self.ctx.t("case.open"))
         for b in self.toggles.values():
             b.blockSignals(True)
             b.setChecked(False)
@@ -269,7 +277,7 @@ class NeedsPage(Page):
         self.grid.setSpacing(m.mm(4))
 
     def focus_order(self) -> list[QWidget]:
-        return [*self.toggles.values(), self.next, self.back]
+        return [*self.toggles.values(), self.case, self.next, self.back]
 
 
 class WaitingPage(Page):
@@ -286,6 +294,8 @@ class WaitingPage(Page):
         self.state = Label("banner", center=True)
         self.unmet = Label("banner", center=True)  # nobody on duty signs: a written conversation instead
         self.unmet.setObjectName("waiting_unmet")
+        self.case_unknown = Label("banner", center=True)  # the case number was not found: a walk-in all the same
+        self.case_unknown.setObjectName("waiting_case_not_found")
         self.hint = Label("lead", center=True)
         self.cancel = Button()
         self.cancel.setObjectName("waiting_cancel")
@@ -300,6 +310,7 @@ class WaitingPage(Page):
         self.box.addWidget(self.estimate)
         self.box.addWidget(self.state)
         self.box.addWidget(self.unmet)
+        self.box.addWidget(self.case_unknown)
         self.box.addStretch(1)
         self.box.addWidget(self.hint)
         self.box.addLayout(hbox(self.cancel, self.callback, stretch_ends=True))
@@ -345,6 +356,8 @@ class WaitingPage(Page):
         self.state.setVisible(tk.get("state") == "offered")
         self.unmet.setText(t("waiting.unmet_sign"))
         self.unmet.setVisible("sign_language" in (tk.get("unmet_needs") or []))
+        self.case_unknown.setText(t("waiting.case_not_found"))
+        self.case_unknown.setVisible(tk.get("case_found") is False)
         self.hint.setText(t("waiting.hint"))
         self.cancel.set_text(t("waiting.cancel"))
         self.callback.set_text(t("callback.offer"))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget,
 from kiosk.ui.admin import PinPage, SelfCheckPage
 from kiosk.ui.call import CallPage
 from kiosk.ui.callback import CallbackDonePage, CallbackPage
+from kiosk.ui.case_number import CaseNumberOverlay
 from kiosk.ui.overlays import GuestConsentOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
@@ -106,6 +107,9 @@ class KioskWindow(QWidget):
         self.offline = OfflineOverlay(ctx, self)
         self.idle = IdleOverlay(ctx, self)
         self.guest_consent = GuestConsentOverlay(ctx, self)
+        self.case_number = CaseNumberOverlay(ctx, self)
+        self.needs.case_requested.connect(self.case_number.open)
+        self.case_number.chosen.connect(self.needs.retranslate)
         self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
 
         self.topbar.larger.toggled.connect(self.set_large_text)
@@ -243,6 +247,7 @@ class KioskWindow(QWidget):
         self.offline.retranslate()
         self.idle.retranslate()
         self.guest_consent.retranslate()
+        self.case_number.retranslate()
 
     def set_large_text(self, on: bool) -> None:
         if on == self.large_text:
@@ -273,6 +278,7 @@ class KioskWindow(QWidget):
             page.clear()
         self.idle.dismiss()
         self.guest_consent.dismiss()
+        self.case_number.clear()  # the typed case number is forgotten with the rest
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
 
@@ -280,7 +286,7 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_scale()
-        for overlay in (self.offline, self.idle, self.guest_consent):
+        for overlay in (self.offline, self.idle, self.guest_consent, self.case_number):
             overlay.setGeometry(self.rect())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -1,0 +1,95 @@
+"""「相談番号をお持ちの方」 (issue 12 item 2): the resident types the case number they were given on a large digit
+keypad, over the needs screen. The controller checks its form (:meth:`KioskPort.set_case_number`, the protocol's
+rule); a wrong one is explained and nothing is kept. The number goes with the ticket; whether the server knew it
+is said on the waiting screen (an unknown number is served as a walk-in)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+
+from kiosk.ui.digit_pad import DigitPad
+from kiosk.ui.overlays import Overlay
+from kiosk.ui.port import UiContext
+from kiosk.ui.widgets import Button, Label, hbox
+
+MAX_DIGITS = 14  # a year and a serial of up to 6 digits, with room for a mistake the check explains
+
+
+class CaseNumberOverlay(Overlay):
+    chosen = Signal()  # a number was kept, or cleared
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("case_overlay")
+        self.problem: str | None = None
+        self.title = Label("title", center=True)
+        self.lead = Label("lead", center=True)
+        self.field = QLineEdit()
+        self.field.setObjectName("case_number")
+        self.error = Label("bad", center=True)
+        self.error.setObjectName("case_error")
+        self.pad = DigitPad(self.field, "case", MAX_DIGITS)
+        self.pad.edited.connect(self._edited)
+        self.ok = Button(kind="primary")
+        self.ok.setObjectName("case_ok")
+        self.ok.clicked.connect(self._ok)
+        self.none = Button(kind="small")
+        self.none.setObjectName("case_none")
+        self.none.clicked.connect(self._none)
+        entry = QWidget()  # the number and what is wrong with it, beside the keypad (as on the callback screen)
+        left = QVBoxLayout(entry)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addStretch(1)
+        left.addWidget(self.field)
+        left.addWidget(self.error)
+        left.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(entry, 1)
+        row.addWidget(self.pad, 1)
+        self.card.box.addWidget(self.title)
+        self.card.box.addWidget(self.lead)
+        self.card.box.addLayout(row, 1)
+        self.card.box.addLayout(hbox(self.none, self.ok, stretch_ends=True))
+
+    def open(self) -> None:
+        self.problem = None
+        self.retranslate()
+        self.cover()
+        self.pad.keys["1"].setFocus()
+
+    def _edited(self, _text: str) -> None:
+        self.ctx.port.touch()
+        if self.problem is not None:
+            self.problem = None
+            self.retranslate()
+
+    def _ok(self) -> None:
+        self.problem = self.ctx.port.set_case_number(self.field.text())
+        self.retranslate()
+        if self.problem is None:
+            self.hide()
+            self.chosen.emit()
+
+    def _none(self) -> None:
+        self.pad.set_text("")
+        self.ctx.port.set_case_number("")
+        self.hide()
+        self.chosen.emit()
+
+    def clear(self) -> None:
+        self.field.clear()
+        self.problem = None
+        self.hide()
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        self.title.setText(t("case.title"))
+        self.lead.setText(t("case.lead"))
+        self.field.setAccessibleName(t("case.field"))
+        self.field.setPlaceholderText(t("case.placeholder"))
+        self.pad.label(t("case.clear"), t("case.backspace"))
+        self.ok.set_text(t("case.ok"))
+        self.none.set_text(t("case.none"))
+        self.error.setText(t(f"case.problem.{self.problem}") if self.problem else "")
+        self.error.setVisible(self.problem is not None)
