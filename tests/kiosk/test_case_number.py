@@ -75,7 +75,7 @@ async def test_the_case_number_is_typed_checked_and_sent_with_the_ticket(sqlite_
                 await shot(w, "needs_with_case", language)
             click(w.needs.next)
             await eventually(lambda: ctl.screen == "waiting")
-            await eventually(lambda: ctl.visit.case_found is found, what="the server's answer")
+            await eventually(lambda found=found: ctl.visit.case_found is found, what="the server's answer")
             ticket = await last_ticket(env)
             assert (ticket.case_id is not None) is found
             assert w.waiting.case_unknown.isVisible() is (not found)
