@@ -36,6 +36,9 @@ class OfferDialog(QDialog):
         self.unmet = QLabel()  # a required skill you lack (sign language): written chat, invite an interpreter
         self.unmet.setObjectName("badge")
         self.unmet.setWordWrap(True)
+        self.case = QLabel()  # the resident presented a case number: a continuing matter (README "Cases")
+        self.case.setObjectName("badge")
+        self.case.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.waited = QLabel()
         self.transferred = QLabel()
         self.transferred.setObjectName("badge")
@@ -57,6 +60,7 @@ class OfferDialog(QDialog):
         lay.addWidget(self.where)
         lay.addWidget(self.needs)
         lay.addWidget(self.unmet)
+        lay.addWidget(self.case)
         row = QHBoxLayout()
         row.addWidget(self.waited)
         row.addStretch(1)
@@ -112,6 +116,8 @@ class OfferDialog(QDialog):
         elif o.written:
             self.unmet.setText(t.t("offer.written"))
         self.unmet.setVisible(bool(o.unmet_needs) or o.written)
+        self.case.setText(t.t("offer.case", number=o.case_number) if o.case_number else "")
+        self.case.setVisible(o.case_number is not None)
         self.waited.setText(t.t("offer.waited", waited=t.waited(o.waited_s)))
         self.transferred.setVisible(o.transferred)
         self._tick()

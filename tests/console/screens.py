@@ -36,8 +36,8 @@ from staff_console.ui.pickers import TransferDialog
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
 
-VIEWS = ("login", "queue", "offer", "offer_unmet", "call", "wrapup", "history", "supervisor", "coaching", "transfer",
-         "invite", "guest_invite", "guest_lobby", "document", "document_still")
+VIEWS = ("login", "queue", "offer", "offer_unmet", "offer_case", "call", "wrapup", "history", "supervisor", "coaching",
+         "transfer", "invite", "guest_invite", "guest_lobby", "document", "document_still")
 DOC_SIZE = (2592, 1944)  # the synthetic document camera's default: 5 MP
 GUEST_LINK = "https://madoguchi.city.kitami.local/g/3q2xJd0pZrj5u4Vb9Kc1TnE7wYhLm8aQ6sDf2GtRyUo"
 SERVICES = [
@@ -173,6 +173,12 @@ def render(view: str, language: str) -> QWidget:
         ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 17.0
         win.offer_dialog.show_offer(offer)
         return win.offer_dialog
+    if view == "offer_case":  # the resident typed their case number; this is the case's last specialist
+        offer = Offer(ticket_id=48, service_code="employment", branch="美幌町役場 窓口", municipality="美幌町",
+                      waited_s=4, expires_in_s=20, case_number="BIH-2026-0012")
+        ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 18.0
+        win.offer_dialog.show_offer(offer)
+        return win.offer_dialog
     if view == "offer":
         offer = Offer(ticket_id=44, service_code="disability", branch="美幌町役場 窓口", municipality="美幌町",
                       needs=["written", "large_text"], waited_s=95, expires_in_s=20, transferred=True)
@@ -303,8 +309,8 @@ def render_all(out: Path, languages: tuple[str, ...] = ("ja", "en"),
             widget.show()
             pump(100)
             path = out / f"console_{view}_{language}.png"
-            target = widget.window() if view not in ("offer", "offer_unmet", "transfer", "invite", "login",
-                                                     "guest_invite") else widget
+            dialogs = ("offer", "offer_unmet", "offer_case", "transfer", "invite", "login", "guest_invite")
+            target = widget.window() if view not in dialogs else widget
             assert target.grab().save(str(path)), path
             written.append(path)
             if on_each is not None:
