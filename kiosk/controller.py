@@ -12,7 +12,8 @@ Events: ``screen``, ``connection``, ``services``, ``ticket``, ``wait``, ``no_spe
 specialist admitted, to announce 「○○（手話通訳）が参加します」 and ask the resident), ``guest_consent_done``
 (``agree``: the resident's answer, or None when the question lapsed with the call), ``health`` (a health
 report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``showing``, ``error``),
-``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``).
+``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``); ``callback``/
+``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py).
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from kiosk import __version__
+from kiosk.branch_staff import BranchStaff
 from kiosk.callback_flow import CallbackFlow
 from kiosk.documents import DocumentDesk
 from kiosk.health_reporter import HealthReporter
@@ -62,6 +64,7 @@ from signaling.observer import Emitter
 from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
+    BranchCallState,
     GuestConsent,
     GuestConsentRequest,
     KioskScreen,
@@ -144,6 +147,7 @@ class KioskController(Emitter):
         self.countdown = WaitCountdown()
         self.wait_view: WaitView = UNKNOWN
         self.callback = CallbackFlow(self)  # 折り返し電話 (kiosk/callback_flow.py)
+        self.branch_staff = BranchStaff(self.client, self.emit)  # 支所の職員を呼ぶ (kiosk/branch_staff.py)
         self.branch = credential.branch
         self.language = settings.language
         self.echo: EchoCanceller | None = None
@@ -357,6 +361,7 @@ class KioskController(Emitter):
         """Privacy reset: forget everything of this resident and show the welcome screen."""
         self.visit = ResidentVisit()
         self.callback.forget()
+        self.branch_staff.forget()
         self.countdown.clear()
         self.wait_view = UNKNOWN
         self.first_remote_frame_at = None
@@ -414,6 +419,8 @@ class KioskController(Emitter):
                 self.emit("participants", {"participants": list(self.visit.participants), "left": msg.peer})
             case SessionEnded():
                 await self._finish_call(msg.session_id, msg.reason, media_error=msg.media_error)
+            case BranchCallState():
+                self.branch_staff.on_state(msg)
             case GuestConsentRequest() if msg.session_id == self.visit.session_id:
                 self.visit.guest_request = msg
                 self.touch()

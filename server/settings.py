@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     callback_min_lead_s: float = Field(default=1800.0, ge=0)  # a band is offered while this much of it is left
     callback_days: int = Field(default=2, ge=1, le=10)  # working days offered: today (if one) and the next
     callback_max_attempts: int = Field(default=3, ge=1)  # unanswered this many times: the task closes unreached
+    # 「支所の職員を呼ぶ」 (issue 12 item 6; server/queue/branch_calls.py): a kiosk may call again this long after
+    branch_call_min_interval_s: float = Field(default=60.0, ge=0)  # its last call (one open call at a time)
 
     log_json: bool = True
     log_level: str = "INFO"

@@ -9,7 +9,8 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 ``invite``, ``invite_sent``, ``whisper``, ``wrapup``, ``wrapup_done``, ``history``,
 ``colleagues``, ``notice``, ``error``; guests by link (:mod:`staff_console.guests`): ``guest_invited``,
 ``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``; the resident's document
-camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``.
+camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``; calls from a
+branch's kiosk (:mod:`staff_console.branch_calls`): ``branch_calls``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -69,6 +70,7 @@ from signaling.protocol.models import CallStats, GuestRole, Participant, QueueIt
 from signaling.protocol.replies import Reply
 from signaling.tls import client_context
 from staff_console import __version__
+from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
 from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
@@ -174,6 +176,7 @@ class StaffController(Emitter):
         self.invited: dict[int, str] = {}  # staff id -> name, invited and not yet joined
         self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
         self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
+        self.branch_calls = BranchCallDesk(self._request, self.emit)
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
         self.whispering = False  # supervisor: my whisper is open
@@ -696,7 +699,7 @@ class StaffController(Emitter):
             case SessionEnded():
                 await self._on_session_ended(msg)
             case _:
-                self.guests.on_message(msg) or self.callbacks.on_message(msg)
+                self.guests.on_message(msg) or self.callbacks.on_message(msg) or self.branch_calls.on_message(msg)
 
     async def _on_status(self, msg: StatusUpdate) -> None:
         self.status, self.status_reason = msg.status, msg.reason

@@ -39,13 +39,23 @@ class TopBar(QFrame):
         super().__init__(parent)
         self.ctx = ctx
         self.setProperty("role", "topbar")
-        row = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
+        row = QHBoxLayout()
+        outer.addLayout(row)
         self.title = Label("", wrap=False)
         self.larger = Button(kind="small", checkable=True)
         self.larger.setObjectName("larger_text")
+        # 「支所の職員を呼ぶ」 on every screen with this bar (kiosk/branch_staff.py); what happened beside it
+        self.call_staff = Button(kind="small")
+        self.call_staff.setObjectName("call_staff")
+        self.call_staff.clicked.connect(self._call_staff)
+        self.staff_notice = Label("banner", center=True)
+        self.staff_notice.setObjectName("staff_notice")
+        self.staff_notice.hide()
         self.languages: dict[str, Button] = {}
         row.addWidget(self.title)
         row.addStretch(1)
+        row.addWidget(self.call_staff)
         row.addWidget(self.larger)
         for code in ctx.catalog.languages():
             b = Button(ctx.catalog.language_name(code), kind="small", checkable=True)
@@ -54,10 +64,24 @@ class TopBar(QFrame):
             b.clicked.connect(lambda _=False, c=code: self.ctx.port.set_language(c))
             row.addWidget(b)
             self.languages[code] = b
+        outer.addWidget(self.staff_notice)  # a strip under the bar, full width, only while there is news
+
+    def _call_staff(self) -> None:
+        self.call_staff.setEnabled(False)
+        self.ctx.run(self.ctx.port.branch_staff.call(), lambda _state: self.call_staff.setEnabled(True))
+
+    def set_staff_state(self, state: str) -> None:
+        self.staff_notice.setProperty("state", state)
+        self.retranslate()
 
     def retranslate(self) -> None:
         t = self.ctx.t
         self.title.setText(t("app.title"))
+        state = str(self.staff_notice.property("state") or "idle")
+        self.staff_notice.setText(t(f"staff.{state}") if state != "idle" else "")
+        self.staff_notice.setVisible(state != "idle")
+        self.staff_notice.set_role("alert" if state in ("nobody", "offline") else "banner")
+        self.call_staff.set_text(t("staff.call"))
         self.larger.set_text(t("top.normal_text") if self.larger.isChecked() else t("top.larger_text"))
         for code, b in self.languages.items():
             b.blockSignals(True)
@@ -182,6 +206,8 @@ class KioskWindow(QWidget):
             self.guest_consent.ask(data["request"])
         elif name == "guest_consent_done":
             self.guest_consent.dismiss()
+        elif name == "branch_call":
+            self.topbar.set_staff_state(data["state"])
         elif name == "idle_warning":
             self.idle.warn(float(data.get("seconds_left", 0)))
         elif name == "reset":

@@ -14,7 +14,7 @@ from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
 from server.monitor.health import record_health
-from server.queue import callbacks, calls, guests, participants, presence, priority, tickets
+from server.queue import branch_calls, callbacks, calls, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for, ice_transport_policy
@@ -23,6 +23,8 @@ from signaling.principal import Principal
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     Auth,
+    BranchAck,
+    BranchCall,
     CallbackBands,
     CallbackClaim,
     CallbackCreate,
@@ -268,5 +270,9 @@ class ServerHandler:
                 await run(callbacks.claim, p, msg, reply=respond)
             case CallbackOutcomeSet():
                 await run(callbacks.record_outcome, p, msg, reply=respond)
+            case BranchCall():
+                await run(branch_calls.call, p, msg, reply=respond)
+            case BranchAck():
+                await run(branch_calls.ack, p, msg, reply=respond)
             case _:
                 raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

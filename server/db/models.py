@@ -345,6 +345,22 @@ class Callback(Base):
     claimed_by: Mapped[Staff | None] = relationship(lazy="joined")
 
 
+class BranchCall(Base):
+    """A resident at a kiosk called a person at the branch (「支所の職員を呼ぶ」, issue 12 item 6): who was called
+    when, and who acknowledged. Kept with the call metadata (record type ``session``)."""
+
+    __tablename__ = "branch_call"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipients: Mapped[list[int]] = mapped_column(JSON, default=list)  # staff ids told
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    branch: Mapped[Branch] = relationship(lazy="joined")
+
+
 class AuditEvent(Base):
     """Append-only and hash-chained (server/audit): row ``seq`` carries ``prev_hash``, the hash of row ``seq - 1``
     (or of the last purged row, see :class:`AuditCheckpoint`), and ``hash`` over its own canonical encoding plus

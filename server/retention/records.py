@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.purge import purge_before
 from server.db.models import (
     Attachment,
+    BranchCall,
     Callback,
     CallSession,
     Case,
@@ -84,8 +85,10 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
     c = await db.execute(delete(Case).where(
         Case.created_at < cutoff, ~exists().where(CallSession.case_id == Case.id),
         ~exists().where(Ticket.case_id == Case.id)).execution_options(synchronize_session=False))
+    r = await db.execute(delete(BranchCall).where(BranchCall.created_at < cutoff)
+                         .execution_options(synchronize_session=False))
     return {"session": sessions, "ticket": tickets, "guest_invitation": guests,
-            "resident_case": int(c.rowcount or 0)}  # type: ignore[attr-defined]
+            "resident_case": int(c.rowcount or 0), "branch_call": int(r.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -112,9 +115,9 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
     RecordType("note", ("note", "attachment"), _notes,
                "consultation notes and the document stills kept with them (要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
-    RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case"), _sessions,
+    RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case", "branch_call"), _sessions,
                "call metadata: who served which branch's resident when, needs, quality, participants, guests; "
-               "cases (number, name, contact) once none of their sessions is left"),
+               "cases (number, name, contact) once none of their sessions is left; calls for branch staff from kiosks"),
     RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
                "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
     RecordType("callback", ("callback",), _callbacks,

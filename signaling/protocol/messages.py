@@ -13,6 +13,7 @@ call — ``GUEST_MAY``).
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, field_validator
@@ -324,13 +325,28 @@ class CallbackOutcomeSet(Msg):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
+class BranchCall(Msg):
+    """Kiosk: the resident taps 「支所の職員を呼ぶ」 — call a person at the branch. The resident's place in the queue
+    is not touched. One open call per kiosk (pressing again answers with the open one); a new call only
+    ``branch_call_min_interval_s`` after the last. Audited."""
+
+    type: Literal["branch.call"] = "branch.call"
+
+
+class BranchAck(Msg):
+    """Staff of the branch's municipality: "I am coming" for a branch call (the first one wins). Audited."""
+
+    type: Literal["branch.ack"] = "branch.ack"
+    call_id: int
+
+
 ClientMessage = Annotated[
     Auth | Ping | TicketCreate | TicketCancel | KioskState | KioskHealthReport | FeedbackSubmit | StatusSet
     | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
     | GuestInvite | GuestAdmit | GuestConsent
-    | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet,
+    | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet | BranchCall | BranchAck,
     Field(discriminator="type"),
 ]
 
@@ -531,10 +547,31 @@ class CallbackSnapshot(ServerMsg):
     items: list[CallbackItem]
 
 
+class BranchCalled(ServerMsg):
+    """Staff: a resident at a kiosk of your municipality's branch calls a person at the branch (``branch.ack``)."""
+
+    type: Literal["branch.called"] = "branch.called"
+    call_id: int
+    kiosk_id: int
+    branch: str
+    municipality: str
+    at: datetime
+
+
+class BranchCallState(ServerMsg):
+    """Kiosk and the staff who were called: the branch call was acknowledged (the kiosk shows 「職員が来ます」;
+    the others' consoles put the notice away)."""
+
+    type: Literal["branch.call_state"] = "branch.call_state"
+    call_id: int
+    state: Literal["acknowledged"] = "acknowledged"
+
+
 ServerMessage = Annotated[
     Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
     | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
-    | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate | CallbackSnapshot,
+    | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate | CallbackSnapshot
+    | BranchCalled | BranchCallState,
     Field(discriminator="type"),
 ]
 
@@ -544,10 +581,10 @@ server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 STAFF_ONLY = frozenset({
     "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
     "invite.request", "invite.answer", "session.join", "session.leave", "guest.invite", "guest.admit",
-    "callback.list", "callback.claim", "callback.outcome",
+    "callback.list", "callback.claim", "callback.outcome", "branch.ack",
 })
 KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.health", "feedback.submit",
-                        "guest.consent", "callback.bands", "callback.create"})
+                        "guest.consent", "callback.bands", "callback.create", "branch.call"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 # all a partner (an outside organisation or interpreter, role "partner") may send: answer an invitation, take part
@@ -563,6 +600,10 @@ __all__ = [
     "STAFF_ONLY",
     "Ack",
     "Auth",
+    "BranchAck",
+    "BranchCall",
+    "BranchCallState",
+    "BranchCalled",
     "CallMedia",
     "CallStatsReport",
     "CallbackBands",

@@ -101,6 +101,20 @@ class CallbackTask(Reply):
     item: CallbackItem
 
 
+class BranchCallPlaced(Reply):
+    """``recipients``: staff of the branch's municipality online now who were told (0: nobody could be told —
+    the kiosk says so and asks the resident to speak to the counter). ``repeated``: the kiosk's call was still
+    open; nobody was told again."""
+
+    call_id: int
+    recipients: int
+    repeated: bool = False
+
+
+class BranchCallAcked(Reply):
+    call_id: int
+
+
 REPLY_OF: dict[str, type[Reply]] = {
     "ticket.create": TicketCreated,
     "ticket.cancel": TicketRef,
@@ -130,6 +144,8 @@ REPLY_OF: dict[str, type[Reply]] = {
     "callback.list": CallbackTasks,
     "callback.claim": CallbackTask,
     "callback.outcome": CallbackTask,
+    "branch.call": BranchCallPlaced,
+    "branch.ack": BranchCallAcked,
 }
 
 
@@ -146,6 +162,8 @@ __all__ = [
     "REPLY_OF",
     "Accepted",
     "BaseModel",
+    "BranchCallAcked",
+    "BranchCallPlaced",
     "CallbackBandList",
     "CallbackCreated",
     "CallbackTask",

@@ -17,6 +17,8 @@ QLabel#sub { color: #55595f; }
 QLabel#badge { background: #e8eefc; color: #1f3f8f; border-radius: 8px; padding: 2px 8px; font-size: 12px; }
 QLabel#statusPill { color: white; border-radius: 14px; padding: 4px 14px; font-size: 16px; font-weight: 600; }
 QLabel#banner { background: #fff4ce; color: #5c4400; padding: 8px 12px; border-bottom: 1px solid #e8d48a; }
+QWidget#branch_bar { background: #e6f4ea; border-bottom: 1px solid #9fd1ad; }
+QLabel#branch_notice { color: #0d4a22; font-size: 16px; font-weight: 600; }
 QLabel#bannerAlert { background: #fde7e9; color: #8a1020; padding: 8px 12px; border-bottom: 1px solid #f1b8be; }
 QLabel#needs_banner { background: #fff4d6; color: #6b4a00; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 QLabel#whisper { background: #efe6fb; color: #4b2380; padding: 6px 10px; border-radius: 6px; font-weight: 600; }

@@ -121,6 +121,20 @@ class ConsoleWindow(QMainWindow):
         self.reconnect_button.setObjectName("reconnect_here")
         self.reconnect_button.clicked.connect(lambda: self._run(self.ctl.reconnect_here()))
         self.reconnect_button.hide()
+        # 「支所の職員を呼ぶ」: a resident at a branch kiosk calls for someone (staff_console/branch_calls.py)
+        self.branch_notice = QLabel()
+        self.branch_notice.setObjectName("branch_notice")
+        self.branch_notice.setWordWrap(True)
+        self.branch_answer = QPushButton()
+        self.branch_answer.setObjectName("accept")
+        self.branch_answer.clicked.connect(self._answer_branch)
+        self.branch_bar = QWidget()
+        self.branch_bar.setObjectName("branch_bar")
+        brow = QHBoxLayout(self.branch_bar)
+        brow.setContentsMargins(12, 6, 12, 6)
+        brow.addWidget(self.branch_notice, 1)
+        brow.addWidget(self.branch_answer)
+        self.branch_bar.hide()
         self.queue_model = QueueModel(texts)
         self.team_model = TeamModel(texts)
         self.history_model = HistoryModel(texts)
@@ -154,6 +168,7 @@ class ConsoleWindow(QMainWindow):
         banner_row.addWidget(self.banner, 1)
         banner_row.addWidget(self.reconnect_button)
         lay.addLayout(banner_row)
+        lay.addWidget(self.branch_bar)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.setStatusBar(QStatusBar())
@@ -238,6 +253,7 @@ class ConsoleWindow(QMainWindow):
         self.tabs.setTabText(0, t.t("tab.work"))
         self.tabs.setTabText(1, t.t("tab.history"))
         self._callback_tab()
+        self._render_branch_calls()
         for w in (self.header, self.queue_panel, self.idle, self.call_view, self.wrapup_view, self.history_view,
                   self.offer_dialog, self.invite_dialog, self.callback_panel):
             w.retranslate()  # type: ignore[attr-defined]
@@ -274,6 +290,27 @@ class ConsoleWindow(QMainWindow):
     def _on_queue(self, data: dict[str, Any]) -> None:
         self.queue_model.set_items(data["items"])
         self.team_model.set_staff(data["staff"])
+
+    def _on_branch_calls(self, data: dict[str, Any]) -> None:
+        self._render_branch_calls()
+        if data["calls"]:
+            QApplication.alert(self, 0)
+            self._chime()
+
+    def _render_branch_calls(self) -> None:
+        calls = sorted(self.ctl.branch_calls.calls.values(), key=lambda c: c.at)
+        self.branch_bar.setVisible(bool(calls))
+        if calls:
+            first, t = calls[0], self.texts
+            self.branch_notice.setText(t.t("branch.called", where=t.where(first.branch, first.municipality),
+                                           kiosk=first.kiosk_id, at=t.when(first.at)[-5:])
+                                       + (t.t("branch.more", n=len(calls) - 1) if len(calls) > 1 else ""))
+            self.branch_answer.setText(t.t("branch.answer"))
+
+    def _answer_branch(self) -> None:
+        calls = sorted(self.ctl.branch_calls.calls.values(), key=lambda c: c.at)
+        if calls:
+            self._run(self.ctl.branch_calls.answer(calls[0].call_id))
 
     def _on_callbacks(self, data: dict[str, Any]) -> None:
         self.callback_model.set_items(data["items"])
