@@ -72,6 +72,7 @@ from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
+from staff_console.cases import CaseReader
 from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
@@ -177,6 +178,7 @@ class StaffController(Emitter):
         self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
         self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
         self.branch_calls = BranchCallDesk(self._request, self.emit)
+        self.cases = CaseReader(self.api, self.emit)
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
         self.whispering = False  # supervisor: my whisper is open

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -116,6 +117,10 @@ class StaffApi:
     async def history(self, **filters: Any) -> list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v not in (None, "")}
         return list(await self._call("GET", "/api/sessions", params=params))
+
+    async def case(self, number: str) -> dict[str, Any]:
+        """A case of my municipality with its history (README "Cases"); the number is URL-quoted."""
+        return dict(await self._call("GET", f"/api/cases/{quote(number, safe='')}"))
 
     async def colleagues(self) -> list[dict[str, Any]]:
         return list(await self._call("GET", "/api/staff"))

@@ -16,6 +16,7 @@ class OfferDialog(QDialog):
 
     accepted_offer = Signal(int)
     declined_offer = Signal(int)
+    history_requested = Signal(str)  # the case number: show the case's history (README "Cases")
 
     def __init__(self, texts: Texts, remaining: Callable[[], float], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +61,15 @@ class OfferDialog(QDialog):
         lay.addWidget(self.where)
         lay.addWidget(self.needs)
         lay.addWidget(self.unmet)
-        lay.addWidget(self.case)
+        self.case_history = QPushButton()
+        self.case_history.setObjectName("case_history_button")
+        self.case_history.clicked.connect(
+            lambda: self.offer is not None and self.offer.case_number is not None
+            and self.history_requested.emit(self.offer.case_number))
+        case_row = QHBoxLayout()
+        case_row.addWidget(self.case, 1)
+        case_row.addWidget(self.case_history)
+        lay.addLayout(case_row)
         row = QHBoxLayout()
         row.addWidget(self.waited)
         row.addStretch(1)
@@ -100,6 +109,7 @@ class OfferDialog(QDialog):
         self.accept_btn.setText(t.t("offer.accept"))
         self.decline_btn.setText(t.t("offer.decline"))
         self.transferred.setText(t.t("offer.transferred"))
+        self.case_history.setText(t.t("offer.case_history"))
         self._render()
 
     def _render(self) -> None:
@@ -118,6 +128,7 @@ class OfferDialog(QDialog):
         self.unmet.setVisible(bool(o.unmet_needs) or o.written)
         self.case.setText(t.t("offer.case", number=o.case_number) if o.case_number else "")
         self.case.setVisible(o.case_number is not None)
+        self.case_history.setVisible(o.case_number is not None)
         self.waited.setText(t.t("offer.waited", waited=t.waited(o.waited_s)))
         self.transferred.setVisible(o.transferred)
         self._tick()

@@ -33,6 +33,7 @@ from signaling.qt.bridge import EventBridge
 from staff_console.guests import qr_png
 from staff_console.ui.call_view import CallView
 from staff_console.ui.callback_panel import CallbackPanel
+from staff_console.ui.case_dialog import CaseDialog
 from staff_console.ui.guest_dialog import GuestInviteDialog
 from staff_console.ui.header import HeaderBar
 from staff_console.ui.history_view import HistoryView
@@ -187,6 +188,8 @@ class ConsoleWindow(QMainWindow):
         self.idle.go_available.connect(lambda: self._run(ctl.set_available()))
         self.offer_dialog.accepted_offer.connect(lambda tid: self._run(ctl.accept(tid)))
         self.offer_dialog.declined_offer.connect(lambda _tid: self._run(ctl.decline()))
+        self.case_dialog = CaseDialog(texts, self)
+        self.offer_dialog.history_requested.connect(lambda number: self._run(ctl.cases.read(number)))
         self.invite_dialog.answered.connect(lambda yes: self._run(ctl.answer_invite(yes)))
         self.queue_panel.join_silently.connect(lambda sid: self._run(ctl.join_call_of(sid)))
         self.queue_panel.priority_requested.connect(lambda tid, level: self._run(ctl.set_priority(tid, level)))
@@ -255,7 +258,7 @@ class ConsoleWindow(QMainWindow):
         self._callback_tab()
         self._render_branch_calls()
         for w in (self.header, self.queue_panel, self.idle, self.call_view, self.wrapup_view, self.history_view,
-                  self.offer_dialog, self.invite_dialog, self.callback_panel):
+                  self.offer_dialog, self.invite_dialog, self.callback_panel, self.case_dialog):
             w.retranslate()  # type: ignore[attr-defined]
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self._render_banner()
@@ -265,6 +268,9 @@ class ConsoleWindow(QMainWindow):
         handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(data)
+
+    def _on_case(self, data: dict[str, Any]) -> None:
+        self.case_dialog.show_case(data["case"])
 
     def _on_profile(self, data: dict[str, Any]) -> None:
         staff = data["staff"]
