@@ -13,7 +13,8 @@ specialist admitted, to announce 「○○（手話通訳）が参加します�
 (``agree``: the resident's answer, or None when the question lapsed with the call), ``health`` (a health
 report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``showing``, ``error``),
 ``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``); ``callback``/
-``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py).
+``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py); a PDF the specialist shows
+(:mod:`kiosk.shared_docs`): ``shared_doc``, ``shared_doc_pointer``.
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -55,6 +56,7 @@ from kiosk.services.outbox import Outbox, Report, ReportKind
 from kiosk.services.server_api import device_token
 from kiosk.services.tap import TapTrack
 from kiosk.settings import KioskSettings
+from kiosk.shared_docs import SharedDocDesk
 from kiosk.wait_estimate import UNKNOWN, WaitCountdown, WaitView
 from signaling.call import CallMesh, LocalMedia
 from signaling.client import ClientError, ConnState, NotConnected, RequestFailed, SignalingClient
@@ -155,6 +157,7 @@ class KioskController(Emitter):
         self.local_video: TapTrack | None = None
         self.video_switch: SwitchVideoTrack | None = None  # the call's video: face camera or document camera
         self.documents = DocumentDesk(settings, self.emit)
+        self.shared = SharedDocDesk(self.emit)  # a PDF the specialist shows; the window sets its loader (QtPdf)
         self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
         self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
         self.selfcheck_results: list[selfcheck.Check] = []
@@ -513,6 +516,7 @@ class KioskController(Emitter):
                              media_lost_after_s=self.settings.media_lost_after_s, report_setup_ms=False,
                              relay_only=welcome is not None and welcome.ice_transport_policy == "relay")
         self.documents.attach(self.video_switch, self.mesh)
+        self.shared.attach(self.mesh)
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants),
@@ -565,9 +569,15 @@ class KioskController(Emitter):
             self.documents.resend_state(data["peer"])
         if name == "channel":
             self._spawn(self.documents.on_message(data["peer"], data["message"]))
+            self.shared.on_message(data["peer"], data["message"])
             return
-        if name in ("blob", "blob_error"):
-            return  # nothing is sent to a kiosk as a blob (yet): dropped
+        if name == "blob":
+            self.touch()
+            self.shared.on_blob(data["peer"], data["begin"], data["data"])
+            return
+        if name == "blob_error":
+            self.shared.on_blob_error(data["peer"])
+            return
         primary = self.mesh is not None and data.get("peer") == self.mesh.primary
         sid = self.visit.session_id
         if name == "remote_closed" and primary and sid is not None and self.connection != "online":
@@ -627,6 +637,7 @@ class KioskController(Emitter):
     async def _end_call_media(self) -> None:
         await self.documents.stop()
         self.documents.attach(None, None)
+        self.shared.attach(None)
         mesh, media = self.mesh, self.media
         self.mesh, self.media = None, None
         self.echo, self.local_video, self.video_switch = None, None, None

@@ -2,7 +2,8 @@
 
 No aiortc, no Qt: :class:`~signaling.peer.CallPeer` feeds a :class:`BlobAssembler` and sends what
 :func:`blob_chunks` yields. One blob at a time per direction of a link: a new ``blob.begin`` drops an
-unfinished one. Whatever arrives complete has the announced size and SHA-256, else :class:`TransferError`.
+unfinished one. Whatever arrives complete has the announced size and SHA-256, else :class:`TransferError` —
+once per transfer: the rest of a refused transfer's chunks are dropped quietly.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class BlobAssembler:
 
     def __init__(self) -> None:
         self._current: _Incoming | None = None
+        self._dead: int | None = None  # a transfer refused once: its remaining chunks are dropped quietly
 
     @property
     def receiving(self) -> BlobBegin | None:
@@ -53,6 +55,9 @@ class BlobAssembler:
     def chunk(self, transfer_id: int, index: int, payload: bytes) -> tuple[BlobBegin, bytes] | None:
         cur = self._current
         if cur is None or transfer_id != cur.begin.transfer_id:
+            if transfer_id == self._dead:
+                return None
+            self._dead = transfer_id
             raise TransferError(f"chunk of transfer {transfer_id}, none such announced")
         try:
             if index != len(cur.parts):
@@ -60,7 +65,7 @@ class BlobAssembler:
             if cur.received + len(payload) > cur.begin.size or not payload:
                 raise TransferError(f"transfer {transfer_id} longer than the announced {cur.begin.size} bytes")
         except TransferError:
-            self._current = None
+            self._current, self._dead = None, transfer_id
             raise
         cur.parts.append(payload)
         cur.received += len(payload)
@@ -69,6 +74,7 @@ class BlobAssembler:
         self._current = None
         data = b"".join(cur.parts)
         if sha256_hex(data) != cur.begin.sha256:
+            self._dead = transfer_id
             raise TransferError(f"transfer {transfer_id}: SHA-256 does not match")
         return cur.begin, data
 

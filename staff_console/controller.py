@@ -10,7 +10,8 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 ``colleagues``, ``notice``, ``error``; guests by link (:mod:`staff_console.guests`): ``guest_invited``,
 ``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``; the resident's document
 camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``; calls from a
-branch's kiosk (:mod:`staff_console.branch_calls`): ``branch_calls``.
+branch's kiosk (:mod:`staff_console.branch_calls`): ``branch_calls``; a PDF shown on the kiosk
+(:mod:`staff_console.shared_docs`): ``shared_doc``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -35,12 +36,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from signaling.call import MESH_MAX_ENDPOINTS, CallMesh, LocalMedia, SendPolicy
 from signaling.client import ClientError, ConnState, CredentialRejected, RequestFailed, SignalingClient
 from signaling.media import FrameCounterSink, make_local_tracks
 from signaling.observer import Emitter
+from signaling.protocol.channel import MAX_DOCUMENT_BYTES
 from signaling.protocol.messages import (
     InviteAnswer,
     InviteIncoming,
@@ -77,6 +80,7 @@ from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
+from staff_console.shared_docs import ShareDesk
 
 log = logging.getLogger("madoguchi.console")
 
@@ -181,6 +185,7 @@ class StaffController(Emitter):
         self.cases = CaseReader(self.api, self.emit)
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
+        self.sharing = ShareDesk(self.emit)  # a PDF shown on the resident's kiosk
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
         self.history: list[dict[str, Any]] = []
@@ -539,6 +544,33 @@ class StaffController(Emitter):
             return None
         return self.documents.take_still()
 
+    async def share_pdf(self, data: bytes, name: str) -> bool:
+        """Show a PDF on the resident's kiosk (checked here first; the ``shared_doc`` event says how it went)."""
+        return await self.sharing.share(data, name)
+
+    async def share_pdf_file(self, path: str) -> bool:
+        """:meth:`share_pdf` of a file (read off the event loop; at most 10 MiB are read)."""
+
+        def read() -> bytes:
+            with Path(path).open("rb") as f:
+                return f.read(MAX_DOCUMENT_BYTES + 1)
+
+        try:
+            data = await asyncio.to_thread(read)
+        except OSError:
+            self.emit("shared_doc", {"state": "error", "code": "unreadable"})
+            return False
+        return await self.share_pdf(data, Path(path).stem)
+
+    def turn_page(self, page: int) -> bool:
+        return self.sharing.turn_to(page)
+
+    def point(self, x: float | None, y: float | None, force: bool = False) -> bool:
+        return self.sharing.point(x, y, force=force)
+
+    def stop_sharing(self) -> None:
+        self.sharing.close()
+
     async def attach_still(self, entry: StillEntry) -> bool:
         """Keep a still with this session's record (the only way a still outlives the call)."""
         return await self.documents.attach(entry)
@@ -773,6 +805,7 @@ class StaffController(Emitter):
         self.accepted_at = None
         self.documents.forget()
         self.documents.attach_call(self.mesh, msg.session_id)
+        self.sharing.attach(self.mesh if role == "specialist" else None)
         await self.mesh.start(offer_to)
         self.emit("call_started", {"session_id": msg.session_id, "call": self.call})
 
@@ -828,6 +861,7 @@ class StaffController(Emitter):
     def _on_call_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "channel":
             self.documents.on_message(data["peer"], data["message"])
+            self.sharing.on_message(data["peer"], data["message"])
         elif name == "blob":
             self.documents.on_blob(data["peer"], data["begin"], data["data"])
         elif name == "blob_error":
@@ -858,6 +892,7 @@ class StaffController(Emitter):
         mesh, media = self.mesh, self.media
         self.mesh, self.media, self.preview = None, None, None
         self.documents.attach_call(None, None)
+        self.sharing.attach(None)
         if mesh is not None:
             had_link = mesh.link() is not None
             await mesh.close()

@@ -17,13 +17,15 @@ import json
 import struct
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 CHUNK_MAGIC = b"MDB1"
 CHUNK_HEADER = struct.Struct("!4sII")
 CHUNK_BYTES = 16 * 1024  # payload per binary message: within every WebRTC stack's interoperable message size
 MAX_BLOB_BYTES = 16 * 1024 * 1024  # one blob: a 8 MP still as PNG fits; anything larger is refused at blob.begin
 MAX_TEXT_BYTES = 64 * 1024
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # a PDF the specialist shows on the kiosk (a form, a leaflet)
+MAX_DOCUMENT_PAGES = 200
 Id32 = Annotated[int, Field(ge=1, le=2**32 - 1)]
 
 
@@ -85,8 +87,8 @@ class StillError(_Msg):
     code: StillErrorCode
 
 
-BlobPurpose = Literal["still"]
-BlobMime = Literal["image/jpeg", "image/png"]
+BlobPurpose = Literal["still", "document"]
+BlobMime = Literal["image/jpeg", "image/png", "application/pdf"]
 
 
 class BlobBegin(_Msg):
@@ -101,19 +103,73 @@ class BlobBegin(_Msg):
     request_id: Id32 | None = None  # the still.request it answers
     width: Annotated[int, Field(ge=1, le=16384)] | None = None
     height: Annotated[int, Field(ge=1, le=16384)] | None = None
+    name: Annotated[str, Field(max_length=120)] | None = None  # a document's title, shown to the resident
+
+    @model_validator(mode="after")
+    def _purpose_fits(self) -> BlobBegin:
+        if self.purpose == "document" and (self.mime != "application/pdf" or self.size > MAX_DOCUMENT_BYTES):
+            raise ValueError(f"a document is a PDF of at most {MAX_DOCUMENT_BYTES} bytes")
+        if self.purpose == "still" and not self.mime.startswith("image/"):
+            raise ValueError("a still is an image")
+        return self
 
     @property
     def chunks(self) -> int:
         return -(-self.size // CHUNK_BYTES)
 
 
+class DocShown(_Msg):
+    """Kiosk → specialist: the PDF of ``transfer_id`` is on the kiosk's screen, ``pages`` pages, at ``page``."""
+
+    kind: Literal["doc.shown"] = "doc.shown"
+    transfer_id: Id32
+    pages: Annotated[int, Field(ge=1, le=MAX_DOCUMENT_PAGES)]
+    page: Annotated[int, Field(ge=0, lt=MAX_DOCUMENT_PAGES)]
+
+
+DocErrorCode = Literal["too_large", "not_pdf", "unreadable", "too_many_pages", "unsupported", "transfer_failed"]
+
+
+class DocError(_Msg):
+    """Kiosk → specialist (or the console to itself, before sending): the PDF is refused, and why."""
+
+    kind: Literal["doc.error"] = "doc.error"
+    code: DocErrorCode
+    transfer_id: Id32 | None = None
+
+
+class DocPage(_Msg):
+    """Specialist → kiosk: show this page (0-based) of the PDF shown."""
+
+    kind: Literal["doc.page"] = "doc.page"
+    page: Annotated[int, Field(ge=0, lt=MAX_DOCUMENT_PAGES)]
+
+
+class DocPointer(_Msg):
+    """Specialist → kiosk: the pointer on ``page`` at (x, y), fractions of the page's width and height from its
+    top left; x and y null: the pointer is hidden."""
+
+    kind: Literal["doc.pointer"] = "doc.pointer"
+    page: Annotated[int, Field(ge=0, lt=MAX_DOCUMENT_PAGES)]
+    x: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    y: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class DocClose(_Msg):
+    """Specialist → kiosk: the PDF is no longer shown (the kiosk forgets it)."""
+
+    kind: Literal["doc.close"] = "doc.close"
+
+
+_MODELS = (Heartbeat, Chat, Control, Bye, DocCamera, StillRequest, StillError, BlobBegin, DocShown, DocError, DocPage,
+           DocPointer, DocClose)
 ChannelMessage = Annotated[
-    Heartbeat | Chat | Control | Bye | DocCamera | StillRequest | StillError | BlobBegin,
+    Heartbeat | Chat | Control | Bye | DocCamera | StillRequest | StillError | BlobBegin | DocShown | DocError
+    | DocPage | DocPointer | DocClose,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[ChannelMessage] = TypeAdapter(ChannelMessage)
-KINDS = frozenset(m.model_fields["kind"].default for m in
-                  (Heartbeat, Chat, Control, Bye, DocCamera, StillRequest, StillError, BlobBegin))
+KINDS = frozenset(m.model_fields["kind"].default for m in _MODELS)
 
 
 def parse_text(raw: str | bytes) -> ChannelMessage:
