@@ -25,6 +25,7 @@ from kiosk import __version__
 from kiosk.controller import KioskController
 from kiosk.services import credentials
 from kiosk.services.credentials import KioskCredential
+from kiosk.services.pdf_pages import page_count
 from kiosk.services.server_api import EnrollmentFailed, enroll
 from kiosk.settings import KioskSettings
 from kiosk.ui.admin import EnrollPage
@@ -71,6 +72,7 @@ class KioskApp:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.controller = KioskController(settings, credential, clock=clock)
+        self.controller.shared.loader = page_count  # PDFs the specialist shows are read with QtPdf
         self.catalog = catalog(settings)
         self.audio = AudioOutput(settings.audio_output_device, on_rendered=self.controller.far_end) if audio else None
         if self.audio is not None:

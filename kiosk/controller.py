@@ -329,6 +329,10 @@ class KioskController(Emitter):
             return False
         return await self.documents.show()
 
+    def shared_pdf(self) -> bytes | None:
+        """The PDF the specialist shows on this screen now (its bytes, for the window to render), or None."""
+        return self.shared.data
+
     async def stop_document(self) -> None:
         """「カメラに戻す」: the face camera again; the document camera is closed."""
         self.touch()

@@ -14,6 +14,7 @@ from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets import Button, Label
 from signaling.protocol.models import Participant
+from signaling.qt.pdf import PdfPageView
 from signaling.qt.video import VideoView
 
 QUICK = ["call.quick.yes", "call.quick.no", "call.quick.again", "call.quick.slowly", "call.quick.write",
@@ -103,6 +104,17 @@ class CallPage(Page):
 
         middle = QHBoxLayout()
         self.video_column = QVBoxLayout()
+        self.shared = PdfPageView()  # a PDF the specialist shows (hidden until one comes); a tap enlarges it
+        self.shared.setObjectName("shared_doc_view")
+        self.shared.hide()
+        self.shared.tapped.connect(self._toggle_large)
+        self.shared_caption = Label("small", center=True)
+        self.shared_caption.setObjectName("shared_doc_caption")
+        self.shared_caption.hide()
+        self.shared_large = False
+        self.shared_state: dict[str, Any] = {"open": False}
+        self.video_column.addWidget(self.shared_caption)
+        self.video_column.addWidget(self.shared, 3)
         self.video_column.addWidget(self.video, 1)
         middle.addLayout(self.video_column, 6)
         middle.addWidget(side, 5)
@@ -120,6 +132,7 @@ class CallPage(Page):
         self.document_note.hide()
         self.showing_document = False
         self.document_error = False
+        self._shared_data: bytes | None = None
         self.muted_note = Label("bad")
         self.end = Button(kind="danger")
         self.end.setObjectName("call_end")
@@ -210,6 +223,44 @@ class CallPage(Page):
         self.document.setEnabled(False)
         coro = self.ctx.port.stop_document() if self.showing_document else self.ctx.port.show_document()
         self.ctx.run(coro, lambda _r: self.document.setEnabled(True))
+
+    # ------------------------------------------------------------ a PDF the specialist shows
+    def set_shared(self, state: dict[str, Any], data: bytes | None) -> None:
+        """``shared_doc`` from the controller: open (a new PDF or another page) or closed."""
+        opened = bool(state.get("open"))
+        if opened and (not self.shared_state.get("open") or state.get("pages") != self.shared_state.get("pages")
+                       or self.shared.pdf is None or data is not self._shared_data):
+            self.shared.load(data)
+            self._shared_data = data
+        if not opened:
+            self.shared.load(None)
+            self._shared_data = None
+            self.shared_large = False
+        self.shared_state = dict(state)
+        self.shared.set_page(int(state.get("page", 0)))
+        self._layout_shared()
+        self.retranslate()
+
+    def set_shared_pointer(self, data: dict[str, Any]) -> None:
+        x, y = data.get("x"), data.get("y")
+        if int(data.get("page", -1)) == self.shared.page:
+            self.shared.set_pointer((float(x), float(y)) if x is not None and y is not None else None)
+
+    def _toggle_large(self) -> None:
+        self.ctx.port.touch()
+        self.shared_large = not self.shared_large
+        self._layout_shared()
+        self.retranslate()
+
+    def _layout_shared(self) -> None:
+        opened = bool(self.shared_state.get("open"))
+        self.shared.setVisible(opened)
+        self.shared_caption.setVisible(opened)
+        self.video.setMaximumHeight(220 if opened else 16_777_215)  # the specialist stays in view, small
+        self.video.setVisible(not (opened and self.shared_large))
+        self.shared.set_fit_width(opened and self.shared_large)
+        self.side.setVisible(not (opened and self.shared_large))
+        self.document.setVisible(self.ctx.port.document_available and not (opened and self.shared_large))
 
     def set_document(self, showing: bool, error: str | None = None) -> None:
         self.showing_document = showing
@@ -303,7 +354,14 @@ class CallPage(Page):
         self.mute.set_text(t("call.unmute") if self.mute.isChecked() else t("call.mute"))
         self.camera.set_text(t("call.camera_on") if self.camera.isChecked() else t("call.camera_off"))
         self.document.set_text(t("call.document_stop") if self.showing_document else t("call.document_show"))
-        self.document.setVisible(self.ctx.port.document_available)
+        self.document.setVisible(self.ctx.port.document_available
+                                 and not (self.shared_state.get("open") and self.shared_large))
+        if self.shared_state.get("open"):
+            key = "call.shared_caption_large" if self.shared_large else "call.shared_caption"
+            self.shared_caption.setText(t(key, page=int(self.shared_state.get("page", 0)) + 1,
+                                          pages=int(self.shared_state.get("pages", 0)),
+                                          name=self.shared_state.get("name") or t("call.shared_untitled")))
+            self.shared.setAccessibleName(self.shared_caption.text())
         self.document_note.setText(t("call.document_error") if self.document_error else t("call.document_note"))
         self.document_note.set_role("alert" if self.document_error else "banner")
         self.document_note.setVisible(self.showing_document or self.document_error)
@@ -347,6 +405,7 @@ class CallPage(Page):
         self.signal_lost = False
         self.written, self.unmet_needs = False, []
         self.showing_document = self.document_error = False
+        self.set_shared({"open": False}, None)
         self.document.setEnabled(True)
         for b in (self.mute, self.camera):
             b.blockSignals(True)

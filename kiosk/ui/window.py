@@ -197,6 +197,10 @@ class KioskWindow(QWidget):
             self.call.set_status(data.get("status", ""))
         elif name == "document":
             self.call.set_document(bool(data.get("showing")), data.get("error"))
+        elif name == "shared_doc":
+            self.call.set_shared(data, self.ctx.port.shared_pdf())
+        elif name == "shared_doc_pointer":
+            self.call.set_shared_pointer(data)
         elif name == "quality":
             self.call.set_quality(data.get("stats"))
         elif name == "language":

@@ -28,6 +28,7 @@ from signaling.qt.video import VideoView
 from staff_console.ui.document_panel import DocumentPanel
 from staff_console.ui.guest_dialog import GuestLobbyPanel
 from staff_console.ui.note_form import NoteForm
+from staff_console.ui.shared_doc_panel import SharedDocPanel
 from staff_console.ui.text import Texts
 
 RTT_WARN_MS, LOSS_WARN_PCT, FPS_WARN = 300.0, 3.0, 8.0
@@ -44,6 +45,7 @@ class CallView(QWidget):
     chat_sent = Signal(str)
     take_still = Signal()
     attach_still = Signal(object)
+    share_clicked = Signal()
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +119,7 @@ class CallView(QWidget):
         video_col.setContentsMargins(0, 0, 0, 0)
         video_col.addLayout(videos, 1)
         video_col.addWidget(self.documents)
+        self.sharing = SharedDocPanel(texts)  # a PDF shown on the kiosk: a tab beside the chat (room to point)
         video_box = QWidget()
         video_box.setLayout(video_col)
 
@@ -146,6 +149,8 @@ class CallView(QWidget):
         self.side = QTabWidget()
         self.side.addTab(chat, "")
         self.side.addTab(note_page, "")
+        self.side.addTab(self.sharing, "")
+        self.side.setTabVisible(2, False)
         self.side.setMinimumWidth(300)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -170,6 +175,9 @@ class CallView(QWidget):
         self.transfer_btn.clicked.connect(self.transfer_clicked.emit)
         self.invite_btn = QPushButton()
         self.invite_btn.clicked.connect(self.invite_clicked.emit)
+        self.share_btn = QPushButton()
+        self.share_btn.setObjectName("share_btn")
+        self.share_btn.clicked.connect(self.share_clicked.emit)
         self.guest_btn = QPushButton()
         self.guest_btn.setObjectName("guest_btn")
         self.guest_btn.clicked.connect(self.guest_clicked.emit)
@@ -182,7 +190,7 @@ class CallView(QWidget):
         self.invite_state.setObjectName("hint")
         controls = QHBoxLayout()
         for b in (self.mute_btn, self.camera_btn, self.whisper_btn, self.transfer_btn, self.invite_btn,
-                  self.guest_btn):
+                  self.guest_btn, self.share_btn):
             controls.addWidget(b)
         controls.addWidget(self.invite_state, 1)
         controls.addWidget(self.end_btn)
@@ -219,6 +227,8 @@ class CallView(QWidget):
         self.remote.zoomable = False
         self.documents.can_take = call.role == "specialist"
         self.documents.reset()
+        self.sharing.reset()
+        self.side.setTabVisible(2, False)
         for label, view in self.tiles.values():
             label.deleteLater()
             view.deleteLater()
@@ -284,6 +294,14 @@ class CallView(QWidget):
         self.remote.zoomable = showing or self.still_shown is not None
         if not showing and self.still_shown is None:
             self.remote.set_zoom(1.0)
+
+    def set_shared(self, data: dict[str, Any], pdf: bytes | None) -> None:
+        """The PDF shown on the kiosk (``shared_doc``): while it is, the resident's video gets smaller."""
+        self.sharing.set_state(data, pdf)
+        active = self.sharing.active
+        self.side.setTabVisible(2, active)
+        if active and data.get("state") in ("sending", "shown", "error"):
+            self.side.setCurrentIndex(2)
 
     def _view_still(self, entry: Any) -> None:
         self.still_shown = entry
@@ -363,6 +381,7 @@ class CallView(QWidget):
         self.transfer_btn.setVisible(specialist)
         self.invite_btn.setVisible(specialist)
         self.guest_btn.setVisible(specialist)
+        self.share_btn.setVisible(specialist)
         self.self_view.setVisible(not supervisor)
         self.self_label.setVisible(not supervisor)
         self.end_btn.setText(t.t("call.end") if specialist else t.t("call.leave"))
@@ -412,12 +431,15 @@ class CallView(QWidget):
         self.chat_input.setPlaceholderText(t.t("chat.placeholder"))
         self.side.setTabText(0, t.t("call.tab_chat"))
         self.side.setTabText(1, t.t("call.tab_note"))
+        self.side.setTabText(2, t.t("share.tab"))
         self.mute_btn.setText(t.t("call.unmute") if self.mute_btn.isChecked() else t.t("call.mute"))
         self.camera_btn.setText(t.t("call.camera_on") if self.camera_btn.isChecked() else t.t("call.camera_off"))
         self.whisper_btn.setText(t.t("call.whisper_stop") if self.whisper_btn.isChecked() else t.t("call.whisper"))
         self.transfer_btn.setText(t.t("call.transfer"))
         self.invite_btn.setText(t.t("call.invite"))
         self.guest_btn.setText(t.t("call.invite_guest"))
+        self.share_btn.setText(t.t("share.button"))
+        self.sharing.retranslate()
         self.guests.retranslate()
         self.documents.retranslate()
         self.note_form.retranslate()

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -204,6 +205,10 @@ class ConsoleWindow(QMainWindow):
         cv.guest_clicked.connect(self._invite_guest)
         cv.guests.decided.connect(lambda iid, admit: self._run(ctl.admit_guest(iid, admit)))
         cv.take_still.connect(self._take_still)
+        cv.share_clicked.connect(self._pick_pdf)
+        cv.sharing.turn.connect(ctl.turn_page)
+        cv.sharing.point.connect(lambda x, y: ctl.point(x, y))
+        cv.sharing.close_clicked.connect(ctl.stop_sharing)
         cv.attach_still.connect(lambda entry: self._run(ctl.attach_still(entry)))
         cv.note_form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
@@ -527,6 +532,14 @@ class ConsoleWindow(QMainWindow):
             self.call_view.documents.set_taking()
         else:
             self.call_view.documents.set_error("not_showing")
+
+    def _pick_pdf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.texts.t("share.pick"), "", "PDF (*.pdf)")
+        if path:
+            self._run(self.ctl.share_pdf_file(path))
+
+    def _on_shared_doc(self, data: dict[str, Any]) -> None:
+        self.call_view.set_shared(data, self.ctl.sharing.data)
 
     def _on_document(self, data: dict[str, Any]) -> None:
         size = (data["width"], data["height"]) if data.get("width") and data.get("height") else None

@@ -35,9 +35,11 @@ from staff_console.ui.offer_dialog import InviteDialog, OfferDialog
 from staff_console.ui.pickers import TransferDialog
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
+from tests.pdfs import make_pdf
 
 VIEWS = ("login", "queue", "offer", "offer_unmet", "offer_case", "call", "wrapup", "history", "supervisor", "coaching",
-         "transfer", "invite", "guest_invite", "guest_lobby", "document", "document_still")
+         "transfer", "invite", "guest_invite", "guest_lobby", "document", "document_still", "shared_doc",
+         "shared_doc_refused")
 DOC_SIZE = (2592, 1944)  # the synthetic document camera's default: 5 MP
 GUEST_LINK = "https://madoguchi.city.kitami.local/g/3q2xJd0pZrj5u4Vb9Kc1TnE7wYhLm8aQ6sDf2GtRyUo"
 SERVICES = [
@@ -154,6 +156,7 @@ def render(view: str, language: str) -> QWidget:
     sup = view in ("supervisor", "coaching")
     ctl = _controller(SUPERVISOR if sup else STAFF)
     status = {"call": "in_call", "guest_lobby": "in_call", "document": "in_call", "document_still": "in_call",
+              "shared_doc": "in_call", "shared_doc_refused": "in_call",
               "coaching": "away", "wrapup": "wrap_up",
               "offer": "offered"}.get(view, "available")
     win = _window(ctl, texts, status, "coaching" if view == "coaching" else "")
@@ -207,6 +210,25 @@ def render(view: str, language: str) -> QWidget:
         cv.set_elapsed(312)
         cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=15.0, bitrate_kbps=820.0))
         _frames(cv, {KIOSK: 40, "guest:16": 90}, 10)
+        return win
+    if view in ("shared_doc", "shared_doc_refused"):
+        parts = [Participant(peer=KIOSK, role="resident"),
+                 Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
+        call = _call("specialist", parts, [ChatLine("me", "申請書の2ページ目をご覧ください。")])
+        ctl.call = call
+        ctl.emit("call_started", {"session_id": 12, "call": call})
+        cv = win.call_view
+        cv.set_elapsed(515)
+        cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=15.0, bitrate_kbps=820.0))
+        _frames(cv, {KIOSK: 40}, 10)
+        name = "利用申請書" if language == "ja" else "Application form"
+        ctl.sharing.data, ctl.sharing.name, ctl.sharing.pages, ctl.sharing.shown = make_pdf(3, name), name, 3, True
+        ctl.emit("shared_doc", {"state": "shown", "pages": 3, "page": 0, "name": name})
+        ctl.sharing.page = 1
+        ctl.emit("shared_doc", {"state": "page", "page": 1, "pages": 3})
+        cv.sharing.view.set_pointer((0.3, 0.42))
+        if view == "shared_doc_refused":  # a second PDF the kiosk could not open: the first stays shown
+            ctl.emit("shared_doc", {"state": "error", "code": "unreadable"})
         return win
     if view in ("document", "document_still"):
         parts = [Participant(peer=KIOSK, role="resident"),

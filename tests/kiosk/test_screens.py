@@ -27,6 +27,7 @@ from tests.kiosk.helpers import (
     visible_texts,
     wrong_language,
 )
+from tests.pdfs import make_pdf
 from tests.support import WAIT_S, Env, eventually
 from tests.test_guest_access import guest_client
 
@@ -148,6 +149,24 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         click(w.call.document)  # 「カメラに戻す」
         await hidden
         await eventually(lambda: not w.call.showing_document and not w.call.document_note.isVisible())
+
+        # the specialist shows a form (PDF), turns to page 2 and points at a line; a tap enlarges it
+        assert await console.share_pdf(make_pdf(3, "利用申請書" if language == "ja" else "Application form"),
+                                       "利用申請書" if language == "ja" else "Application form")
+        await eventually(lambda: w.call.shared.isVisible() and w.call.shared.pdf is not None, what="the PDF shown")
+        await eventually(lambda: console.sharing.shown, what="doc.shown at the console")
+        assert console.turn_page(1)
+        await eventually(lambda: w.call.shared.page == 1, what="page 2 on the kiosk")
+        assert console.point(0.3, 0.42, force=True)
+        await eventually(lambda: w.call.shared.pointer == (0.3, 0.42), what="the pointer on the kiosk")
+        await capture("call_shared_doc")
+        click(w.call.shared)
+        await eventually(lambda: w.call.shared_large and not w.call.side.isVisible())
+        await capture("call_shared_doc_large")
+        click(w.call.shared)
+        await eventually(lambda: not w.call.shared_large and w.call.side.isVisible())
+        console.stop_sharing()
+        await eventually(lambda: not w.call.shared.isVisible(), what="the PDF gone from the kiosk")
 
         click(w.call.end)
         await capture("call_end_confirm")
