@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-headless test lint bench sysdeps clean server
+.PHONY: demo demo-headless test lint bench sysdeps clean server package
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ server: $(STAMP)
 test: sysdeps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the packaged kiosk and console (PyInstaller, one folder each): dist/madoguchi-kiosk/, dist/madoguchi-console/
+package: sysdeps $(STAMP)
+	$(BIN)/python scripts/package.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy signaling server kiosk staff_console
@@ -36,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.signaling_load --quick
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +33,7 @@ from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
 from kiosk.ui.window import KioskWindow
 from signaling.i18n import Catalog
 from signaling.qt.audio import AudioOutput
+from signaling.qt.loop import log_screen_shown, stop_on_signals
 from signaling.tls import ServerCertificateError, client_context
 
 log = logging.getLogger("madoguchi.kiosk.app")
@@ -83,6 +83,12 @@ class KioskApp:
                              kiosk_label=str(credential.kiosk_id), version=__version__)
         chime = self.audio.chime if self.audio is not None and settings.chime else None
         self.window = KioskWindow(self.ctx, text_scale=settings.text_scale, screen_dpi=settings.screen_dpi, sound=chime)
+        self.window.stack.currentChanged.connect(lambda _index: self.log_screen())
+
+    def log_screen(self) -> None:
+        """Log the screen the window shows now (nothing while the window is hidden)."""
+        if self.window.isVisible():
+            log_screen_shown(self.window.current_page().name)
 
     async def start(self) -> None:
         await self.controller.start()
@@ -137,6 +143,7 @@ async def enroll_with_page(settings: KioskSettings, cat: Catalog, kiosk_id: int 
     if isinstance(app, QApplication):
         app.lastWindowClosed.connect(closed)
     present(page, settings)
+    log_screen_shown("enroll")
     if kiosk_id is not None and code:
         page.kiosk_id.setText(str(kiosk_id))
         submitted(kiosk_id, code)
@@ -156,9 +163,7 @@ async def _main(app: QApplication, settings: KioskSettings, kiosk_id: int | None
         if not done.done():
             done.set_result(None)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):  # a service manager stops the kiosk cleanly, even mid-enrollment
-        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
-            asyncio.get_running_loop().add_signal_handler(sig, finish)
+    stop_on_signals(finish)  # a service manager stops the kiosk cleanly, even mid-enrollment
     cat = catalog(settings)
     cred = credentials.load(settings.credential_file)
     if cred is None:
@@ -177,6 +182,7 @@ async def _main(app: QApplication, settings: KioskSettings, kiosk_id: int | None
     app.lastWindowClosed.connect(finish)
     await kiosk.start()
     present(kiosk.window, settings)
+    kiosk.log_screen()
     try:
         await done
     finally:

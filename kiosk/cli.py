@@ -19,6 +19,7 @@ app = typer.Typer(help="Kiosk at a branch office (the resident's side).", no_arg
 
 @app.callback(invoke_without_command=True)
 def kiosk(
+    ctx: typer.Context,
     server: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8400")] = None,
     headless: Annotated[bool, typer.Option(help="No window: run one visit and print a summary")] = False,
     credential_file: Annotated[Path | None, typer.Option(help="Where the device credential is kept (0600)")] = None,
@@ -29,6 +30,8 @@ def kiosk(
     media: Annotated[str | None, typer.Option(help="synthetic | device | none")] = None,
     windowed: Annotated[bool, typer.Option(help="Window with decorations instead of full screen")] = False,
 ) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
     overrides: dict[str, object] = {}
     if server:
         overrides["server_url"] = server
@@ -55,3 +58,37 @@ def kiosk(
             await ctl.stop()
 
     print(json.dumps({"kiosk": asyncio.run(main())}, ensure_ascii=False))
+
+
+@app.command("enroll")
+def enroll_command(
+    server: Annotated[str, typer.Option(help="Server URL (several nodes: comma-separated)")],
+    kiosk_id: Annotated[int, typer.Option(help="Kiosk id given with the enrollment code")],
+    code: Annotated[str, typer.Option(help="One-time enrollment code from an administrator")],
+    credential_file: Annotated[Path | None, typer.Option(help="Where to keep the device credential (0600)")] = None,
+    ca_file: Annotated[Path | None, typer.Option(help="CA of the server's certificate (a private CA)")] = None,
+    env_file: Annotated[Path | None, typer.Option(
+        help="Environment file of the systemd unit (default ~/.config/madoguchi/kiosk.env)")] = None,
+    replace: Annotated[bool, typer.Option(help="Re-enroll a PC that already holds a credential")] = False,
+) -> None:
+    """Enroll this PC once (IT, at the branch): keeps the credential and writes the server URL for the unit."""
+    from kiosk.install import AlreadyEnrolled, default_env_file, enroll_pc
+    from kiosk.services.server_api import EnrollmentFailed
+
+    overrides: dict[str, object] = {"server_url": server}
+    if credential_file:
+        overrides["credential_file"] = credential_file
+    if ca_file:
+        overrides["ca_file"] = ca_file
+    settings = KioskSettings(**overrides)  # type: ignore[arg-type]
+    target = env_file or default_env_file()
+    try:
+        cred = asyncio.run(enroll_pc(settings, kiosk_id, code, target, replace=replace))
+    except (AlreadyEnrolled, EnrollmentFailed) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except Exception as exc:  # the server unreachable, its certificate not trusted
+        typer.echo(f"error: cannot reach {server}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"enrolled as kiosk {cred.kiosk_id} ({cred.branch}); credential {settings.credential_file}, "
+               f"settings {target}")

@@ -6,10 +6,13 @@
 #   fonts-noto-cjk ........................... Japanese text in the windows, screenshots and charts
 #   coturn ................................... TURN server: the tests start `turnserver` themselves (relay-only
 #                                              calls, credential failures); production: deploy/coturn/
+#   systemd .................................. a real `systemd --user` manager for the kiosk unit's test
+#                                              (tests/packaging/test_systemd_unit.py; deploy/systemd/)
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -u
 PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils coturn)
+      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils coturn
+      systemd)
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from signaling.qt.loop import run_app
+from signaling.qt.loop import log_screen_shown, run_app, stop_on_signals
 from signaling.tls import ServerCertificateError
 from staff_console.controller import StaffController
 from staff_console.services.server_api import ApiError
@@ -57,6 +57,7 @@ class ConsoleApp:
 
     def start(self) -> None:
         self.login.show()
+        log_screen_shown("login")
         if self._auto is not None:
             self.login.password.setText(self._auto[1])
             self.login._submit()
@@ -88,6 +89,7 @@ class ConsoleApp:
         self.window.closing.connect(self.done.set)
         self.window.show()
         self.login.hide()
+        log_screen_shown("console")
         return True
 
     async def shutdown(self) -> None:
@@ -111,6 +113,7 @@ def run_gui(settings: ConsoleSettings, username: str | None = None, password: st
         app.setQuitOnLastWindowClosed(False)
         style.apply(app)
         console = ConsoleApp(settings, username, password)
+        stop_on_signals(console.done.set)  # a service manager or Ctrl+C: sign out properly, exit 0
         console.start()
         await console.done.wait()
         await console.shutdown()
