@@ -20,6 +20,7 @@ What PyInstaller does not find by itself is listed here, for the reason given be
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ APPS = {
 def pyinstaller_args(app: AppBuild, dist: Path, work: Path) -> list[str]:
     args = [str(ROOT / app.entry / "__main__.py"), "--name", app.name, "--onedir", "--noconfirm", "--clean",
             "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work), "--specpath", str(work),
-            "--paths", str(ROOT), "--add-data", f"{ROOT / app.i18n}:{app.i18n}"]
+            "--paths", str(ROOT), "--add-data", f"{ROOT / app.i18n}{os.pathsep}{app.i18n}"]
     for module in app.hidden:
         args += ["--hidden-import", module]
     for package in app.collect_binaries:

@@ -6,6 +6,7 @@ way. Select with ``-m packaging``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import stat
 from dataclasses import dataclass
@@ -107,3 +108,30 @@ async def staff_id_of(env: Env, username: str) -> int:
 
     async with env.ctx.maker() as db:
         return int((await db.execute(select(Staff.id).where(Staff.username == username))).scalar_one())
+
+
+async def test_packaged_kiosk_and_console_talk_with_real_media(packaged: Path, sqlite_env: Env,
+                                                              tmp_path: Path) -> None:
+    """Both bundles headless, each in its own process: the console serves one resident, the kiosk (enrolled on
+    first start with --kiosk-id/--enroll-code) asks for the service and talks for 3 s. Video (VP8) and audio (Opus)
+    frames arrive at both ends: aiortc, PyAV and their native libraries work inside the bundles."""
+    kid, code = await new_enrollment(sqlite_env)
+    staff_id = await staff_id_of(sqlite_env, "takahashi")
+    hub = sqlite_env.ctx.delivery.hub
+    console_env = app_env(tmp_path / "console-home", MADOGUCHI_CONSOLE_SERVER_URL=sqlite_env.url,
+                          MADOGUCHI_CONSOLE_PASSWORD=DEMO_PASSWORD)
+    console = asyncio.ensure_future(run(packaged / "madoguchi-console" / "madoguchi-console",
+                                        ["--headless", "--user", "takahashi", "--calls", "1"], console_env))
+    await eventually(lambda: console.done() or hub.is_connected(f"staff:{staff_id}"), what="the console connected")
+    kiosk_env = app_env(tmp_path / "kiosk-home", MADOGUCHI_KIOSK_SERVER_URL=sqlite_env.url)
+    kiosk = await run(packaged / "madoguchi-kiosk" / "madoguchi-kiosk",
+                      ["--headless", "--kiosk-id", str(kid), "--enroll-code", code, "--service", "employment",
+                       "--call-seconds", "3"], kiosk_env)
+    served = await console
+    assert kiosk.returncode == 0, kiosk.stdout + kiosk.stderr[-3000:]
+    assert served.returncode == 0, served.stdout + served.stderr[-3000:]
+    visit = json.loads(kiosk.stdout.strip().splitlines()[-1])["kiosk"]
+    (call,) = json.loads(served.stdout.strip().splitlines()[-1])["console"]
+    assert call["session_id"] == visit["session_id"] and visit["end_reason"] == call["end_reason"]
+    assert visit["frames_received"]["video"] > 0 and visit["frames_received"]["audio"] > 0, visit
+    assert call["frames_received"]["video"] > 0 and call["frames_received"]["audio"] > 0, call
