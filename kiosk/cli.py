@@ -73,6 +73,7 @@ def enroll_command(
 ) -> None:
     """Enroll this PC once (IT, at the branch): keeps the credential and writes the server URL for the unit."""
     from kiosk.install import AlreadyEnrolled, default_env_file, enroll_pc
+    from kiosk.services.credentials import CredentialError
     from kiosk.services.server_api import EnrollmentFailed
 
     overrides: dict[str, object] = {"server_url": server}
@@ -84,7 +85,7 @@ def enroll_command(
     target = env_file or default_env_file()
     try:
         cred = asyncio.run(enroll_pc(settings, kiosk_id, code, target, replace=replace))
-    except (AlreadyEnrolled, EnrollmentFailed) as exc:
+    except (AlreadyEnrolled, CredentialError, EnrollmentFailed) as exc:  # CredentialError: a damaged file
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except Exception as exc:  # the server unreachable, its certificate not trusted
