@@ -198,7 +198,20 @@
   }
   function addLocal(pc) {
     if (!st.local) return;
-    for (const track of st.local.getTracks()) pc.addTrack(track, st.local);
+    for (const track of st.local.getTracks()) {
+      // a sign-language interpreter's handshapes need the pixels: under CPU or network strain the browser drops
+      // frames, not resolution ("detail"; by default Chromium halved a VGA camera on a busy PC)
+      if (track.kind === "video" && "contentHint" in track) track.contentHint = "detail";
+      const sender = pc.addTrack(track, st.local);
+      if (track.kind === "video") keepResolution(sender);
+    }
+  }
+  async function keepResolution(sender) {
+    try {
+      const params = sender.getParameters();
+      params.degradationPreference = "maintain-resolution";
+      await sender.setParameters(params);
+    } catch (e) { /* a browser without the setting: the content hint above says the same */ }
   }
   // complete SDP: wait for ICE gathering (aiortc takes no trickled candidates); bounded, then send what there is
   function gathered(pc, ms = 3000) {
