@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXCLUDED = ["server", "migrations", "tests", "bench", "tkinter", "matplotlib", "playwright", "pytest", "IPython",
             "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtQuick", "PySide6.QtQml",
-            "PySide6.Qt3DCore", "PySide6.QtPdf", "PySide6.QtCharts", "PySide6.QtDataVisualization"]
+            "PySide6.Qt3DCore", "PySide6.QtCharts", "PySide6.QtDataVisualization"]  # not QtPdf: shared documents
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class AppBuild:
     collect_submodules: list[str] = field(default_factory=list)
 
 
-COMMON_HIDDEN = ["qasync", "PySide6.QtMultimedia"]
+COMMON_HIDDEN = ["qasync", "PySide6.QtMultimedia", "PySide6.QtPdf"]
 APPS = {
     "kiosk": AppBuild("madoguchi-kiosk", "kiosk", "kiosk/i18n",
                       hidden=[*COMMON_HIDDEN, "livekit.rtc", "kiosk.app"],
