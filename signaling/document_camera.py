@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 from av.frame import Frame
 from PIL import Image
 
 from signaling.document_page import render_page
-from signaling.media import VIDEO_CLOCK_RATE, MediaDeviceError, _Pacer, open_video_device
+from signaling.media import VIDEO_CLOCK_RATE, MediaDeviceError, PacedVideoTrack, open_video_device
 from signaling.transfer import sha256_hex
 
 STILL_QUALITY = 92
@@ -56,16 +56,15 @@ class Still:
         return sha256_hex(self.data)
 
 
-class SyntheticDocumentTrack(VideoStreamTrack):
+class SyntheticDocumentTrack(PacedVideoTrack):
     """The synthetic document camera: the certificate page (:mod:`signaling.document_page`) at full resolution,
     with a 16-bit frame counter stamped on the desk below the page, so that every still differs."""
 
     def __init__(self, width: int = 2592, height: int = 1944, fps: float = 10) -> None:
-        super().__init__()
+        super().__init__(fps)
         if width < 64 or height < 64 or width % 2 or height % 2:
             raise ValueError(f"width and height must be even and >= 64, got {width}x{height}")
-        self.width, self.height, self.fps = width, height, fps
-        self._pacer = _Pacer(fps)
+        self.width, self.height = width, height
         self._base = VideoFrame.from_ndarray(render_page(width, height), format="rgb24").reformat(format="yuv420p")
         self._yuv = self._base.to_ndarray()  # (h * 3 / 2, w) planar
 
@@ -77,15 +76,6 @@ class SyntheticDocumentTrack(VideoStreamTrack):
             on = index >> (15 - b) & 1
             buf[top:top + bit, bit + 2 * b * bit:bit + (2 * b + 1) * bit] = 235 if on else 40
         return VideoFrame.from_ndarray(buf, format="yuv420p")
-
-    async def recv(self) -> Frame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        index = await self._pacer.next()
-        frame = self.render(index)
-        frame.pts = round(index * VIDEO_CLOCK_RATE / self.fps)
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
-        return frame
 
 
 class DocumentCamera:

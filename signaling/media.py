@@ -82,17 +82,37 @@ class _Pacer:
         return self.index
 
 
-class SyntheticVideoTrack(VideoStreamTrack):
+class PacedVideoTrack(VideoStreamTrack):
+    r"""A synthetic source: frame ``index`` is :meth:`render`\ ed at ``fps``, stamped with its own timestamp."""
+
+    def __init__(self, fps: float) -> None:
+        super().__init__()
+        if not 0 < fps <= 120:
+            raise ValueError(f"fps must be in (0, 120], got {fps}")
+        self.fps = fps
+        self._pacer = _Pacer(fps)
+
+    def render(self, index: int) -> VideoFrame:
+        raise NotImplementedError
+
+    async def recv(self) -> Frame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = await self._pacer.next()
+        frame = self.render(index)
+        frame.pts = round(index * VIDEO_CLOCK_RATE / self.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+        return frame
+
+
+class SyntheticVideoTrack(PacedVideoTrack):
     """Moving test pattern (yuv420p): colour bars, a bouncing white block, a 16-bit frame counter."""
 
     def __init__(self, width: int = 640, height: int = 480, fps: float = 15) -> None:
-        super().__init__()
+        super().__init__(fps)
         if width < 16 or height < 16 or width % 2 or height % 2:
             raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
-        if not 0 < fps <= 120:
-            raise ValueError(f"fps must be in (0, 120], got {fps}")
-        self.width, self.height, self.fps = width, height, fps
-        self._pacer = _Pacer(fps)
+        self.width, self.height = width, height
         self._y, self._u, self._v = self._bars()
 
     def _bars(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,15 +146,6 @@ class SyntheticVideoTrack(VideoStreamTrack):
                 y[strip + bit // 2:strip + bit // 2 + bit, b * bit + bit // 2:(b + 1) * bit] = 235
         buf = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w)
         return VideoFrame.from_ndarray(buf, format="yuv420p")
-
-    async def recv(self) -> Frame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        index = await self._pacer.next()
-        frame = self.render(index)
-        frame.pts = round(index * VIDEO_CLOCK_RATE / self.fps)
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
-        return frame
 
 
 class StalledVideoTrack(VideoStreamTrack):
