@@ -55,6 +55,7 @@ from signaling.protocol.messages import (
     WrapupDone,
 )
 from signaling.protocol.models import ServiceInfo
+from signaling.protocol.replies import Empty
 
 CATALOG_TTL_S = 1.0
 _DB_INT = 2**63  # ids are 64-bit in every database; a larger one would reach the driver and fail there
@@ -88,6 +89,13 @@ class ServerHandler:
         self._kiosks_in: Batcher[tuple[Principal, str, bool]] = Batcher(
             lambda batch: engine.run(presence.kiosks_connected, batch))
         self._kiosks_out: Batcher[Principal] = Batcher(lambda batch: engine.run(presence.kiosks_disconnected, batch))
+        self._stats_in: Batcher[tuple[Principal, CallStatsReport, list[QueueError | None]]] = Batcher(
+            self._record_stats)
+
+    async def _record_stats(self, batch: list[tuple[Principal, CallStatsReport, list[QueueError | None]]]) -> None:
+        outcomes = await self.ctx.engine.run(calls.record_stats_batch, [(p, msg) for p, msg, _ in batch])
+        for (_, _, outcome), result in zip(batch, outcomes, strict=True):
+            outcome.append(result)
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
         if is_guest_token(auth.token):
@@ -240,8 +248,12 @@ class ServerHandler:
                 await run(calls.transfer, p, msg, reply=respond)
             case CallMedia():
                 await run(calls.media_state, p, msg, reply=respond)
-            case CallStatsReport():
-                await run(calls.record_stats, p, msg, reply=respond)
+            case CallStatsReport():  # batched with the other sockets' reports of this moment: one step for all
+                outcome: list[QueueError | None] = []
+                await self._stats_in.submit((p, msg, outcome))
+                if outcome and outcome[0] is not None:
+                    raise outcome[0]
+                respond(Empty())
             case InviteRequest():
                 await run(participants.invite, p, msg.session_id, msg.staff_id, reply=respond)
             case InviteAnswer() if not msg.accept:

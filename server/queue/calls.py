@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from server.db.models import CallSession, Feedback, Kiosk, Note, Service, Staff, Ticket
 from server.queue import guests, states
-from server.queue.errors import Conflict, Forbidden, Invalid, NotFound
+from server.queue.errors import Conflict, Forbidden, Invalid, NotFound, QueueError
 from server.queue.queue_views import tell_kiosk
 from server.queue.step import Step
 from server.queue.tickets import push_status
@@ -91,6 +91,21 @@ async def record_stats(step: Step, who: Principal, msg: CallStatsReport) -> Empt
     sess.quality = q
     await step.shared.store.put_quality(msg.session_id, side, {**stats, "at": step.now.isoformat()})
     return Empty()
+
+
+async def record_stats_batch(step: Step, reports: list[tuple[Principal, CallStatsReport]]) -> list[QueueError | None]:
+    """Several ``call.stats`` reports in one step, each with its own outcome (None: recorded). Every peer link
+    reports every 2 s; one queue operation each kept the engine's lock so busy under load that a client's next
+    message (a leave, say) waited behind its own reports for tens of seconds."""
+    outcomes: list[QueueError | None] = []
+    for who, msg in reports:
+        try:
+            await record_stats(step, who, msg)  # refuses before it changes anything
+        except QueueError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
 
 
 async def end_session(step: Step, who: Principal, msg: SessionEnd) -> SessionRef:

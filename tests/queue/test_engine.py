@@ -188,6 +188,27 @@ async def test_a_call_nobody_reports_on_is_ended_by_the_server(w: World) -> None
     assert (await w.staff_row(sato)).status == "wrap_up"
 
 
+async def test_stats_reports_in_one_step_each_with_its_own_outcome(w: World) -> None:
+    """The server records the call.stats reports of a moment in one step; a report from outside the call is
+    refused on its own and the others are kept."""
+    sato, suzuki = await w.staff("sato", available=True), await w.staff("suzuki")
+    kiosk = await w.kiosk()
+    r = await create(w, kiosk)
+    acc = await w.run(tickets.accept, sato, r.ticket_id)
+    sid = acc.session_id
+    outcomes = await w.engine.run(calls.record_stats_batch, [
+        (kiosk, CallStatsReport(session_id=sid, stats=CallStats(fps=10.0, frames_received=100))),
+        (suzuki, CallStatsReport(session_id=sid, stats=CallStats(fps=1.0))),  # not in this call
+        (sato, CallStatsReport(session_id=sid, stats=CallStats(fps=15.0))),
+        (kiosk, CallStatsReport(session_id=sid, stats=CallStats(fps=20.0, frames_received=300))),
+    ])
+    assert [type(o).__name__ if o else None for o in outcomes] == [None, "NotFound", None, None]
+    async with w.engine.maker() as db:
+        quality = (await db.get(CallSession, sid)).quality  # type: ignore[union-attr]
+    assert quality["kiosk"]["samples"] == 2 and quality["kiosk"]["fps_avg"] == 15.0
+    assert quality["kiosk"]["frames_received"] == 300 and quality["staff"]["samples"] == 1
+
+
 async def test_a_kiosk_back_after_the_call_ended_learns_how_it_ended(w: World) -> None:
     """Bug found: session.ended went only to connected clients, so kiosks stayed on the call screen."""
     sato = await w.staff("sato", available=True)
