@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import select
 
 from server.admin_catalog import set_outside_supervision
 from server.admin_ops import create_enrollment
 from server.context import AppContext
+from server.db.base import utcnow
+from server.db.models import Branch, CallSession, Note, Service, Staff, Ticket
 from server.db.seed import DEMO_PASSWORD, seed_demo
 from server.queue.clock import Clock
 from server.run import RunningServer, start_server
@@ -235,3 +238,28 @@ async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext 
         for c in env.clients:
             await c.close()
         await srv.stop()
+
+
+async def finished_session(env: Env, branch_code: str, service_code: str, username: str,
+                           note_category: str | None = None) -> int:
+    """A finished call of ``username`` at ``branch_code``, as the queue would have recorded it (with a note of
+    ``note_category`` if given); returns the session id."""
+    kiosk_id, _ = await env.enroll_kiosk(branch_code)
+    async with env.ctx.maker() as db, db.begin():
+        staff = (await db.execute(select(Staff).where(Staff.username == username))).scalar_one()
+        branch = (await db.execute(select(Branch).where(Branch.code == branch_code))).scalar_one()
+        service = (await db.execute(select(Service).where(Service.code == service_code))).scalar_one()
+        now = utcnow()
+        ticket = Ticket(kiosk_id=kiosk_id, branch_id=branch.id, municipality_id=branch.municipality_id,
+                        service_id=service.id, state="done", created_at=now, ended_at=now)
+        db.add(ticket)
+        await db.flush()
+        sess = CallSession(ticket_id=ticket.id, kiosk_id=kiosk_id, staff_id=staff.id, branch_id=branch.id,
+                           municipality_id=branch.municipality_id, service_id=service.id, ticket_created_at=now,
+                           accepted_at=now, ended_at=now, end_reason="resident_hangup")
+        db.add(sess)
+        await db.flush()
+        if note_category is not None:
+            db.add(Note(session_id=sess.id, municipality_id=branch.municipality_id, author_id=staff.id,
+                        category=note_category, summary="相談の内容"))
+        return int(sess.id)

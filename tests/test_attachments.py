@@ -12,9 +12,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from server.api.routes.attachments import MAX_ATTACHMENT_BYTES
-from server.db.base import utcnow
-from server.db.models import Attachment, Branch, CallSession, Note, Service, Staff, Ticket
-from tests.support import Env
+from server.db.models import Attachment, CallSession, Note
+from tests.support import Env, finished_session
 from tests.test_partner import make_partner
 
 
@@ -40,22 +39,7 @@ def headers(token: str, data: bytes, mime: str = "image/jpeg", digest: str | Non
 
 async def bihoro_session(env: Env, username: str = "takahashi") -> int:
     """A finished call of ``username`` with a Bihoro resident, as the queue would have recorded it."""
-    kiosk_id, _ = await env.enroll_kiosk("bihoro")
-    async with env.ctx.maker() as db, db.begin():
-        staff = (await db.execute(select(Staff).where(Staff.username == username))).scalar_one()
-        branch = (await db.execute(select(Branch).where(Branch.code == "bihoro"))).scalar_one()
-        service = (await db.execute(select(Service).where(Service.code == "employment"))).scalar_one()
-        now = utcnow()
-        ticket = Ticket(kiosk_id=kiosk_id, branch_id=branch.id, municipality_id=branch.municipality_id,
-                        service_id=service.id, state="done", created_at=now, ended_at=now)
-        db.add(ticket)
-        await db.flush()
-        sess = CallSession(ticket_id=ticket.id, kiosk_id=kiosk_id, staff_id=staff.id, branch_id=branch.id,
-                           municipality_id=branch.municipality_id, service_id=service.id, ticket_created_at=now,
-                           accepted_at=now, ended_at=now, end_reason="resident_hangup")
-        db.add(sess)
-        await db.flush()
-        return int(sess.id)
+    return await finished_session(env, "bihoro", "employment", username)
 
 
 async def test_only_a_valid_image_of_ones_own_session_is_kept(env: Env) -> None:

@@ -11,10 +11,9 @@ import re
 import httpx
 from sqlalchemy import select
 
-from server.db.base import utcnow
-from server.db.models import AuditEvent, Branch, CallSession, Note, Service, Staff, Ticket
+from server.db.models import AuditEvent
 from server.guest_auth import issue_guest_token
-from tests.support import Env
+from tests.support import Env, finished_session
 from tests.test_attachments import bihoro_session
 from tests.test_partner import make_partner
 
@@ -27,25 +26,7 @@ def bearer(token: str) -> dict[str, str]:
 
 async def kitami_session(env: Env, username: str = "sato", category: str | None = "生活の困りごと") -> int:
     """A finished call of ``username`` with a Kitami resident, with a note of ``category``."""
-    kiosk_id, _ = await env.enroll_kiosk("kitami-tokoro")
-    async with env.ctx.maker() as db, db.begin():
-        staff = (await db.execute(select(Staff).where(Staff.username == username))).scalar_one()
-        branch = (await db.execute(select(Branch).where(Branch.code == "kitami-tokoro"))).scalar_one()
-        service = (await db.execute(select(Service).where(Service.code == "disability"))).scalar_one()
-        now = utcnow()
-        ticket = Ticket(kiosk_id=kiosk_id, branch_id=branch.id, municipality_id=branch.municipality_id,
-                        service_id=service.id, state="done", created_at=now, ended_at=now)
-        db.add(ticket)
-        await db.flush()
-        sess = CallSession(ticket_id=ticket.id, kiosk_id=kiosk_id, staff_id=staff.id, branch_id=branch.id,
-                           municipality_id=branch.municipality_id, service_id=service.id, ticket_created_at=now,
-                           accepted_at=now, ended_at=now, end_reason="resident_hangup")
-        db.add(sess)
-        await db.flush()
-        if category is not None:
-            db.add(Note(session_id=sess.id, municipality_id=branch.municipality_id, author_id=staff.id,
-                        category=category, summary="相談の内容"))
-        return int(sess.id)
+    return await finished_session(env, "kitami-tokoro", "disability", username, category)
 
 
 async def test_a_case_is_opened_read_and_attached_by_its_municipalitys_staff(env: Env) -> None:
