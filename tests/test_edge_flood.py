@@ -145,17 +145,22 @@ async def test_kiosk_gets_in_past_1100_idle_sockets_with_ulimit_1024(tmp_path: P
             answers = await asyncio.gather(*(asyncio.wait_for(r.read(), WAIT_S) for r, _ in attack),
                                            return_exceptions=True)
         refused = sum(1 for a in answers if isinstance(a, bytes) and a.startswith(b"HTTP/1.1 429"))
+        # in a flood the guard answers and closes at once, before reading the socket's byte: the kernel then
+        # resets it (RST) and the 429 may be lost with it — still refused at once (seen: 56 of 844 under load)
+        reset = sum(1 for a in answers if isinstance(a, ConnectionResetError))
         dropped = sum(1 for a in answers if isinstance(a, bytes) and a == b"")
         figure = {"figure": "kiosk past 1,100 idle sockets, server ulimit -n 1024",
-                  "idle_sockets_opened": len(attack), "refused_429": refused, "held_then_closed": dropped,
-                  "other": len(answers) - refused - dropped,
-                  "other_kinds": dict(Counter(_kind(a) for a in answers if not (isinstance(a, bytes) and (
-                      a == b"" or a.startswith(b"HTTP/1.1 429"))))),
+                  "idle_sockets_opened": len(attack), "refused_429": refused, "refused_reset": reset,
+                  "held_then_closed": dropped,
+                  "other": len(answers) - refused - reset - dropped,
+                  "other_kinds": dict(Counter(_kind(a) for a in answers if not isinstance(a, ConnectionResetError)
+                                              and not (isinstance(a, bytes) and (
+                                                  a == b"" or a.startswith(b"HTTP/1.1 429"))))),
                   "open_s": round(t_held - t0, 3), "kiosk_token_and_welcome_s": round(t_kiosk - t_held, 3),
                   "resident_reached_specialist_s": round(t_call - t_held, 3)}
         print(json.dumps(figure))
         assert len(attack) == IDLE_SOCKETS
-        assert refused >= IDLE_SOCKETS - 256 - 10 and refused + dropped == IDLE_SOCKETS, figure
+        assert refused + reset >= IDLE_SOCKETS - 256 - 10 and refused + reset + dropped == IDLE_SOCKETS, figure
         log = srv.log_text()
         assert "out of system resource" not in log and "Too many open files" not in log
         assert len(log.splitlines()) < 200, len(log.splitlines())
