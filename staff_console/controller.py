@@ -146,7 +146,8 @@ class WrapUp:
 
 
 class StaffController(Emitter):
-    def __init__(self, settings: ConsoleSettings) -> None:
+    def __init__(self, settings: ConsoleSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # the console's monotonic time (offer countdown, call timer, queue age); tests inject it
         super().__init__()
         self.settings = settings
         self.tls = client_context(settings.ca_file)
@@ -164,7 +165,7 @@ class StaffController(Emitter):
         self.away_after: str | None = None  # go away with this reason once the wrap-up is done
         self._restore_after_join: tuple[str, str] | None = None
         self.queue: list[QueueItem] = []
-        self.queue_at = time.monotonic()
+        self.queue_at = self.clock()
         self.team: list[StaffState] = []
         self.offer: Offer | None = None
         self.offer_received_at: float | None = None
@@ -295,7 +296,7 @@ class StaffController(Emitter):
     def offer_remaining_s(self) -> float:
         if self.offer_deadline is None:
             return 0.0
-        return max(0.0, self.offer_deadline - time.monotonic())
+        return max(0.0, self.offer_deadline - self.clock())
 
     async def accept(self, ticket_id: int | None = None) -> bool:
         tid = ticket_id if ticket_id is not None else (self.offer.ticket_id if self.offer else None)
@@ -304,7 +305,7 @@ class StaffController(Emitter):
         if self.call is not None and not self.call.ended:
             self.emit("error", {"code": "busy", "message": "leave the current call first", "request": "offer.accept"})
             return False
-        self.accepted_at = time.monotonic()
+        self.accepted_at = self.clock()
         offer = self.offer
         self._clear_offer()
         ok = await self._request(OfferAccept(ticket_id=tid)) is not None
@@ -437,13 +438,13 @@ class StaffController(Emitter):
         if ok:
             name = next((c["display_name"] for c in self.colleagues if c.get("id") == staff_id), str(staff_id))
             self.invited[staff_id] = name
-            self._invited_at[staff_id] = time.monotonic()
+            self._invited_at[staff_id] = self.clock()
             self.emit("invite_sent", {"staff_id": staff_id, "name": name})
         return ok
 
     def prune_invites(self, max_age_s: float = 60.0) -> bool:
         """Forget invitations nobody answered (the server does not tell the inviter about a "not now")."""
-        old = [sid for sid, at in self._invited_at.items() if time.monotonic() - at > max_age_s]
+        old = [sid for sid, at in self._invited_at.items() if self.clock() - at > max_age_s]
         for sid in old:
             self.invited.pop(sid, None)
             self._invited_at.pop(sid, None)
@@ -458,7 +459,7 @@ class StaffController(Emitter):
             accept = False
         if accept:
             await self._step_aside("third_party")
-        self.accepted_at = time.monotonic()
+        self.accepted_at = self.clock()
         data = await self._request(InviteAnswer(session_id=inv.session_id, accept=accept))
         if accept and data is None:
             await self._restore_status_after_join()
@@ -469,7 +470,7 @@ class StaffController(Emitter):
         if self.call is not None and not self.call.ended:
             return False
         await self._step_aside("coaching")
-        self.accepted_at = time.monotonic()
+        self.accepted_at = self.clock()
         ok = await self._request(SessionJoin(session_id=session_id)) is not None
         if not ok:
             await self._restore_status_after_join()
@@ -585,7 +586,7 @@ class StaffController(Emitter):
         return self.preview.latest_frame if self.preview is not None else None
 
     def call_elapsed_s(self) -> float:
-        return time.monotonic() - self.call.started_at if self.call is not None else 0.0
+        return self.clock() - self.call.started_at if self.call is not None else 0.0
 
     # ------------------------------------------------------------ notes and wrap-up
     def update_note(self, **fields: Any) -> None:
@@ -685,13 +686,13 @@ class StaffController(Emitter):
             case StatusUpdate():
                 await self._on_status(msg)
             case QueueSnapshot():
-                self.queue, self.team, self.queue_at = list(msg.items), list(msg.staff), time.monotonic()
+                self.queue, self.team, self.queue_at = list(msg.items), list(msg.staff), self.clock()
                 self.emit("queue", {"items": self.queue, "staff": self.team})
             case Offer():
                 if self.call is not None and not self.call.ended:
                     await self._request(OfferDecline(ticket_id=msg.ticket_id))  # busy elsewhere: never ring
                     return
-                self.offer, self.offer_received_at = msg, time.monotonic()
+                self.offer, self.offer_received_at = msg, self.clock()
                 self.offer_deadline = self.offer_received_at + msg.expires_in_s
                 self._set_local_status("offered")
                 self.emit("offer", {"offer": msg})
@@ -771,7 +772,8 @@ class StaffController(Emitter):
         self.call = CurrentCall(session_id=msg.session_id, ticket_id=msg.ticket_id, service_code=msg.service_code,
                                 branch=msg.branch, municipality=msg.municipality, role=role,
                                 participants=list(msg.participants), me=msg.you, needs=list(msg.needs),
-                                language=msg.language, unmet_needs=list(msg.unmet_needs), written=msg.written)
+                                language=msg.language, unmet_needs=list(msg.unmet_needs), written=msg.written,
+                                started_at=self.clock())
         if self.accepted_at is not None:
             self.call.started_at = self.accepted_at
         self.quality, self.whispering, self.whisper_from = None, False, None
@@ -826,7 +828,7 @@ class StaffController(Emitter):
         if call is not None:
             call.ended, call.end_reason = True, msg.reason
         if msg.wrap_up:
-            talk = time.monotonic() - call.started_at if call is not None else 0.0
+            talk = self.clock() - call.started_at if call is not None else 0.0
             self.wrapup = WrapUp(session_id=msg.session_id, service_code=call.service_code if call else "",
                                  branch=call.branch if call else "", municipality=call.municipality if call else "",
                                  talk_s=talk, end_reason=msg.reason, chat=list(call.chat) if call else [],

@@ -36,6 +36,7 @@ from staff_console.ui.pickers import TransferDialog
 from staff_console.ui.text import Texts
 from staff_console.ui.window import ConsoleWindow
 from tests.pdfs import make_pdf
+from tests.support import ManualClock
 
 VIEWS = ("login", "queue", "offer", "offer_unmet", "offer_case", "call", "wrapup", "history", "supervisor", "coaching",
          "transfer", "invite", "guest_invite", "guest_lobby", "document", "document_still", "shared_doc",
@@ -116,7 +117,7 @@ def pump(ms: int = 50) -> None:
 
 
 def _controller(staff: dict[str, Any]) -> StaffController:
-    ctl = StaffController(ConsoleSettings(server_url="http://127.0.0.1:9"))
+    ctl = StaffController(ConsoleSettings(server_url="http://127.0.0.1:9"), clock=ManualClock())
     ctl.api.staff = dict(staff)
     ctl.services = list(SERVICES)
     ctl.connection = "online"
@@ -133,12 +134,12 @@ def _window(ctl: StaffController, texts: Texts, status: str = "available", reaso
     return win
 
 
-def _call(role: str, participants: list[Participant], chat: list[ChatLine]) -> CurrentCall:
+def _call(ctl: StaffController, role: str, participants: list[Participant], chat: list[ChatLine]) -> CurrentCall:
     return CurrentCall(session_id=12, ticket_id=41, service_code="employment", branch="美幌町役場 窓口",
                        municipality="美幌町", role=role, participants=participants,
                        me=SUP if role == "supervisor" else ME, needs=["sign_language"],
                        unmet_needs=["sign_language"] if role == "specialist" else [], written=True,
-                       started_at=time.monotonic() - 754, chat=chat)
+                       started_at=ctl.clock() - 754, chat=chat)
 
 
 def _frames(view: Any, peers: dict[str, int], local: int | None) -> None:
@@ -173,19 +174,19 @@ def render(view: str, language: str) -> QWidget:
         offer = Offer(ticket_id=47, service_code="guardianship", branch="常呂総合支所", municipality="北見市",
                       needs=["sign_language"], unmet_needs=["sign_language"], written=True, waited_s=12,
                       expires_in_s=20)
-        ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 17.0
+        ctl.offer, ctl.offer_deadline = offer, ctl.clock() + 17.0
         win.offer_dialog.show_offer(offer)
         return win.offer_dialog
     if view == "offer_case":  # the resident typed their case number; this is the case's last specialist
         offer = Offer(ticket_id=48, service_code="employment", branch="美幌町役場 窓口", municipality="美幌町",
                       waited_s=4, expires_in_s=20, case_number="BIH-2026-0012")
-        ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 18.0
+        ctl.offer, ctl.offer_deadline = offer, ctl.clock() + 18.0
         win.offer_dialog.show_offer(offer)
         return win.offer_dialog
     if view == "offer":
         offer = Offer(ticket_id=44, service_code="disability", branch="美幌町役場 窓口", municipality="美幌町",
                       needs=["written", "large_text"], waited_s=95, expires_in_s=20, transferred=True)
-        ctl.offer, ctl.offer_deadline = offer, time.monotonic() + 14.2
+        ctl.offer, ctl.offer_deadline = offer, ctl.clock() + 14.2
         win.offer_dialog.show_offer(offer)
         return win.offer_dialog
     if view == "guest_invite":
@@ -200,7 +201,7 @@ def render(view: str, language: str) -> QWidget:
         parts = [Participant(peer=KIOSK, role="resident"),
                  Participant(peer=ME, role="specialist", display_name="高橋 美咲"),
                  Participant(peer="guest:16", role="guest", display_name="佐々木 一郎", guest_role="guardian")]
-        call = _call("specialist", parts, [ChatLine("guest:16", "後見人の佐々木です。よろしくお願いします。")])
+        call = _call(ctl, "specialist", parts, [ChatLine("guest:16", "後見人の佐々木です。よろしくお願いします。")])
         ctl.call = call
         ctl.emit("call_started", {"session_id": 12, "call": call})
         ctl.guests.entries = {17: GuestEntry(17, 12, "山田 花子", "sign_interpreter", state="lobby"),
@@ -214,7 +215,7 @@ def render(view: str, language: str) -> QWidget:
     if view in ("shared_doc", "shared_doc_refused"):
         parts = [Participant(peer=KIOSK, role="resident"),
                  Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
-        call = _call("specialist", parts, [ChatLine("me", "申請書の2ページ目をご覧ください。")])
+        call = _call(ctl, "specialist", parts, [ChatLine("me", "申請書の2ページ目をご覧ください。")])
         ctl.call = call
         ctl.emit("call_started", {"session_id": 12, "call": call})
         cv = win.call_view
@@ -233,7 +234,7 @@ def render(view: str, language: str) -> QWidget:
     if view in ("document", "document_still"):
         parts = [Participant(peer=KIOSK, role="resident"),
                  Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
-        call = _call("specialist", parts, [ChatLine(KIOSK, "役場から届いた受給者証です。")])
+        call = _call(ctl, "specialist", parts, [ChatLine(KIOSK, "役場から届いた受給者証です。")])
         ctl.call = call
         ctl.emit("call_started", {"session_id": 12, "call": call})
         cv = win.call_view
@@ -248,7 +249,7 @@ def render(view: str, language: str) -> QWidget:
         still = asyncio.run(camera.capture_still())
         for i in range(2):
             entry = StillEntry(i + 1, still.data, still.sha256, still.mime, still.width, still.height,
-                               time.monotonic() - 0.4)
+                               ctl.clock() - 0.4)
             entry.received_at = entry.requested_at + 0.38
             if i == 0:
                 entry.attachment_id = 3
@@ -272,7 +273,7 @@ def render(view: str, language: str) -> QWidget:
             parts.append(Participant(peer=SUP, role="supervisor", display_name="田中 誠"))
             chat = [ChatLine(KIOSK, "耳が聞こえにくいので、文字でもお願いします。"),
                     ChatLine(ME, "はい、大事なことは文字でもお伝えしますね。")]
-        call = _call("supervisor" if view == "coaching" else "specialist", parts, chat)
+        call = _call(ctl, "supervisor" if view == "coaching" else "specialist", parts, chat)
         ctl.call = call
         ctl.note = NoteDraft(category="consultation", summary="一般就労を希望。週3日から。")
         ctl.emit("call_started", {"session_id": 12, "call": call})
@@ -287,7 +288,7 @@ def render(view: str, language: str) -> QWidget:
             _frames(cv, {KIOSK: 40, ME: 130}, None)
         return win
     if view == "wrapup":
-        ctl.call = _call("specialist", [Participant(peer=KIOSK, role="resident"),
+        ctl.call = _call(ctl, "specialist", [Participant(peer=KIOSK, role="resident"),
                                         Participant(peer=ME, role="specialist", display_name="高橋 美咲")],
                          [ChatLine(KIOSK, "耳が聞こえにくいので、文字でもお願いします。"),
                           ChatLine("me", "来週、見学の日程をお知らせします。")])

@@ -4,7 +4,6 @@ municipality is never told. Rendered to docs/screenshots as console_branch_call_
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from signaling.protocol.messages import BranchCall, BranchCallState
 from signaling.protocol.replies import BranchCallPlaced
 from tests.console.conftest import scene
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import SHOTS, click
+from tests.kiosk.helpers import click, shot
 from tests.support import eventually
 
 
@@ -30,8 +29,7 @@ async def test_the_console_is_told_and_answers(tmp_path: Path, language: str) ->
         await eventually(win.branch_bar.isVisible, what="the notice shown")
         assert "美幌町役場 窓口" in win.branch_notice.text()
         assert win.branch_answer.text() == win.texts.t("branch.answer")
-        await asyncio.sleep(0.15)
-        assert win.grab().save(str(SHOTS / f"console_branch_call_{language}.png"))
+        await shot(win, "branch_call", language, app="console")
         click(win.branch_answer)
         state = await inbox.next("branch.call_state")
         assert isinstance(state, BranchCallState) and state.call_id == placed.call_id

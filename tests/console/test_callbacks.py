@@ -5,7 +5,6 @@ specialist's tab stays empty. Rendered to docs/screenshots as console_callbacks_
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from signaling.protocol.models import CallbackBandRef
 from signaling.protocol.replies import CallbackBandList
 from tests.console.conftest import scene
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import SHOTS, click
+from tests.kiosk.helpers import click, shot
 from tests.support import eventually
 
 
@@ -50,8 +49,7 @@ async def test_claim_and_record_from_the_callback_tab(tmp_path: Path, language: 
         assert panel.outcome_row.isEnabled() and not panel.claim_btn.isEnabled()
         panel.outcome_box.setCurrentIndex(panel.outcome_box.findData("no_answer"))
         panel.note.setText("留守番電話なし" if language == "ja" else "no voicemail")
-        await asyncio.sleep(0.15)
-        assert win.grab().save(str(SHOTS / f"console_callbacks_{language}.png"))
+        await shot(win, "callbacks", language, app="console")
         click(panel.record_btn)
         await eventually(lambda: any(i.attempts == 1 and i.state == "open" for i in model.items),
                          what="back in the list after no answer")

@@ -5,7 +5,6 @@ audited. Kitami's specialist asking for the same number is refused."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from signaling.protocol.messages import TicketCreate
 from signaling.protocol.replies import TicketCreated
 from tests.console.conftest import scene
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import SHOTS, click
+from tests.kiosk.helpers import click, shot
 from tests.support import Env, eventually
 
 
@@ -71,8 +70,7 @@ async def test_the_offer_shows_the_case_and_its_history(tmp_path: Path, language
         assert table.rowCount() == 1
         assert [table.item(0, c).text() for c in range(1, 5)] == [
             t.service("employment"), "美幌町役場 窓口", "高橋 美咲", "就労先の相談"]
-        await asyncio.sleep(0.15)
-        assert case_dialog.grab().save(str(SHOTS / f"console_case_history_{language}.png"))
+        await shot(case_dialog, "case_history", language, app="console")
         async with env.ctx.maker() as db:
             reads = (await db.execute(select(AuditEvent).where(AuditEvent.action == "case.read"))).scalars().all()
         assert [r.actor for r in reads] == [f"staff:{ctl.me['id']}"]

@@ -97,12 +97,12 @@ def wrong_language(texts: list[tuple[str, str]], language: str) -> list[tuple[st
     return [(n, t) for n, t in texts if LATIN_WORD.search(t) and not CJK.search(t)]
 
 
-async def shot(widget: QWidget, name: str, language: str) -> Path:
-    """Render to SHOTS (docs/screenshots when MADOGUCHI_SCREENSHOTS says so).
+async def shot(widget: QWidget, name: str, language: str, app: str = "kiosk") -> Path:
+    """Render to SHOTS as ``<app>_<name>_<language>.png`` (docs/screenshots when MADOGUCHI_SCREENSHOTS says so).
     Never QApplication.processEvents() inside a coroutine: under qasync that
     re-enters the loop ("Cannot enter into task ... while another task is being run"); let the loop paint."""
     await asyncio.sleep(0.15)
-    path = SHOTS / f"kiosk_{name}_{language}.png"
+    path = SHOTS / f"{app}_{name}_{language}.png"
     assert widget.grab().save(str(path)), path
     return path
 

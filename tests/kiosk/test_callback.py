@@ -5,7 +5,6 @@ once it is recorded; the privacy reset forgets the number."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from server.db.models import Callback, Ticket
 from server.queue.clock import ManualClock
-from signaling.protocol.messages import CallbackSnapshot, StatusSet, TicketCreate
+from signaling.protocol.messages import CallbackSnapshot, Ping, StatusSet, TicketCreate
 from tests.kiosk.helpers import click, kiosk_app, shot, visible_texts, wrong_language
 from tests.support import Env, eventually, make_settings, server_env
 
@@ -154,7 +153,8 @@ async def test_a_long_wait_offers_a_callback_that_gives_up_the_place(monday: Env
         async with env.ctx.maker() as db:
             mine = await db.get(Ticket, ticket_id)
             assert mine is not None and mine.state == "cancelled"
-        await asyncio.sleep(0)  # the ticket's "cancelled" push is not taken for a reset of the done screen
+        await ctl.client.request(Ping())  # replied after the ticket's "cancelled" push, which is handled by then:
+        # it is not taken for a reset of the done screen
         assert ctl.screen == "callback_done"
     finally:
         await app.stop()
