@@ -75,7 +75,7 @@ from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
-from staff_console.cases import CaseReader
+from staff_console.cases import CaseDesk
 from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.services.server_api import ApiError, StaffApi
@@ -113,6 +113,7 @@ class CurrentCall:
     end_reason: str = ""
     chat: list[ChatLine] = field(default_factory=list)
     transferred: bool = False
+    case_number: str | None = None  # the case the call is under (presented at the kiosk, or linked by me)
 
     def peer_of(self, role: str) -> str | None:
         return next((p.peer for p in self.participants if p.role == role), None)
@@ -143,6 +144,7 @@ class WrapUp:
     end_reason: str
     chat: list[ChatLine] = field(default_factory=list)
     media_error: str | None = None  # media_failed: "turn_auth" / "turn_unreachable" when a client knew why
+    case_number: str | None = None
 
 
 class StaffController(Emitter):
@@ -183,7 +185,8 @@ class StaffController(Emitter):
         self.guests = GuestDesk(self._request, self.emit, lambda: self.settings.server_urls[0])
         self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
         self.branch_calls = BranchCallDesk(self._request, self.emit)
-        self.cases = CaseReader(self.api, self.emit)
+        self.cases = CaseDesk(self.api, self._case_event)
+        self._offered_case: tuple[int, str | None] | None = None  # (ticket id, case number) of the last offer
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
         self.sharing = ShareDesk(self.emit)  # a PDF shown on the resident's kiosk
@@ -325,6 +328,31 @@ class StaffController(Emitter):
 
     def _clear_offer(self) -> None:
         self.offer, self.offer_received_at, self.offer_deadline = None, None, None
+
+    # ------------------------------------------------------------ cases (README "Cases")
+    def record_session(self) -> int | None:
+        """The session whose record I am writing: the wrap-up's, else my call's as its specialist."""
+        if self.wrapup is not None:
+            return self.wrapup.session_id
+        if self.call is not None and self.call.role == "specialist":
+            return self.call.session_id
+        return None
+
+    async def link_case(self, number: str) -> bool:
+        """Put the call I am recording under an existing case."""
+        sid = self.record_session()
+        return sid is not None and await self.cases.attach(number, sid) is not None
+
+    async def new_case(self, name: str = "", contact: str = "") -> bool:
+        """Open a new case, and put the call I am recording (if any) under it."""
+        return await self.cases.create(name, contact, self.record_session()) is not None
+
+    def _case_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "case_linked":
+            for held in (self.call, self.wrapup):
+                if held is not None and held.session_id == data["session_id"]:
+                    held.case_number = str(data["case"]["number"])
+        self.emit(name, data)
 
     # ------------------------------------------------------------ in a call
     async def hang_up(self) -> bool:
@@ -693,6 +721,7 @@ class StaffController(Emitter):
                     await self._request(OfferDecline(ticket_id=msg.ticket_id))  # busy elsewhere: never ring
                     return
                 self.offer, self.offer_received_at = msg, self.clock()
+                self._offered_case = (msg.ticket_id, msg.case_number)
                 self.offer_deadline = self.offer_received_at + msg.expires_in_s
                 self._set_local_status("offered")
                 self.emit("offer", {"offer": msg})
@@ -774,6 +803,8 @@ class StaffController(Emitter):
                                 participants=list(msg.participants), me=msg.you, needs=list(msg.needs),
                                 language=msg.language, unmet_needs=list(msg.unmet_needs), written=msg.written,
                                 started_at=self.clock())
+        if self._offered_case is not None and self._offered_case[0] == msg.ticket_id:
+            self.call.case_number = self._offered_case[1]
         if self.accepted_at is not None:
             self.call.started_at = self.accepted_at
         self.quality, self.whispering, self.whisper_from = None, False, None
@@ -832,7 +863,7 @@ class StaffController(Emitter):
             self.wrapup = WrapUp(session_id=msg.session_id, service_code=call.service_code if call else "",
                                  branch=call.branch if call else "", municipality=call.municipality if call else "",
                                  talk_s=talk, end_reason=msg.reason, chat=list(call.chat) if call else [],
-                                 media_error=msg.media_error)
+                                 media_error=msg.media_error, case_number=call.case_number if call else None)
             if call is None:  # a wrap-up owed from before this console started: fill in what it was
                 self._spawn(self._describe_wrapup(msg.session_id))
         else:

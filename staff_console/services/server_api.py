@@ -122,6 +122,18 @@ class StaffApi:
         """A case of my municipality with its history (README "Cases"); the number is URL-quoted."""
         return dict(await self._call("GET", f"/api/cases/{quote(number, safe='')}"))
 
+    async def create_case(self, name: str, contact: str) -> dict[str, Any]:
+        return dict(await self._call("POST", "/api/cases", json={"name": name, "contact": contact}))
+
+    async def update_case(self, number: str, name: str, contact: str) -> dict[str, Any]:
+        return dict(await self._call("PUT", f"/api/cases/{quote(number, safe='')}",
+                                     json={"name": name, "contact": contact}))
+
+    async def attach_case(self, number: str, session_id: int) -> dict[str, Any]:
+        """Put a session under the case (the session's own specialist, or a supervisor)."""
+        return dict(await self._call("POST", f"/api/cases/{quote(number, safe='')}/sessions",
+                                     json={"session_id": session_id}))
+
     async def colleagues(self) -> list[dict[str, Any]]:
         return list(await self._call("GET", "/api/staff"))
 

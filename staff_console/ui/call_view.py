@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from signaling.protocol.models import Participant
 from signaling.qt.video import VideoView
+from staff_console.ui.case_box import CaseBox
 from staff_console.ui.document_panel import DocumentPanel
 from staff_console.ui.guest_dialog import GuestLobbyPanel
 from staff_console.ui.note_form import NoteForm
@@ -145,10 +147,16 @@ class CallView(QWidget):
         note_page = QWidget()
         nl = QVBoxLayout(note_page)
         nl.addWidget(self.note_form)
+        self.case_box = CaseBox(texts)
+        nl.addWidget(self.case_box)
         nl.addStretch(1)
         self.side = QTabWidget()
         self.side.addTab(chat, "")
-        self.side.addTab(note_page, "")
+        note_scroll = QScrollArea()  # the record and the case box may be taller than the side panel
+        note_scroll.setWidgetResizable(True)
+        note_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        note_scroll.setWidget(note_page)
+        self.side.addTab(note_scroll, "")
         self.side.addTab(self.sharing, "")
         self.side.setTabVisible(2, False)
         self.side.setMinimumWidth(300)
@@ -234,6 +242,7 @@ class CallView(QWidget):
             view.deleteLater()
         self.tiles.clear()
         self.note_form.my_name = my_name
+        self.case_box.set_case(getattr(call, "case_number", None))
         self.side.setTabVisible(1, self.role == "specialist")
         self.side.setCurrentIndex(0)
         if getattr(call, "written", False):  # written conversation: the chat is where the call begins
@@ -443,6 +452,7 @@ class CallView(QWidget):
         self.guests.retranslate()
         self.documents.retranslate()
         self.note_form.retranslate()
+        self.case_box.retranslate()
         self._render()
 
     # ------------------------------------------------------------ intents out

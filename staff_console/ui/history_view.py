@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -28,6 +29,7 @@ from staff_console.ui.text import Texts
 
 class HistoryView(QWidget):
     search = Signal(dict)  # {"date_from", "date_to", "branch", "service", "staff_id"}
+    case_lookup = Signal(str)  # a 相談番号 typed by the specialist: open that case
 
     def __init__(self, texts: Texts, model: HistoryModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +60,16 @@ class HistoryView(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.go)
+        self.case_label = QLabel()
+        self.case_number = QLineEdit()
+        self.case_number.setObjectName("case_lookup")
+        self.case_number.setMaximumWidth(200)
+        self.case_number.returnPressed.connect(self._lookup)
+        self.case_go = QPushButton()
+        self.case_go.clicked.connect(self._lookup)
+        bar.addSpacing(24)
+        for part in (self.case_label, self.case_number, self.case_go):
+            bar.addWidget(part)
 
         self.count = QLabel()
         self.count.setObjectName("hint")
@@ -125,6 +137,11 @@ class HistoryView(QWidget):
         self.date_to.setDate(today)
 
     # ------------------------------------------------------------ render
+    def _lookup(self) -> None:
+        number = self.case_number.text().strip()
+        if number:
+            self.case_lookup.emit(number)
+
     def _search(self) -> None:
         self.search.emit(self.filters())
 
@@ -172,6 +189,9 @@ class HistoryView(QWidget):
         self.service_label.setText(t.t("history.service"))
         self.staff_label.setText(t.t("history.staff"))
         self.go.setText(t.t("history.search"))
+        self.case_label.setText(t.t("history.case"))
+        self.case_number.setPlaceholderText(t.t("casebox.number_hint"))
+        self.case_go.setText(t.t("history.case_open"))
         self._fill_choices()
         self.model.retranslate()
         self._after_reset()

@@ -23,6 +23,7 @@ QLabel#bannerAlert { background: #fde7e9; color: #8a1020; padding: 8px 12px; bor
 QLabel#needs_banner { background: #fff4d6; color: #6b4a00; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 QLabel#whisper { background: #efe6fb; color: #4b2380; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 QLabel#title { font-size: 18px; font-weight: 600; }
+QLabel#case_linked { font-size: 16px; font-weight: 600; color: #1f3f8f; }
 QLabel#big { font-size: 26px; font-weight: 700; }
 QLabel#hint { color: #55595f; }
 QLabel#error { color: #b00020; font-weight: 600; }

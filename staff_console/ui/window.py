@@ -191,6 +191,13 @@ class ConsoleWindow(QMainWindow):
         self.offer_dialog.declined_offer.connect(lambda _tid: self._run(ctl.decline()))
         self.case_dialog = CaseDialog(texts, self)
         self.offer_dialog.history_requested.connect(lambda number: self._run(ctl.cases.read(number)))
+        self.case_dialog.save_requested.connect(
+            lambda number, name, contact: self._run(ctl.cases.update(number, name, contact)))
+        self.history_view.case_lookup.connect(lambda number: self._run(ctl.cases.read(number)))
+        for box in (self.call_view.case_box, self.wrapup_view.case_box):
+            box.open_requested.connect(lambda number: self._run(ctl.cases.read(number)))
+            box.link_requested.connect(lambda number: self._run(ctl.link_case(number)))
+            box.new_requested.connect(lambda name, contact: self._run(ctl.new_case(name, contact)))
         self.invite_dialog.answered.connect(lambda yes: self._run(ctl.answer_invite(yes)))
         self.queue_panel.join_silently.connect(lambda sid: self._run(ctl.join_call_of(sid)))
         self.queue_panel.priority_requested.connect(lambda tid, level: self._run(ctl.set_priority(tid, level)))
@@ -275,7 +282,15 @@ class ConsoleWindow(QMainWindow):
             handler(data)
 
     def _on_case(self, data: dict[str, Any]) -> None:
+        if data.get("saved"):
+            self.statusBar().showMessage(self.texts.t("case.saved_notice", number=data["case"]["number"]), 8000)
         self.case_dialog.show_case(data["case"])
+
+    def _on_case_linked(self, data: dict[str, Any]) -> None:
+        number = str(data["case"]["number"])
+        for box in (self.call_view.case_box, self.wrapup_view.case_box):
+            box.set_case(number)
+        self.statusBar().showMessage(self.texts.t("case.linked_notice", number=number), 12_000)
 
     def _on_profile(self, data: dict[str, Any]) -> None:
         staff = data["staff"]
@@ -464,6 +479,13 @@ class ConsoleWindow(QMainWindow):
             return
         if data.get("request") == "wrapup.done" and data.get("details", {}).get("missing"):
             self.wrapup_view.form.show_problems(["category"])
+            return
+        if code == "case":
+            text = self.texts.t(f"error.case.{data.get('reason', 'unreachable')}")
+            for box in (self.call_view.case_box, self.wrapup_view.case_box):
+                if box.isVisible():
+                    box.show_problem(text)
+            self.statusBar().showMessage(text, 12_000)
             return
         key = f"error.{code}"
         text = self.texts.t(key) if self.texts.has(key) else self.texts.t("error.generic",

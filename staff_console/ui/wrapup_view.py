@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from staff_console.ui.case_box import CaseBox
 from staff_console.ui.note_form import NoteForm
 from staff_console.ui.text import Texts
 
@@ -39,6 +40,8 @@ class WrapUpView(QWidget):
         self.form_box = QGroupBox()
         fl = QVBoxLayout(self.form_box)
         fl.addWidget(self.form)
+        self.case_box = CaseBox(texts)
+        fl.addWidget(self.case_box)
         self.chat_box = QGroupBox()
         self.chat = QListWidget()
         self.chat.setWordWrap(True)
@@ -77,6 +80,7 @@ class WrapUpView(QWidget):
         self.form.my_name = my_name
         self.form.load(draft)
         self.form.show_problems([])
+        self.case_box.set_case(getattr(wrapup, "case_number", None))
         self._render()
 
     def set_away_after(self, reason: str | None) -> None:
@@ -104,4 +108,5 @@ class WrapUpView(QWidget):
         self.chat_box.setTitle(t.t("wrapup.chat"))
         self.finish_btn.setText(t.t("wrapup.finish"))
         self.form.retranslate()
+        self.case_box.retranslate()
         self._render()

@@ -5,6 +5,7 @@ audited. Kitami's specialist asking for the same number is refused."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from server.case_records import open_case
-from server.db.models import AuditEvent, Branch, CallSession, Kiosk, Municipality, Note, Service, Staff, Ticket
+from server.db.models import AuditEvent, Branch, CallSession, Case, Kiosk, Municipality, Note, Service, Staff, Ticket
+from signaling.observer import wait_for
 from signaling.protocol.messages import TicketCreate
 from signaling.protocol.replies import TicketCreated
 from tests.console.conftest import scene
-from tests.integration.calls import staff_controller
+from tests.integration.calls import kiosk_controller, staff_controller
 from tests.kiosk.helpers import click, shot
-from tests.support import Env, eventually
+from tests.support import WAIT_S, Env, eventually
 
 
 async def bihoro_case(env: Env) -> str:
@@ -81,3 +83,88 @@ async def test_the_offer_shows_the_case_and_its_history(tmp_path: Path, language
         other.on("error", errors.append)
         assert await other.cases.read(number) is None
         assert errors and errors[0]["code"] == "case" and "美幌" not in str(errors)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+async def test_the_specialist_opens_links_finds_and_corrects_a_case_in_the_window(tmp_path: Path,
+                                                                                 language: str) -> None:
+    """During a call the specialist opens a new case for the resident (the call goes under it at once, and the
+    number is on screen to tell the resident); a mistyped or unknown number is refused in words; the wrap-up shows
+    the case; from the history tab the number (typed without its prefix) opens the case, whose name is corrected.
+    Each step is audited; the name and contact never reach the audit."""
+    async with scene(tmp_path) as (env, windows):
+        ctl = await staff_controller(env, "takahashi", media_source="none")
+        win = windows.open(ctl, language)
+        t = win.texts
+        kiosk = await kiosk_controller(env, tmp_path, "bihoro")
+        windows.track(kiosk)
+        assert await ctl.set_available()
+        started = asyncio.ensure_future(wait_for(ctl, "call_started", WAIT_S))
+        kiosk.begin()
+        assert await kiosk.request_service("employment", [])
+        await eventually(lambda: ctl.offer is not None, what="the offer rings")
+        assert await ctl.accept()
+        sid = (await started)["session_id"]
+        cv = win.call_view
+        await eventually(lambda: win.stack.currentWidget() is cv, what="call view")
+        box = cv.case_box
+        cv.side.setCurrentIndex(1)
+        assert box.unlinked.isVisible() and not box.open_btn.isVisible()
+        assert box.none_label.text() == t.t("casebox.none") and not box.linked.isVisible()
+
+        for typed, reason in (("abc", "invalid"), ("2026-9999", "not_found")):
+            box.number_edit.setText(typed)
+            click(box.link_btn)
+            await eventually(lambda r=reason: box.problem.isVisible()  # type: ignore[misc]
+                             and box.problem.text() == t.t(f"error.case.{r}"), what=f"{typed}: {reason}")
+        box.name_edit.setText("美幌 花子")
+        box.contact_edit.setText("090-1234-5678")
+        await shot(box, "case_box_unlinked", language, app="console")
+        linked = asyncio.ensure_future(wait_for(ctl, "case_linked", WAIT_S))
+        click(box.new_btn)
+        number = str((await linked)["case"]["number"])
+        assert number.startswith("BIH-")
+        await eventually(lambda: box.number == number and box.open_btn.isVisible(), what="the number on screen")
+        assert number in box.linked.text() and not box.problem.isVisible()
+        assert ctl.call is not None and ctl.call.case_number == number
+        await shot(box, "case_box_linked", language, app="console")
+        async with env.ctx.maker() as db:
+            sess = await db.get(CallSession, sid)
+            case = (await db.execute(select(Case).where(Case.number == number))).scalar_one()
+        assert sess is not None and sess.case_id == case.id and case.name == "美幌 花子"
+
+        # the wrap-up keeps the case
+        ended = asyncio.ensure_future(wait_for(ctl, "wrapup", WAIT_S))
+        assert await ctl.hang_up()
+        await ended
+        wv = win.wrapup_view
+        await eventually(lambda: win.stack.currentWidget() is wv, what="wrap-up shown")
+        assert wv.case_box.number == number and number in wv.case_box.linked.text()
+        await shot(wv, "wrapup_with_case", language, app="console")
+
+        # the history tab: the number without its prefix opens the case; the name is corrected there
+        win.tabs.setCurrentIndex(1)
+        hv = win.history_view
+        hv.case_number.setText(number[4:])
+        click(hv.case_go)
+        dialog = win.case_dialog
+        await eventually(lambda: dialog.isVisible() and dialog.case is not None
+                         and dialog.case["number"] == number, what="the case opened from the history tab")
+        assert dialog.table.rowCount() == 1 and "美幌 花子" in dialog.person.text()
+        click(dialog.edit_btn)
+        assert dialog.editor.isVisible() and dialog.name_edit.text() == "美幌 花子"
+        dialog.name_edit.setText("美幌 華子")
+        saved = asyncio.ensure_future(wait_for(ctl, "case", WAIT_S, lambda d: bool(d.get("saved"))))
+        click(dialog.save_btn)
+        await saved
+        await eventually(lambda: "美幌 華子" in dialog.person.text() and not dialog.editor.isVisible(),
+                         what="the corrected name shown")
+        assert win.statusBar().currentMessage() == t.t("case.saved_notice", number=number)
+        await shot(dialog, "case_history_edit", language, app="console")
+        async with env.ctx.maker() as db:
+            case = (await db.execute(select(Case).where(Case.number == number))).scalar_one()
+            actions = (await db.execute(select(AuditEvent).where(AuditEvent.action.like("case.%"))
+                                        .order_by(AuditEvent.id))).scalars().all()
+        assert case.name == "美幌 華子" and case.contact == "090-1234-5678"
+        assert [a.action for a in actions] == ["case.create", "case.attach", "case.read", "case.update"]
+        assert not any("美幌" in str(a.detail) or "090-1234" in str(a.detail) for a in actions)
