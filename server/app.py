@@ -15,6 +15,7 @@ from server.admin_page import router as admin_page_router
 from server.api import ws
 from server.api.routes import admin, admin_catalog, attachments, audit, auth, cases, health, services, sessions
 from server.api.ws_handler import ServerHandler
+from server.api_docs_page.routes import router as api_docs_page_router
 from server.attempt_limits import make_limits
 from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
 from server.context import AppContext
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     app.include_router(admin_page_router)
     if settings.api_docs:
         app.include_router(docs_router)
+        app.include_router(api_docs_page_router)
     install_web_edge(app, settings)
     install_request_ids(app)  # outermost: every line logged for a request carries its id
     return app

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,14 +16,14 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from websockets.asyncio.client import connect
 
 from signaling.protocol.version import SUBPROTOCOL
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium
 from tests.support import WAIT_S, Env, eventually, make_settings, server_env
 
 ALLOWED = "http://127.0.0.1:18931"  # another port is another origin (the preflight tests need no page)
@@ -174,3 +175,41 @@ async def test_no_public_api_docs_and_no_cdn(web_env: Env, env: Env) -> None:
     async with httpx.AsyncClient(base_url=env.url) as http:  # MADOGUCHI_API_DOCS off (the default): no schema at all
         it = await env.issued_token("it")
         assert (await http.get("/openapi.json", headers=bearer(it))).status_code == 404
+        assert (await http.get("/api-docs")).status_code == 404
+
+
+async def test_api_docs_page_works_offline_in_a_browser(web_env: Env) -> None:
+    """/api-docs in real Chromium: every request the page makes goes to the server itself (Swagger UI's files
+    included); a specialist is told the page is not for them; an administrator signs in, reads the reference, and
+    an admin-only request tried from the page carries the token (200). No script error, no CSP violation."""
+    origin = web_env.url
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        seen: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: seen.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{origin}/api-docs")
+        await expect(page.locator("#login-form h1")).to_have_text("窓口 API リファレンス")
+        await page.fill("#username", "takahashi")
+        await page.fill("#password", "madoguchi-demo")
+        await page.click("#login-button")
+        await expect(page.locator("#login-error")).to_have_text(
+            "このアカウントでは API リファレンスを読めません（IT 担当・管理者のみ）")
+        await page.fill("#username", "admin")
+        await page.fill("#password", "madoguchi-demo")
+        await page.click("#login-button")
+        await expect(page.locator("#bar")).to_be_visible()
+        login_op = page.locator('.opblock-summary-path[data-path="/api/auth/login"]')
+        await expect(login_op.first).to_be_visible()
+        if shots := os.environ.get("MADOGUCHI_SCREENSHOTS"):
+            await page.screenshot(path=str(Path(shots) / "api_docs_ja.png"))
+        kiosks = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/api/admin/kiosks"])').first
+        await kiosks.locator(".opblock-summary").click()
+        await kiosks.locator(".try-out__btn").click()
+        await kiosks.locator(".execute").click()  # an admin-only route: 200 only if the page sent the token
+        status = kiosks.locator(".live-responses-table tbody .response-col_status").first
+        await expect(status).to_have_text("200")
+    assert seen and all(u.startswith(origin + "/") for u in seen), [u for u in seen if not u.startswith(origin)]
+    assert not errors, errors
