@@ -38,6 +38,9 @@ def uvicorn_config(settings: Settings, port: int | None = None, clock: Clock | N
         lifespan="on",
         ssl_certfile=settings.tls_cert or None,  # HTTPS/WSS; kiosk and console verify it (signaling/tls.py)
         ssl_keyfile=settings.tls_key or None,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the configured proxies
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
 
 

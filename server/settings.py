@@ -111,8 +111,11 @@ class Settings(BaseSettings):
     tls_cert: str = ""  # PEM certificate chain: the server speaks HTTPS/WSS itself (both or neither with tls_key)
     tls_key: str = ""  # PEM private key of tls_cert (readable by the server's user only)
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])  # Host header
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks); none by
+    # default: a client's own X-Forwarded-For is never its address (brute-force limits, audit)
+    trusted_proxies: list[str] = Field(default_factory=list)
     metrics_token: str = ""  # bearer token for a Prometheus scraper on /metrics (staff of role it/admin: own token)
-    api_docs: bool = False  # serve /openapi.json (to it_monitor/admin tokens); never a CDN page
+    api_docs: bool = False  # serve /openapi.json (to it_monitor/admin tokens) and the /api-docs page; never a CDN
 
     # privacy: retention (issue 10, sec-audit; README "Privacy and audit", server/retention/records.py)
     # days each kind of personal record is kept; every record type needs a period (a missing one stops the server)

@@ -90,8 +90,9 @@ async def test_settings_make_redis_storage_with_several_nodes(tmp_path: Path) ->
     assert isinstance(make_limits(make_settings(tmp_path)).login.limiter.storage, ClockedMemoryStorage)
 
 
-async def login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    return await http.post("/api/auth/login", json={"username": username, "password": password})
+async def login(http: httpx.AsyncClient, username: str, password: str, forwarded_for: str = "") -> httpx.Response:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return await http.post("/api/auth/login", json={"username": username, "password": password}, headers=headers)
 
 
 async def audited(env: Env, action: str) -> int:
@@ -200,3 +201,29 @@ async def test_hashing_threads_run_at_the_configured_priority() -> None:
     finally:
         pool.close()
     assert make_settings(Path("/tmp")).hash_nice == 0 and Settings.model_fields["hash_nice"].default == 10
+
+
+async def test_a_forged_forwarded_for_does_not_escape_the_address_limit(tmp_path: Path) -> None:
+    """No proxy is trusted by default: a client that writes a new X-Forwarded-For on each guess is still one
+    address (uvicorn alone would believe any X-Forwarded-For sent from 127.0.0.1)."""
+    async with server_env(make_settings(tmp_path, login_limit_per_address="4/minute")) as env, \
+            httpx.AsyncClient(base_url=env.url) as http:
+        codes = [(await login(http, f"a{i}", WRONG, forwarded_for=f"203.0.113.{i}")).status_code for i in range(5)]
+        assert codes == [401, 401, 401, 401, 429]
+    async with env.ctx.maker() as db:
+        rows = (await db.execute(select(AuditEvent).where(AuditEvent.action == "auth.login_failed"))).scalars().all()
+    assert {r.detail["address"] for r in rows} == {"127.0.0.1"}
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path: Path) -> None:
+    """MADOGUCHI_TRUSTED_PROXIES names the reverse proxy: the address it forwards (the right-most one it added)
+    is the client's, for the limits and the audit; an address the client itself put in front counts for nothing."""
+    settings = make_settings(tmp_path, login_limit_per_address="2/minute", trusted_proxies=["127.0.0.1"])
+    async with server_env(settings) as env, httpx.AsyncClient(base_url=env.url) as http:
+        first = [(await login(http, f"b{i}", WRONG, forwarded_for="198.51.100.7")).status_code for i in range(3)]
+        other = [(await login(http, f"c{i}", WRONG, forwarded_for="1.2.3.4, 198.51.100.8")).status_code
+                 for i in range(3)]
+        assert first == [401, 401, 429] and other == [401, 401, 429]
+    async with env.ctx.maker() as db:
+        rows = (await db.execute(select(AuditEvent).where(AuditEvent.action == "auth.login_failed"))).scalars().all()
+    assert sorted(r.detail["address"] for r in rows) == ["198.51.100.7"] * 2 + ["198.51.100.8"] * 2
