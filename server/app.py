@@ -13,7 +13,18 @@ from fastapi import FastAPI
 from server import __version__, account_watch
 from server.admin_page import router as admin_page_router
 from server.api import ws
-from server.api.routes import admin, admin_catalog, attachments, audit, auth, cases, health, services, sessions
+from server.api.routes import (
+    admin,
+    admin_catalog,
+    attachments,
+    audit,
+    auth,
+    cases,
+    forms,
+    health,
+    services,
+    sessions,
+)
 from server.api.ws_handler import ServerHandler
 from server.api_docs_page.routes import router as api_docs_page_router
 from server.attempt_limits import make_limits
@@ -23,6 +34,7 @@ from server.db.session import make_engine, make_sessionmaker
 from server.delivery import Delivery
 from server.edge.ops import docs_router
 from server.edge.web import install_web_edge
+from server.forms.registry import forms_in
 from server.gc_policy import GcPolicy
 from server.guest_page import router as guest_router
 from server.metrics import Metrics
@@ -71,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     settings = settings or get_settings()
     check_signing_key(settings)  # before anything listens: a forgeable key never serves a request
     periods(settings.retention_days)  # every kind of personal record has a retention period, or no start
+    forms_in(settings.forms_dir)  # every form definition is checked before anything listens (FormDefinitionError)
     the_clock = clock or SystemClock()
 
     @asynccontextmanager
@@ -139,8 +152,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    for r in (auth.router, services.router, sessions.router, attachments.router, cases.router, admin.router,
-              admin_catalog.router, audit.router, health.router, ws.router):
+    for r in (auth.router, services.router, sessions.router, attachments.router, forms.router, cases.router,
+              admin.router, admin_catalog.router, audit.router, health.router, ws.router):
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)

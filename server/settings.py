@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     callback_max_attempts: int = Field(default=3, ge=1)  # unanswered this many times: the task closes unreached
     # 「支所の職員を呼ぶ」 (issue 12 item 6; server/queue/branch_calls.py): a kiosk may call again this long after
     branch_call_min_interval_s: float = Field(default=60.0, ge=0)  # its last call (one open call at a time)
+    # forms the resident confirms on the kiosk (issue 11 item 4; server/forms/registry.py): a folder of
+    forms_dir: str = ""  # <service>.json definitions replacing the built-in server/forms/definitions/ (empty)
 
     log_json: bool = True
     log_level: str = "INFO"

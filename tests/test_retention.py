@@ -130,8 +130,8 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
         assert [(r.actor, r.subject) for r in rows] == [("system", "note"), ("system", "feedback"),
                                                         ("system", "session"), ("system", "refresh_token")]
         assert counts["refresh_token"] == 1
-        assert rows[0].detail == {"note": counts["note"], "attachment": 1, "before": cutoffs["note"].isoformat(),
-                                  "days": 60}
+        assert rows[0].detail == {"note": counts["note"], "attachment": 1, "form_confirmation": 0,
+                                  "before": cutoffs["note"].isoformat(), "days": 60}
         async with maker() as db:
             kept = (await db.execute(select(Attachment.session_id))).scalars().all()
         assert kept == [newest.id]

@@ -14,7 +14,7 @@ from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
 from server.monitor.health import record_health
-from server.queue import branch_calls, callbacks, calls, guests, participants, presence, priority, tickets
+from server.queue import branch_calls, callbacks, calls, forms, guests, participants, presence, priority, tickets
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for, ice_transport_policy
@@ -34,6 +34,9 @@ from signaling.protocol.messages import (
     CallStatsReport,
     ClientMessage,
     FeedbackSubmit,
+    FormAnswer,
+    FormList,
+    FormSend,
     GuestAdmit,
     GuestConsent,
     GuestInvite,
@@ -286,5 +289,11 @@ class ServerHandler:
                 await run(branch_calls.call, p, msg, reply=respond)
             case BranchAck():
                 await run(branch_calls.ack, p, msg, reply=respond)
+            case FormList():
+                await run(forms.list_forms, p, msg, reply=respond)
+            case FormSend():
+                await run(forms.send, p, msg, reply=respond)
+            case FormAnswer():
+                await run(forms.answer, p, msg, reply=respond)
             case _:
                 raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

@@ -285,6 +285,34 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class FormConfirmation(Base):
+    """A form the specialist filled during the call and showed on the kiosk for the resident to confirm (書かない窓口,
+    issue 11 item 4): one row per session and form, its latest revision. ``content`` is consultation content
+    (:class:`signaling.protocol.forms.FormContent`): the note's readers only (routes/forms.py) and the note's
+    retention period (record type ``note``). ``content_hash``: SHA-256 of its canonical JSON; the kiosk's answer
+    must name it. ``state``: pending → confirmed | change_requested; a resend makes a new revision, pending."""
+
+    __tablename__ = "form_confirmation"
+    __table_args__ = (UniqueConstraint("session_id", "form_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("call_session.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    form_code: Mapped[str] = mapped_column(String(32))
+    form_version: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk.id"))  # the kiosk that answered
+    changes: Mapped[list[str]] = mapped_column(JSON, default=list)  # field keys marked 「ここがちがう」
+    change_reason: Mapped[str | None] = mapped_column(String(16))  # wrong | explain
+
+
 class Feedback(Base):
     __tablename__ = "feedback"
     id: Mapped[int] = mapped_column(primary_key=True)

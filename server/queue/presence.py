@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from server.db.models import CallSession, Kiosk, Staff, Ticket
-from server.queue import states
+from server.queue import forms, states
 from server.queue.errors import Conflict, Forbidden
 from server.queue.queue_views import tell_kiosk, waits
 from server.queue.step import Step
@@ -85,6 +85,7 @@ async def _welcome_back(step: Step, kiosk: Principal, t: Ticket, resumed: bool, 
                 participants=participants(sess), offer_to=[], branch=sess.branch.name_ja,
                 municipality=sess.branch.municipality.name_ja, **needs_for(t, sess.staff),
             ))
+            await forms.reshow(step, kiosk.peer, sess.id)  # a form still waiting for the resident's answer
     elif t.state == "abandoned":
         # back after the grace: say the ticket is gone, or the kiosk would show "waiting" for ever
         tell_kiosk(step, t, None, reason="grace_expired")

@@ -5,10 +5,11 @@ period set in ``MADOGUCHI_RETENTION_DAYS``), or it is listed in :data:`NOT_PERSO
 ``tests/test_retention.py`` fails for a table that is neither.
 
 Each purge deletes rows older than ``cutoff`` and returns counts per table. ``session`` (call metadata and the
-ticket behind it) keeps a session while its note, feedback or a document still (attachment, purged with the
-note's period) is still kept, so that a longer note period is honoured; a later session's
-``transferred_from_id`` link to a purged one is cleared. A case (its number, the resident's name and contact) goes
-with the sessions' period: once it is older than the cutoff and none of its sessions or tickets is left.
+ticket behind it) keeps a session while its note, feedback, a document still (attachment) or a confirmed form
+(form_confirmation; both purged with the note's period) is still kept, so that a longer note period is honoured;
+a later session's ``transferred_from_id`` link to a purged one is cleared. A case (its number, the resident's name
+and contact) goes with the sessions' period: once it is older than the cutoff and none of its sessions or tickets
+is left.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.db.models import (
     CallSession,
     Case,
     Feedback,
+    FormConfirmation,
     GuestInvitation,
     Note,
     RefreshToken,
@@ -48,10 +50,13 @@ class RecordType:
 
 
 async def _notes(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
-    """Notes and the document stills kept with them (attachments): the same period, each from its own creation."""
+    """Notes and what is kept with them — document stills (attachments) and the forms the resident confirmed —:
+    the same period, each from its own creation."""
     r = await db.execute(delete(Note).where(Note.created_at < cutoff))
     a = await db.execute(delete(Attachment).where(Attachment.created_at < cutoff))
-    return {"note": int(r.rowcount or 0), "attachment": int(a.rowcount or 0)}  # type: ignore[attr-defined]
+    f = await db.execute(delete(FormConfirmation).where(FormConfirmation.created_at < cutoff))
+    return {"note": int(r.rowcount or 0), "attachment": int(a.rowcount or 0),  # type: ignore[attr-defined]
+            "form_confirmation": int(f.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 async def _feedback(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -64,6 +69,7 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
         CallSession.ended_at < cutoff,
         ~exists().where(Note.session_id == CallSession.id),
         ~exists().where(Attachment.session_id == CallSession.id),
+        ~exists().where(FormConfirmation.session_id == CallSession.id),
         ~exists().where(Feedback.session_id == CallSession.id),
     ))).scalars().all()
     sessions = guests = 0
@@ -112,8 +118,9 @@ async def _audit(db: AsyncSession, cutoff: datetime, now: datetime) -> dict[str,
 
 # order matters: notes and feedback first, so that a session whose last record expired goes in the same run
 RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
-    RecordType("note", ("note", "attachment"), _notes,
-               "consultation notes and the document stills kept with them (要配慮個人情報)"),
+    RecordType("note", ("note", "attachment", "form_confirmation"), _notes,
+               "consultation notes and what is kept with them: document stills, forms the resident confirmed "
+               "(要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
     RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case", "branch_call"), _sessions,
                "call metadata: who served which branch's resident when, needs, quality, participants, guests; "

@@ -20,6 +20,7 @@ from pydantic import Field, TypeAdapter, field_validator
 
 from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
+from signaling.protocol.forms import MAX_FIELDS, MAX_TEXT, FormContent, Key
 from signaling.protocol.models import (
     CallbackBandRef,
     CallbackItem,
@@ -340,13 +341,51 @@ class BranchAck(Msg):
     call_id: int
 
 
+FormInput = Annotated[str, Field(max_length=MAX_TEXT)] | Annotated[
+    list[Annotated[str, Field(max_length=64)]], Field(max_length=MAX_FIELDS)]
+
+
+class FormList(Msg):
+    """Specialist, in a call: the forms of the call's service (signaling/protocol/forms.py) to fill (1.12)."""
+
+    type: Literal["form.list"] = "form.list"
+    session_id: int
+
+
+class FormSend(Msg):
+    """The session's specialist: 「確認をお願いする」 — show these values of form ``form_code`` on the resident's kiosk
+    for confirmation (1.12). Sending the same form of the session again replaces what was shown (a new revision
+    and content hash; a confirmation of the old one is refused). Checked against the form: ``invalid_message`` with
+    ``details.problems`` ({field key: problem code}) when they do not fit. Audited (never the values)."""
+
+    type: Literal["form.send"] = "form.send"
+    session_id: int
+    form_code: Key
+    values: Annotated[dict[Key, FormInput], Field(max_length=MAX_FIELDS)]
+
+
+class FormAnswer(Msg):
+    """The session's kiosk: the resident's answer to the form it shows (1.12). ``content_hash``: the hash of the
+    content shown (``form.show``); a form replaced meanwhile is refused (``conflict``, ``details.reason``
+    ``stale``). ``answer`` ``confirm`` (「この内容でよい」) or ``change`` (「なおしてほしい」, with the fields marked
+    「ここがちがう」 in ``changes`` and ``reason`` ``wrong``, or ``explain``: 「もう一度説明してほしい」). Audited."""
+
+    type: Literal["form.answer"] = "form.answer"
+    confirmation_id: int
+    content_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    answer: Literal["confirm", "change"]
+    changes: Annotated[list[Key], Field(max_length=MAX_FIELDS)] = Field(default_factory=list)
+    reason: Literal["wrong", "explain"] | None = None
+
+
 ClientMessage = Annotated[
     Auth | Ping | TicketCreate | TicketCancel | KioskState | KioskHealthReport | FeedbackSubmit | StatusSet
     | TicketPriority
     | OfferAccept | OfferDecline | SessionEnd | WrapupDone | TransferRequest | InviteRequest
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
     | GuestInvite | GuestAdmit | GuestConsent
-    | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet | BranchCall | BranchAck,
+    | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet | BranchCall | BranchAck
+    | FormList | FormSend | FormAnswer,
     Field(discriminator="type"),
 ]
 
@@ -567,11 +606,41 @@ class BranchCallState(ServerMsg):
     state: Literal["acknowledged"] = "acknowledged"
 
 
+class FormShow(ServerMsg):
+    """To the session's kiosk: show this filled form in large text for the resident to confirm (1.12). A newer
+    revision of the same confirmation replaces the one shown. ``content_hash`` = SHA-256 of the canonical JSON of
+    ``content`` (signaling/protocol/forms.py), to be sent back with the answer."""
+
+    type: Literal["form.show"] = "form.show"
+    confirmation_id: int
+    session_id: int
+    revision: int
+    content: FormContent
+    content_hash: str
+
+
+class FormState(ServerMsg):
+    """To the specialist who sent the form: the resident's answer (1.12). ``confirmed``: with the time (the
+    server's clock) and the kiosk; ``change_requested``: the fields marked 「ここがちがう」 and the reason."""
+
+    type: Literal["form.state"] = "form.state"
+    confirmation_id: int
+    session_id: int
+    form_code: str
+    revision: int
+    state: Literal["confirmed", "change_requested"]
+    content_hash: str
+    at: datetime
+    kiosk_id: int
+    changes: list[str] = Field(default_factory=list)
+    reason: Literal["wrong", "explain"] | None = None
+
+
 ServerMessage = Annotated[
     Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
     | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
     | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate | CallbackSnapshot
-    | BranchCalled | BranchCallState,
+    | BranchCalled | BranchCallState | FormShow | FormState,
     Field(discriminator="type"),
 ]
 
@@ -581,10 +650,11 @@ server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 STAFF_ONLY = frozenset({
     "status.set", "ticket.priority", "offer.accept", "offer.decline", "wrapup.done", "transfer.request",
     "invite.request", "invite.answer", "session.join", "session.leave", "guest.invite", "guest.admit",
-    "callback.list", "callback.claim", "callback.outcome", "branch.ack",
+    "callback.list", "callback.claim", "callback.outcome", "branch.ack", "form.list", "form.send",
 })
 KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.health", "feedback.submit",
-                        "guest.consent", "callback.bands", "callback.create", "branch.call"})
+                        "guest.consent", "callback.bands", "callback.create", "branch.call",
+                        "form.answer"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 # all a partner (an outside organisation or interpreter, role "partner") may send: answer an invitation, take part
@@ -615,6 +685,11 @@ __all__ = [
     "ClientMessage",
     "Error",
     "FeedbackSubmit",
+    "FormAnswer",
+    "FormList",
+    "FormSend",
+    "FormShow",
+    "FormState",
     "GuestAdmit",
     "GuestConsent",
     "GuestConsentRequest",

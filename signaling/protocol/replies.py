@@ -9,10 +9,12 @@ add some.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from signaling.protocol.forms import FormDef
 from signaling.protocol.models import CallbackBand, CallbackItem, EndReason, GuestState, Lenient, Need, StaffStatus
 
 
@@ -115,6 +117,26 @@ class BranchCallAcked(Reply):
     call_id: int
 
 
+class FormDefs(Reply):
+    """The forms of the session's service (1.12), in their files' order; empty when the service has none."""
+
+    forms: list[FormDef] = Field(default_factory=list)
+
+
+class FormSent(Reply):
+    """The form is on the kiosk's screen: this revision, with this content hash, waits for the resident."""
+
+    confirmation_id: int
+    revision: int
+    content_hash: str
+
+
+class FormAnswered(Reply):
+    confirmation_id: int
+    state: Literal["confirmed", "change_requested"]
+    at: datetime
+
+
 REPLY_OF: dict[str, type[Reply]] = {
     "ticket.create": TicketCreated,
     "ticket.cancel": TicketRef,
@@ -146,6 +168,9 @@ REPLY_OF: dict[str, type[Reply]] = {
     "callback.outcome": CallbackTask,
     "branch.call": BranchCallPlaced,
     "branch.ack": BranchCallAcked,
+    "form.list": FormDefs,
+    "form.send": FormSent,
+    "form.answer": FormAnswered,
 }
 
 
@@ -169,6 +194,9 @@ __all__ = [
     "CallbackTask",
     "CallbackTasks",
     "Empty",
+    "FormAnswered",
+    "FormDefs",
+    "FormSent",
     "GuestDecided",
     "GuestInvited",
     "InviteAnswered",
