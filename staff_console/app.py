@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from signaling.qt.loop import log_screen_shown, run_app, stop_on_signals
 from signaling.tls import ServerCertificateError
-from staff_console.controller import StaffController
+from staff_console.controller import NotForConsole, StaffController
 from staff_console.services.server_api import ApiError
 from staff_console.settings import ConsoleSettings
 from staff_console.ui import style
@@ -76,6 +76,9 @@ class ConsoleApp:
             await self.ctl.login(username, password)
         except ApiError as exc:
             self.login.show_error({401: "login.wrong", 429: "login.too_many"}.get(exc.status, "login.failed"))
+            return False
+        except NotForConsole:
+            self.login.show_error("login.not_for_console")
             return False
         except ServerCertificateError as exc:
             log.warning("sign-in failed: %s", exc)

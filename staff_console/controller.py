@@ -147,6 +147,17 @@ class WrapUp:
     case_number: str | None = None
 
 
+CONSOLE_ROLES = ("specialist", "supervisor", "partner")
+
+
+class NotForConsole(Exception):
+    """The account signed in, but its role has no work in the console (it was signed out again)."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"role {role} does not use the console")
+        self.role = role
+
+
 class StaffController(Emitter):
     def __init__(self, settings: ConsoleSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock  # the console's monotonic time (offer countdown, call timer, queue age); tests inject it
@@ -204,6 +215,11 @@ class StaffController(Emitter):
         return self.api.staff
 
     @property
+    def is_partner(self) -> bool:
+        """An outside partner (相談支援事業所, 後見人, interpreter): joins a call when invited, nothing else."""
+        return self.me.get("role") == "partner"
+
+    @property
     def is_supervisor(self) -> bool:
         return self.me.get("role") == "supervisor"
 
@@ -219,8 +235,13 @@ class StaffController(Emitter):
 
     # ------------------------------------------------------------ lifecycle
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        """Log in over REST, then open the signaling socket. Raises ApiError on a wrong password."""
+        """Log in over REST, then open the signaling socket. Raises ApiError on a wrong password, NotForConsole for
+        an account whose work is elsewhere (IT: the monitor page; administrators: the admin page)."""
         staff = await self.api.login(username, password)  # the password is not kept: a refresh token renews
+        if staff.get("role") not in CONSOLE_ROLES:
+            with contextlib.suppress(ApiError, OSError):
+                await self.api.logout()
+            raise NotForConsole(str(staff.get("role")))
         with contextlib.suppress(ApiError, OSError, ValueError):
             self.services = [ServiceInfo(**{k: v for k, v in s.items() if k in ServiceInfo.model_fields})
                              for s in await self.api.services()]
@@ -981,5 +1002,13 @@ def _staff_id(peer: str) -> int | None:
     return int(num) if kind == "staff" and num.isdigit() else None
 
 
-__all__ = ["ChatLine", "CurrentCall", "NoteDraft", "RequestFailed",
-           "StaffController", "WrapUp"]
+__all__ = [
+    "CONSOLE_ROLES",
+    "ChatLine",
+    "CurrentCall",
+    "NotForConsole",
+    "NoteDraft",
+    "RequestFailed",
+    "StaffController",
+    "WrapUp",
+]

@@ -122,16 +122,28 @@ class HeaderBar(QFrame):
         self.role_badge.setText(t.t(f"badge.{p['role']}") if p.get("role") else "")
         self.role_badge.setVisible(bool(p.get("role")))
         skills = t.t("sep").join(t.service(code) for code in p.get("skills", []))
-        self.sub.setText(t.t("header.profile", municipality=p.get("municipality", ""), skills=skills)
-                         if p else "")
+        if p.get("role") == "partner":  # no services of its own: where it belongs is enough
+            self.sub.setText(str(p.get("municipality", "")))
+        else:
+            self.sub.setText(t.t("header.profile", municipality=p.get("municipality", ""), skills=skills)
+                             if p else "")
 
     def _render_status(self) -> None:
         t = self.texts
-        self.pill.setText(t.status_line(self.status, self.reason))
-        self.pill.setStyleSheet(f"background: {STATUS_BG.get(self.status, '#5f6368')};")
+        if self.profile.get("role") == "partner":  # no queue status: waiting for an invitation, or in a call
+            shown = "in_call" if self.in_call else ("offline" if self.connection != "online" else "away")
+            self.pill.setText(t.t("status.in_call") if self.in_call else
+                              t.t("status.offline") if shown == "offline" else t.t("status.partner_waiting"))
+        else:
+            shown = self.status
+            self.pill.setText(t.status_line(self.status, self.reason))
+        self.pill.setStyleSheet(f"background: {STATUS_BG.get(shown, '#5f6368')};")
         busy = self.status in ("in_call", "wrap_up", "offered") or self.in_call
         online = self.connection == "online"
         joined = self.in_call and self.status == "away"  # listening in / third party: back afterwards by itself
+        partner = self.profile.get("role") == "partner"  # never offered a resident: no status to choose
+        for control in (self.available_btn, self.away_btn, self.reason_box):
+            control.setVisible(not partner)
         self.available_btn.setEnabled(online and not joined and (
             self.status in ("away", "offline") or self.away_after is not None))
         self.away_btn.setEnabled(online and not joined and (

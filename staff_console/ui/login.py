@@ -85,6 +85,7 @@ class LoginDialog(QDialog):
     def show_error(self, key: str) -> None:
         self.error.setText(self.texts.t(key))
         self.error.show()
+        self.adjustSize()  # a long message wraps: grow rather than squeeze the fields
         self.busy(False)
         self.password.selectAll()
         self.password.setFocus()

@@ -60,6 +60,7 @@ class IdlePage(QWidget):
         super().__init__(parent)
         self.texts = texts
         self.status, self.reason = "offline", ""
+        self.partner = False  # an outside partner: waits for an invitation, never for residents
         self.big = QLabel()
         self.big.setObjectName("idle")
         self.big.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -93,13 +94,15 @@ class IdlePage(QWidget):
         key = self.status if self.status in ("available", "away", "offered", "offline") else "other"
         if self.status == "offline" and self.reason in ("replaced", "revoked"):
             key = "stopped"  # the server ended this window's connection: it is not "connecting"
+        elif self.partner:  # whatever its status: the connection banner says when it is offline
+            key = "partner"
         self.big.setText(t.t(f"idle.{key}"))
         hint = f"idle.{key}.hint"
         if self.status == "away" and self.reason == "no_answer":
             hint = "idle.no_answer.hint"
         self.hint.setText(t.t(hint, reason=t.reason(self.reason)) if t.has(hint) else "")
         self.button.setText(t.t("header.go_available"))
-        self.button.setVisible(self.status == "away")
+        self.button.setVisible(self.status == "away" and not self.partner)
 
 
 class ConsoleWindow(QMainWindow):
@@ -296,6 +299,11 @@ class ConsoleWindow(QMainWindow):
         staff = data["staff"]
         self.header.set_profile(staff)
         self.queue_panel.set_supervisor(staff.get("role") == "supervisor")
+        partner = staff.get("role") == "partner"  # joins a call when invited: no queue, history or callbacks
+        self.queue_panel.setVisible(not partner)
+        self.tabs.setTabVisible(1, not partner)
+        self.idle.partner = partner
+        self.idle.retranslate()
         self._callback_tab()
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self.header.retranslate()
