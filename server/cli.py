@@ -74,6 +74,40 @@ def db_upgrade() -> None:
     typer.echo("database at head")
 
 
+@db_app.command("app-role")
+def db_app_role(
+    role: Annotated[str, typer.Argument(help="the application's role, e.g. madoguchi_app")],
+    password_env: Annotated[str, typer.Option(
+        help="name of an environment variable holding the role's password (never on the command line)")] = "",
+) -> None:
+    """PostgreSQL: create/grant the role the server runs as (not the owner): it may not change the audit log or
+    run migrations. Run as the owner (MADOGUCHI_DATABASE_URL), again after every `db upgrade`."""
+    import os
+
+    from server.db.app_role import AppRoleError, grant_app_role
+    from server.db.session import make_engine
+
+    password = os.environ.get(password_env, "") if password_env else ""
+    if password_env and not password:
+        raise typer.BadParameter(f"{password_env} is not set or empty")
+
+    async def go() -> list[str]:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with engine.begin() as conn:
+                return await grant_app_role(conn, role, password or None)
+        finally:
+            await engine.dispose()
+
+    try:
+        for line in asyncio.run(go()):
+            typer.echo(line)
+    except AppRoleError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"now run the server with MADOGUCHI_DATABASE_URL naming {role}; migrations and the audit log's "
+               "retention stay with the owner")
+
+
 @db_app.command("seed")
 def db_seed(
     password: Annotated[str | None, typer.Option(
@@ -232,9 +266,15 @@ def retention_run() -> None:
             await engine.dispose()
 
     counts = asyncio.run(go())
+    from server.retention.records import RECORD_TYPES
+
+    refused = [p.record_type for p in table if not set(RECORD_TYPES[p.record_type].tables) & counts.keys()]
     for p in table:
-        typer.echo(f"{p.record_type}: kept {p.days} days")
+        typer.echo(f"{p.record_type}: kept {p.days} days" + (" — NOT PURGED (refused by the database)"
+                                                              if p.record_type in refused else ""))
     typer.echo("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if refused:
+        raise typer.Exit(1)
 
 
 @admin_app.command("outside-supervision")

@@ -221,8 +221,10 @@ class Inbox:
 
 @asynccontextmanager
 async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext | None = None,
-                     clock: Clock | None = None) -> AsyncIterator[Env]:
-    if settings.database_url.startswith("postgresql"):
+                     clock: Clock | None = None, reset: bool = True) -> AsyncIterator[Env]:
+    """A real server; on PostgreSQL the schema is emptied first unless ``reset`` is off (a second server on the
+    same data, e.g. under another database role)."""
+    if reset and settings.database_url.startswith("postgresql"):
         await reset_pg(settings.database_url)
     srv = await start_server(settings, clock=clock)
     app = srv.server.config.loaded_app

@@ -8,9 +8,10 @@
 
 PostgreSQL raises ``insufficient_privilege`` (SQLSTATE 42501); SQLite ``RAISE(ABORT, ...)``. The triggers stop
 ordinary SQL by anyone, the application included. Run the server as a non-owner role and the owner can go
-further (docs in README, "Privacy"): ``REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint`` and
-``REVOKE ALL ON audit_purge_permit`` from the application role leave the audit purge to the owner alone
-(``madoguchi retention run`` with the owner's database URL). A superuser can still drop the triggers: that is
+further (docs in README, "Privacy"): ``madoguchi db app-role`` (server/db/app_role.py) revokes UPDATE, DELETE and
+TRUNCATE of the audit tables and everything on ``audit_purge_permit`` from the application role, which leaves the
+audit purge to the owner alone (``madoguchi retention run`` with the owner's database URL). A superuser can still
+drop the triggers: that is
 what the hash chain and ``madoguchi audit verify`` are for.
 
 SQLite caution: Alembic's batch mode recreates a table and drops its triggers; a migration that alters

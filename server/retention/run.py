@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.audit import audit_at
@@ -44,15 +45,23 @@ def periods(retention_days: dict[str, int]) -> list[Period]:
 
 async def run_retention(maker: async_sessionmaker[AsyncSession], retention_days: dict[str, int], now: datetime,
                         actor: str = "system") -> dict[str, int]:
-    """Purge what expired at ``now``. Returns the counts per table (zero counts included)."""
+    """Purge what expired at ``now``. Returns the counts per table (zero counts included); a record type the
+    database refuses (the audit log, to an application role without DELETE on it: README "Privacy") is left out of
+    the counts, logged, and the other types are still purged."""
     counts: dict[str, int] = {}
     for period in periods(retention_days):
         cutoff = now - timedelta(days=period.days)
-        async with maker() as db, db.begin():
-            purged = await RECORD_TYPES[period.record_type].purge(db, cutoff, now)
-            if any(purged.values()):
-                audit_at(db, now, actor, "retention.purged", period.record_type, **purged,
-                         before=cutoff.isoformat(), days=period.days)
+        try:
+            async with maker() as db, db.begin():
+                purged = await RECORD_TYPES[period.record_type].purge(db, cutoff, now)
+                if any(purged.values()):
+                    audit_at(db, now, actor, "retention.purged", period.record_type, **purged,
+                             before=cutoff.isoformat(), days=period.days)
+        except DBAPIError as exc:
+            log.warning("retention: %s not purged, the database refused it (%s); an application role leaves the "
+                        "audit log's purge to the owner: madoguchi retention run with the owner's database URL",
+                        period.record_type, type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+            continue
         counts.update(purged)
         if any(purged.values()):
             log.info("retention: purged %s older than %d days: %s", period.record_type, period.days, purged)
