@@ -11,8 +11,7 @@ ordinary SQL by anyone, the application included. Run the server as a non-owner 
 further (docs in README, "Privacy"): ``madoguchi db app-role`` (server/db/app_role.py) revokes UPDATE, DELETE and
 TRUNCATE of the audit tables and everything on ``audit_purge_permit`` from the application role, which leaves the
 audit purge to the owner alone (``madoguchi retention run`` with the owner's database URL). A superuser can still
-drop the triggers: that is
-what the hash chain and ``madoguchi audit verify`` are for.
+drop the triggers: that is what the hash chain and ``madoguchi audit verify`` are for.
 
 SQLite caution: Alembic's batch mode recreates a table and drops its triggers; a migration that alters
 ``audit_event`` or ``audit_checkpoint`` on SQLite must call :func:`install` again afterwards.
