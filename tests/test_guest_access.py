@@ -208,6 +208,42 @@ async def test_refused_by_the_specialist_and_by_the_resident(env: Env) -> None:
     assert (staff.welcome.peer, "guest.refuse") in actions and (kiosk.welcome.peer, "guest.refuse") in actions  # type: ignore[union-attr]
 
 
+async def test_the_resident_takes_consent_back_in_the_call(env: Env) -> None:
+    """1.15: 「退出してもらう」 on the kiosk mid-call: the guest is out of the call at once (the others are told it
+    left), the guest and the specialist are told it was the resident, its link stays dead, the call goes on, and
+    the withdrawal is audited. Only the call's own kiosk can do it; a guest never in the call has nothing to leave."""
+    staff, s_in, kiosk, k_in, sid = await call(env)
+    inv = await invite(staff, sid, "family", "家族 花子")
+    guest, g_in = await guest_client(env, inv["path"])
+    lobby = await s_in.next("guest.lobby")
+    await staff.request(GuestAdmit(invitation_id=lobby.invitation_id, admit=True))
+    ask = await k_in.next("guest.consent_request")
+    await kiosk.request(GuestConsent(invitation_id=ask.invitation_id, agree=True))
+    await g_in.next("session.start")
+    await k_in.next("participant.joined")
+    other, _ = await env.kiosk_client("tsubetsu")
+    with pytest.raises(RequestFailed):  # another kiosk cannot send the guest away
+        await other.request(GuestConsent(invitation_id=ask.invitation_id, agree=False))
+
+    out = await kiosk.request(GuestConsent(invitation_id=ask.invitation_id, agree=False))
+    assert out["state"] == "refused"
+    assert (await k_in.next("participant.left")).peer == guest.welcome.peer  # type: ignore[union-attr]
+    assert (await s_in.next("participant.left")).peer == guest.welcome.peer  # type: ignore[union-attr]
+    assert (await g_in.next("guest.state", state="refused")).by == "resident"
+    assert (await s_in.next("guest.state", state="refused")).by == "resident"
+    with pytest.raises(RequestFailed):  # out of the call: nothing of it is the guest's now
+        await guest.request(SessionLeave(session_id=sid))
+    with pytest.raises(RequestFailed):  # and the resident cannot let them back by the old request
+        await kiosk.request(GuestConsent(invitation_id=ask.invitation_id, agree=True))
+    await staff.request(CallStatsReport(session_id=sid, stats=CallStats(rtt_ms=20.0)))  # the call goes on
+    async with env.ctx.maker() as db:
+        row = await db.get(GuestInvitation, ask.invitation_id)
+        assert row is not None and (row.state, row.refused_by) == ("refused", "resident") and row.left_at is not None
+    actions = await audit_actions(env)
+    g = guest.welcome.peer  # type: ignore[union-attr]
+    assert actions[-2:] == [(kiosk.welcome.peer, "guest.consent_withdrawn"), (g, "guest.leave")]  # type: ignore[union-attr]
+
+
 async def test_expired_link_and_the_end_of_the_call(env: Env) -> None:
     staff, s_in, _kiosk, _k_in, sid = await call(env)
     # the silent-call rule reads the same clock: the call must outlive the jump past the link's expiry

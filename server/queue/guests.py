@@ -204,6 +204,8 @@ async def consent(step: Step, kiosk: Principal, msg: GuestConsent) -> GuestDecid
     inv, sess = await _open(step, msg.invitation_id)
     if sess.kiosk_id != kiosk.principal_id:
         raise NotFound("no such guest in this kiosk's call")
+    if inv.state == "admitted" and not msg.agree:
+        return await _withdraw(step, kiosk, inv, sess)
     if inv.state != "awaiting_consent":
         raise Conflict(f"the guest is {inv.state}; nothing to agree to")
     specialist = staff_peer(sess.staff_id)
@@ -231,6 +233,18 @@ async def consent(step: Step, kiosk: Principal, msg: GuestConsent) -> GuestDecid
         participants=[*existing, me], offer_to=[p.peer for p in existing], branch=sess.branch.name_ja,
         municipality=sess.branch.municipality.name_ja))
     return GuestDecided(invitation_id=inv.id, state="admitted")
+
+
+async def _withdraw(step: Step, kiosk: Principal, inv: GuestInvitation, sess: CallSession) -> GuestDecided:
+    """The resident takes consent back in the middle of the call (1.15): the guest leaves the call at once, is
+    told why (``refused`` by ``resident``), and the link stays dead; the consultation goes on."""
+    step.audit(kiosk.peer, "guest.consent_withdrawn", f"session:{sess.id}", invitation=inv.id, role=inv.role)
+    await _leave(step, inv, sess, "consent_withdrawn")
+    inv.state, inv.refused_by = "refused", "resident"
+    update = _update(inv, "resident")
+    step.send(guest_peer(inv.id), update)
+    step.send(staff_peer(sess.staff_id), update)
+    return GuestDecided(invitation_id=inv.id, state="refused")
 
 
 async def _leave(step: Step, inv: GuestInvitation, sess: CallSession, why: str) -> None:

@@ -219,7 +219,8 @@ class GuestAdmit(Msg):
 
 
 class GuestConsent(Msg):
-    """Kiosk: the resident agrees (or not) that the announced guest joins the call."""
+    """Kiosk: the resident agrees (or not) that the announced guest joins the call; ``agree=False`` for a guest
+    already in the call takes the consent back and sends them out (1.15)."""
 
     type: Literal["guest.consent"] = "guest.consent"
     invitation_id: int

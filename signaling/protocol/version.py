@@ -1,6 +1,6 @@
 """Protocol version: bump MAJOR (and the subprotocol) on any incompatible change."""
 
-PROTOCOL_VERSION = "1.12"  # 1.1: typed replies; the reply precedes the pushes its request caused
+PROTOCOL_VERSION = "1.15"  # 1.1: typed replies; the reply precedes the pushes its request caused
 # 1.2: ticket.priority; needs inform routing (offer/session.start: language, unmet_needs, written)
 # 1.3: browser guests by one-time link (guest.invite/admit/consent, guest.lobby/consent_request/state; role guest)
 # 1.4: kiosk.health (devices, rtt_ms, app_version) for the IT monitor
@@ -11,6 +11,7 @@ PROTOCOL_VERSION = "1.12"  # 1.1: typed replies; the reply precedes the pushes i
 # 1.9: calling branch staff (branch.call from kiosks, branch.called to staff, branch.ack, branch.call_state)
 # 1.10: a PDF shown on the kiosk over the data channel (blob purpose document; doc.shown/error/page/pointer/close)
 # 1.12: confirming what staff wrote (form.list/send from consoles, form.show to the kiosk, form.answer, form.state)
+# 1.15: guest.consent agree=false for a guest already in the call: the resident takes consent back
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT_S = 5.0
