@@ -454,6 +454,20 @@ class KioskController(Emitter):
         self.emit("guest_consent_done", {"agree": agree, "request": req})
         return True
 
+    async def withdraw_guest(self, peer: str) -> bool:
+        """The resident asks a guest in the call to leave (protocol 1.15): the consent is taken back, the guest is
+        out at once and the consultation goes on (``participants`` follows when the server says the guest left)."""
+        kind, _, number = peer.partition(":")
+        if kind != "guest" or not number.isdigit():
+            return False
+        self.touch()
+        try:
+            await self.client.request(GuestConsent(invitation_id=int(number), agree=False))
+        except ClientError as exc:
+            self.emit("error", {"code": getattr(exc, "code", "offline"), "message": str(exc)})
+            return False
+        return True
+
     async def _on_ticket(self, msg: TicketUpdate) -> None:
         if msg.ticket_id in self._ended_tickets and not self._ended_ticket_update(msg):
             return

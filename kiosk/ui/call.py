@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QVBoxLayout, QWidget
 
@@ -54,6 +54,7 @@ class RemoteVideo(VideoView):
 
 class CallPage(Page):
     name = "call"
+    guest_out_requested = Signal(object)  # a guest Participant the resident wants out of the call
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -95,8 +96,12 @@ class CallPage(Page):
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.entry, 1)
         entry_row.addWidget(self.send)
+        self.guest_buttons: dict[str, Button] = {}  # guest peer -> 「○○さんに退出してもらう」
+        self.guest_box = QVBoxLayout()
         for w in (self.people, self.quality, self.chat_title):
             side_box.addWidget(w)
+            if w is self.people:
+                side_box.addLayout(self.guest_box)
         side_box.addWidget(self.chat, 1)
         side_box.addLayout(quick_grid)
         side_box.addLayout(entry_row)
@@ -331,6 +336,20 @@ class CallPage(Page):
         self._banner_text = None
         self.retranslate()
 
+    def _guest_buttons(self, guests: list[Participant]) -> None:
+        """One 「○○さんに退出してもらう」 per guest in the call: the resident may take the consent back."""
+        for peer in [p for p in self.guest_buttons if p not in {g.peer for g in guests}]:
+            self.guest_buttons.pop(peer).deleteLater()
+        for g in guests:
+            b = self.guest_buttons.get(g.peer)
+            if b is None:
+                b = Button(kind="small")
+                b.setObjectName("call_guest_out")
+                b.clicked.connect(lambda _=False, who=g: self.guest_out_requested.emit(who))
+                self.guest_buttons[g.peer] = b
+                self.guest_box.addWidget(b)
+            b.set_text(self.ctx.t("call.guest_out", who=self._who(g)))
+
     def _who(self, p: Participant) -> str:
         role = self.ctx.t(f"guest.role.{p.guest_role}" if p.role == "guest" else f"call.role.{p.role}")
         return self.ctx.t("call.name_role", role=role, name=p.display_name) if p.display_name else role
@@ -342,6 +361,7 @@ class CallPage(Page):
         self.people.setText(t("call.participants", people="、".join(self._who(p) for p in others)
                               if self.ctx.language == "ja" else ", ".join(self._who(p) for p in others)))
         self.people.setVisible(bool(others))
+        self._guest_buttons([p for p in others if p.role == "guest"])
         self.quality.setText(t("call.quality", level=t(f"call.quality.{self.level}")))
         self.quality.set_role({"good": "ok", "poor": "bad"}.get(self.level, "small"))
         self.chat_title.setText(t("call.chat_title"))

@@ -159,6 +159,55 @@ class IdleOverlay(Overlay):
         self.button.set_text(t("idle.continue"))
 
 
+class GuestLeaveOverlay(Overlay):
+    """The resident tapped 「○○さんに退出してもらう」 during the call: ask once more, in big words, before the
+    guest is sent out (a mistaken tap on a touch screen must not cut an interpreter off)."""
+
+    confirmed = Signal(str)  # the guest's peer
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("overlay")
+        self.title = Label("title", center=True)
+        self.title.setObjectName("guest_out_title")
+        self.lead = Label("lead", center=True)
+        self.yes = Button(kind="danger")
+        self.yes.setObjectName("guest_out_yes")
+        self.no = Button(kind="primary")
+        self.no.setObjectName("guest_out_no")
+        self.yes.clicked.connect(self._yes)
+        self.no.clicked.connect(self.dismiss)
+        for w in (self.title, self.lead):
+            self.card.box.addWidget(w)
+        self.card.box.addLayout(hbox(self.no, self.yes, stretch_ends=True))
+        self.guest: Any = None  # the Participant
+
+    def ask(self, guest: Any) -> None:
+        self.guest = guest
+        self.retranslate()
+        self.cover()
+        self.no.setFocus()
+
+    def dismiss(self) -> None:
+        self.guest = None
+        self.hide()
+
+    def _yes(self) -> None:
+        if self.guest is not None:
+            peer = self.guest.peer
+            self.dismiss()
+            self.confirmed.emit(peer)
+
+    def retranslate(self) -> None:
+        t = self.ctx.t
+        g = self.guest
+        who = t("call.name_role", role=t(f"guest.role.{g.guest_role}"), name=g.display_name) if g is not None else ""
+        self.title.setText(t("guest.out_question", who=who))
+        self.lead.setText(t("guest.out_note"))
+        self.yes.set_text(t("guest.out_yes"))
+        self.no.set_text(t("guest.out_no"))
+
+
 class GuestConsentOverlay(Overlay):
     """The specialist admitted a guest: who it is and two big buttons. Nothing of the guest reaches the call
     before the resident taps 「参加してもらう」; 「お断りする」 keeps the guest out and the consultation goes on."""

@@ -21,7 +21,7 @@ from kiosk.ui.admin import PinPage, SelfCheckPage
 from kiosk.ui.call import CallPage
 from kiosk.ui.callback import CallbackDonePage, CallbackPage
 from kiosk.ui.case_number import CaseNumberOverlay
-from kiosk.ui.overlays import GuestConsentOverlay, IdleOverlay, OfflineOverlay
+from kiosk.ui.overlays import GuestConsentOverlay, GuestLeaveOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics, base_text_px, stylesheet
@@ -135,6 +135,9 @@ class KioskWindow(QWidget):
         self.needs.case_requested.connect(self.case_number.open)
         self.case_number.chosen.connect(self.needs.retranslate)
         self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
+        self.guest_leave = GuestLeaveOverlay(ctx, self)
+        self.call.guest_out_requested.connect(self.guest_leave.ask)
+        self.guest_leave.confirmed.connect(lambda peer: self.ctx.run(self.ctx.port.withdraw_guest(peer)))
 
         self.topbar.larger.toggled.connect(self.set_large_text)
         self.needs.large_text.connect(self.set_large_text)
@@ -191,6 +194,9 @@ class KioskWindow(QWidget):
                 self.waiting.update_ticket({"state": "waiting"})
         elif name == "participants":
             self.call.set_participants(data)
+            g = self.guest_leave.guest
+            if g is not None and g.peer not in {p.peer for p in data.get("participants", [])}:
+                self.guest_leave.dismiss()  # the guest left by themselves meanwhile: nothing to ask
         elif name == "chat":
             self.call.add_chat(data["who"], data["text"])
         elif name == "call_status":
@@ -277,6 +283,7 @@ class KioskWindow(QWidget):
         self.offline.retranslate()
         self.idle.retranslate()
         self.guest_consent.retranslate()
+        self.guest_leave.retranslate()
         self.case_number.retranslate()
 
     def set_large_text(self, on: bool) -> None:
@@ -308,6 +315,7 @@ class KioskWindow(QWidget):
             page.clear()
         self.idle.dismiss()
         self.guest_consent.dismiss()
+        self.guest_leave.dismiss()
         self.case_number.clear()  # the typed case number is forgotten with the rest
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
@@ -316,7 +324,7 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_scale()
-        for overlay in (self.offline, self.idle, self.guest_consent, self.case_number):
+        for overlay in (self.offline, self.idle, self.guest_consent, self.guest_leave, self.case_number):
             overlay.setGeometry(self.rect())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
