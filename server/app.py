@@ -16,6 +16,7 @@ from server.api import ws
 from server.api.routes import (
     admin,
     admin_catalog,
+    appointments,
     attachments,
     audit,
     auth,
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     for r in (auth.router, services.router, sessions.router, attachments.router, forms.router, cases.router,
+              appointments.router,
               admin.router, admin_catalog.router, audit.router, health.router, ws.router):
         app.include_router(r)
     app.include_router(monitor_router)

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     # forms the resident confirms on the kiosk (issue 11 item 4; server/forms/registry.py): a folder of
     forms_dir: str = ""  # <service>.json definitions replacing the built-in server/forms/definitions/ (empty)
 
+    # appointments (issue 12 item 3; server/queue/appointments.py, README "Appointments")
+    appointment_no_show_s: float = Field(default=900.0, gt=0)  # not checked in this long after its start: released
+    appointment_early_s: float = Field(default=3600.0, ge=0)  # a check-in up to this long before its time is taken
+    appointment_grace_s: float = Field(default=300.0, ge=0)  # its specialist (on duty) alone, this long after its time
+    appointment_horizon_s: float = Field(default=3600.0, ge=0)  # booked slots this close hold their specialist (waits)
+
     log_json: bool = True
     log_level: str = "INFO"
 

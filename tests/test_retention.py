@@ -136,7 +136,7 @@ async def test_a_run_purges_what_expired_and_audits_counts_only(tmp_path: Path, 
             kept = (await db.execute(select(Attachment.session_id))).scalars().all()
         assert kept == [newest.id]
         assert rows[2].detail == {"session": counts["session"], "ticket": counts["ticket"], "guest_invitation": 1,
-                                  "resident_case": 0, "branch_call": 0,
+                                  "resident_case": 0, "branch_call": 0, "appointment": 0,
                                   "before": cutoffs["session"].isoformat(), "days": 90}
 
         # nothing more to purge: nothing written

@@ -14,7 +14,18 @@ from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
 from server.monitor.health import record_health
-from server.queue import branch_calls, callbacks, calls, forms, guests, participants, presence, priority, tickets
+from server.queue import (
+    appointments,
+    branch_calls,
+    callbacks,
+    calls,
+    forms,
+    guests,
+    participants,
+    presence,
+    priority,
+    tickets,
+)
 from server.queue.errors import Conflict, Forbidden, Invalid, NoSpecialist, NotFound, QueueError
 from server.queue.views import ON_DUTY
 from server.turn import ice_servers_for, ice_transport_policy
@@ -22,6 +33,8 @@ from signaling.hub import AuthRejected, Connection, HubError, Respond
 from signaling.principal import Principal
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
+    AppointmentCheckIn,
+    AppointmentLookup,
     Auth,
     BranchAck,
     BranchCall,
@@ -295,5 +308,9 @@ class ServerHandler:
                 await run(forms.send, p, msg, reply=respond)
             case FormAnswer():
                 await run(forms.answer, p, msg, reply=respond)
+            case AppointmentLookup():
+                await run(appointments.lookup, p, msg, reply=respond)
+            case AppointmentCheckIn():
+                await run(appointments.check_in, p, msg, reply=respond)
             case _:
                 raise HubError(ErrorCode.UNKNOWN_TYPE, f"no handler for {msg.type}")

@@ -6,13 +6,14 @@ Times are stored as UTC. ``Note`` holds sensitive consultation content
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -213,8 +214,44 @@ class Ticket(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("resident_case.id"), index=True)
     preferred_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     prefer_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # an appointment's ticket (issue 12 item 3): not offered before this, then ahead of walk-ins (routing.py)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     service: Mapped[Service] = relationship(lazy="joined")
     branch: Mapped[Branch] = relationship(lazy="joined")
+    case: Mapped[Case | None] = relationship(lazy="joined")
+
+
+APPOINTMENT_STATES = ("booked", "checked_in", "served", "no_show", "cancelled")
+
+
+class Appointment(Base):
+    """A slot staff booked for a resident (issue 12 item 3): a service at a branch at a time, optionally with a
+    specialist and under a case. ``number`` (予約番号, six random digits) is unique within the municipality and the
+    day (Japan time) and is what the resident types at the kiosk. ``state``: booked → checked_in (``ticket_id``, the
+    place in the queue) → served; or no_show (not checked in ``appointment_no_show_s`` after its start), or
+    cancelled. Kept with the call metadata (record type ``session``)."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (UniqueConstraint("municipality_id", "day", "number", name="uq_appointment_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    day: Mapped[date] = mapped_column(Date, index=True)  # of starts_at, in Japan time
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    duration_min: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("resident_case.id"), index=True)
+    number: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), index=True, default="booked")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # served, released or cancelled
+    service: Mapped[Service] = relationship(lazy="joined")
+    branch: Mapped[Branch] = relationship(lazy="joined")
+    staff: Mapped[Staff | None] = relationship(lazy="joined", foreign_keys=[staff_id])
     case: Mapped[Case | None] = relationship(lazy="joined")
 
 

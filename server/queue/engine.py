@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import CallSession, Staff, Ticket
 from server.metrics import Metrics
+from server.queue.appointments import appointment_timers
 from server.queue.calls import end_silent_calls
 from server.queue.clock import Clock
 from server.queue.errors import NoSpecialist
@@ -111,6 +112,7 @@ async def _tick(step: Step, refresh_waits: bool) -> None:
     await expire_offers(step)
     await abandon_lost_kiosks(step)
     await end_silent_calls(step)
+    await appointment_timers(step)
     offered = await route(step)
     if step.outbox.requeue or offered:
         await push_queue(step, consoles=True)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import CallSession, Staff, Ticket
 from server.queue import states
+from server.queue.appointment_slots import booked_slots
 from server.queue.routing import could_ever_serve, queue_order, tier
 from server.queue.step import Step
 from server.queue.views import CALL_ROLES, ON_DUTY, kiosk_peer, staff_peer, staff_view, ticket_view
@@ -66,7 +67,7 @@ async def waits(step: Step, tickets: Sequence[Ticket] | None = None,
                               offered_ticket=offered.get(s.id),
                               call_handle_s=handle.get(call.service_id) if call is not None else None))
     return estimate([ticket_view(t) for t in tickets], on_duty, step.now, step.settings.shared_pool_after_s,
-                    handle, step.settings.default_handle_time_s)
+                    handle, step.settings.default_handle_time_s, booked=await booked_slots(step))
 
 
 def _worth_telling(step: Step, t: Ticket, w: Wait) -> bool:

@@ -28,6 +28,11 @@ specialist (``preferred_staff_id``, set at creation when that specialist is on d
 ``prefer_until`` (``MADOGUCHI_CASE_PREFER_WAIT_S`` after arrival) only they are eligible — at once when free,
 whatever the tier and however long others have been idle; after it, or once they declined it, anyone eligible
 (:func:`waiting_for`). This is the one rule that holds a ticket back, and only for that bounded wait.
+
+Appointments (issue 12 item 3): an appointment's ticket (``due_at``, its start) is never offered before its time
+and, from then on, ahead of every walk-in, whatever their priority (:func:`queue_order`). Its specialist, when one
+was booked and is on duty, is preferred as a case's last specialist is, until ``appointment_grace_s`` after its
+start (server/queue/appointments.py sets and, when they are not on duty at its time, clears the preference).
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ class TicketView:
     target_staff_id: int | None = None
     declined_by: frozenset[int] = field(default_factory=frozenset)
     language: str = "ja"
-    preferred_staff_id: int | None = None  # the case's last specialist (continuity)
+    preferred_staff_id: int | None = None  # the case's last specialist (continuity), or the appointment's
     prefer_until: datetime | None = None
+    due_at: datetime | None = None  # an appointment's ticket: not before this, then ahead of walk-ins
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,11 @@ class StaffView:
     languages: frozenset[str] = frozenset({"ja"})
 
 
-def queue_order(t: TicketView) -> tuple[int, datetime, int]:
-    return (-t.priority, t.arrival_at, t.id)
+def queue_order(t: TicketView) -> tuple[int, int, datetime, int]:
+    """Appointments first, in the order of their time; then walk-ins by priority and arrival."""
+    if t.due_at is not None:
+        return (0, 0, t.due_at, t.id)
+    return (1, -t.priority, t.arrival_at, t.id)
 
 
 def tier(t: TicketView, s: StaffView) -> str:
@@ -75,6 +84,8 @@ def tier(t: TicketView, s: StaffView) -> str:
 
 
 def eligible(t: TicketView, s: StaffView, now: datetime, shared_after_s: float, *, ignore_tier: bool = False) -> bool:
+    if t.due_at is not None and now < t.due_at:
+        return False  # an appointment is served at its time, not before
     if s.id in t.declined_by:
         return False
     if t.target_staff_id is not None:

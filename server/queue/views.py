@@ -28,7 +28,7 @@ def ticket_view(t: Ticket) -> TicketView:
         id=t.id, service_id=t.service_id, municipality_id=t.municipality_id, needs=frozenset(t.needs),
         priority=t.priority, arrival_at=t.arrival_at, shared_service=t.service.shared,
         target_staff_id=t.target_staff_id, declined_by=frozenset(t.declined_by or []), language=t.language,
-        preferred_staff_id=t.preferred_staff_id, prefer_until=t.prefer_until,
+        preferred_staff_id=t.preferred_staff_id, prefer_until=t.prefer_until, due_at=t.due_at,
     )
 
 

@@ -10,6 +10,11 @@ now, one who holds an offer from now (for that ticket, else after its call), one
 of a typical call, one in wrap-up after a typical wrap-up. Declines are ignored (they expire). Priority
 orders the simulated queue as it orders routing, so a raised priority moves the estimates at once.
 
+Appointments (issue 12 item 3): a checked-in appointment's ticket starts no sooner than its time and then goes
+first (the routing order), held for its specialist until the grace ends when they are on duty; a booked slot not yet
+checked in (``reserved``, within ``appointment_horizon_s``) is simulated the same way, so a walk-in is told the wait
+that the appointments ahead of them will cause — but a slot is never a place in the queue (positions count tickets).
+
 Position is the order in which tickets of one service are expected to be answered (1 = next).
 """
 
@@ -49,24 +54,35 @@ def _free_in(d: OnDuty, now: datetime, handle_s: float) -> float:
     return max(handle_s * MIN_RESIDUAL, handle_s - elapsed)
 
 
-def _opens_in(t: TicketView, s: StaffView, now: datetime, shared_after_s: float) -> float | None:
-    """Seconds until ``s`` may take ``t`` by the tier rule; None if never."""
+def _opens_in(t: TicketView, s: StaffView, now: datetime, shared_after_s: float,
+              on_duty: frozenset[int] = frozenset()) -> float | None:
+    """Seconds until ``s`` may take ``t`` by the tier rule (and an appointment's time); None if never."""
+    due = max(0.0, (t.due_at - now).total_seconds()) if t.due_at is not None else 0.0
     if t.target_staff_id is not None:
-        return 0.0 if s.id == t.target_staff_id else None
+        return due if s.id == t.target_staff_id else None
     if not could_ever_serve(t, s):
         return None
+    if t.due_at is not None and t.preferred_staff_id in on_duty and t.prefer_until is not None:
+        if s.id == t.preferred_staff_id:
+            return due
+        due = max(due, (t.prefer_until - now).total_seconds())  # held for its specialist until the grace ends
     if s.municipality_id == t.municipality_id or skips_tier(t, s):
-        return 0.0
-    return max(0.0, shared_after_s - (now - t.arrival_at).total_seconds())
+        return due
+    return max(due, shared_after_s - (now - t.arrival_at).total_seconds())
 
 
 def estimate(tickets: list[TicketView], on_duty: list[OnDuty], now: datetime, shared_after_s: float,
-             handle_s: dict[int, float], default_handle_s: float) -> dict[int, Wait]:
-    """Expected position and wait for each ticket (waiting or offered)."""
-    def handle(service_id: int) -> float:
-        return handle_s.get(service_id, default_handle_s)
+             handle_s: dict[int, float], default_handle_s: float,
+             booked: list[tuple[TicketView, float]] | None = None) -> dict[int, Wait]:
+    """Expected position and wait for each ticket (waiting or offered). ``booked``: appointments not yet checked in
+    (views with ``due_at`` and ids that are no ticket's) and their length in seconds, simulated as tickets but
+    neither placed nor returned."""
+    slots = {t.id: length_s for t, length_s in booked or []}
 
-    order = sorted(tickets, key=queue_order)
+    def handle(t: TicketView) -> float:
+        return slots.get(t.id) or handle_s.get(t.service_id, default_handle_s)
+
+    order = sorted([*tickets, *(t for t, _ in booked or [])], key=queue_order)
     start: dict[int, float] = {}
     free_at: dict[int, float] = {}
     reserved: dict[int, int] = {}  # staff -> the ticket they hold an offer of
@@ -81,8 +97,9 @@ def estimate(tickets: list[TicketView], on_duty: list[OnDuty], now: datetime, sh
         t = next((x for x in order if x.id == tid), None)
         if t is not None:
             start[tid] = 0.0
-            free_at[sid] = handle(t.service_id)
-    opens = {(t.id, s.id): _opens_in(t, s, now, shared_after_s) for t in order for s in staff.values()}
+            free_at[sid] = handle(t)
+    duty = frozenset(staff)
+    opens = {(t.id, s.id): _opens_in(t, s, now, shared_after_s, duty) for t in order for s in staff.values()}
     pending = [t for t in order if t.id not in start]
     clock = 0.0
     while pending:
@@ -95,7 +112,7 @@ def estimate(tickets: list[TicketView], on_duty: list[OnDuty], now: datetime, sh
             chosen = choose(t, ready, snapshot[i + 1:])
             if chosen is not None:
                 start[t.id] = clock
-                free_at[chosen.id] = clock + handle(t.service_id)
+                free_at[chosen.id] = clock + handle(t)
                 free.remove(chosen.id)
                 pending.remove(t)
         later = [v for v in free_at.values() if v > clock]
@@ -106,7 +123,8 @@ def estimate(tickets: list[TicketView], on_duty: list[OnDuty], now: datetime, sh
     out: dict[int, Wait] = {}
     by_service: dict[int, list[TicketView]] = {}
     for t in order:
-        by_service.setdefault(t.service_id, []).append(t)
+        if t.id not in slots:
+            by_service.setdefault(t.service_id, []).append(t)
     for group in by_service.values():
         ranked = sorted(group, key=lambda t: (start.get(t.id, math.inf), queue_order(t)))
         for i, t in enumerate(ranked):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.purge import purge_before
 from server.db.models import (
+    Appointment,
     Attachment,
     BranchCall,
     Callback,
@@ -83,18 +84,23 @@ async def _sessions(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[
         r = await db.execute(delete(CallSession).where(CallSession.id.in_(ids))
                              .execution_options(synchronize_session=False))
         sessions += int(r.rowcount or 0)  # type: ignore[attr-defined]
+    a = await db.execute(delete(Appointment).where(  # before the tickets and cases it points at
+        Appointment.state.in_(("served", "no_show", "cancelled")), Appointment.starts_at < cutoff,
+    ).execution_options(synchronize_session=False))
     r = await db.execute(delete(Ticket).where(
         Ticket.state.in_(FINAL), func.coalesce(Ticket.ended_at, Ticket.created_at) < cutoff,
-        ~exists().where(CallSession.ticket_id == Ticket.id),
+        ~exists().where(CallSession.ticket_id == Ticket.id), ~exists().where(Appointment.ticket_id == Ticket.id),
     ).execution_options(synchronize_session=False))
     tickets = int(r.rowcount or 0)  # type: ignore[attr-defined]
     c = await db.execute(delete(Case).where(
         Case.created_at < cutoff, ~exists().where(CallSession.case_id == Case.id),
-        ~exists().where(Ticket.case_id == Case.id)).execution_options(synchronize_session=False))
+        ~exists().where(Ticket.case_id == Case.id), ~exists().where(Appointment.case_id == Case.id),
+    ).execution_options(synchronize_session=False))
     r = await db.execute(delete(BranchCall).where(BranchCall.created_at < cutoff)
                          .execution_options(synchronize_session=False))
     return {"session": sessions, "ticket": tickets, "guest_invitation": guests,
-            "resident_case": int(c.rowcount or 0), "branch_call": int(r.rowcount or 0)}  # type: ignore[attr-defined]
+            "resident_case": int(c.rowcount or 0), "branch_call": int(r.rowcount or 0),  # type: ignore[attr-defined]
+            "appointment": int(a.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 async def _refresh_tokens(db: AsyncSession, cutoff: datetime, _now: datetime) -> dict[str, int]:
@@ -122,9 +128,11 @@ RECORD_TYPES: dict[str, RecordType] = {r.name: r for r in (
                "consultation notes and what is kept with them: document stills, forms the resident confirmed "
                "(要配慮個人情報)"),
     RecordType("feedback", ("feedback",), _feedback, "residents' ratings after a call"),
-    RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case", "branch_call"), _sessions,
+    RecordType("session", ("call_session", "ticket", "guest_invitation", "resident_case", "branch_call", "appointment"),
+               _sessions,
                "call metadata: who served which branch's resident when, needs, quality, participants, guests; "
-               "cases (number, name, contact) once none of their sessions is left; calls for branch staff from kiosks"),
+               "cases (number, name, contact) once none of their sessions is left; calls for branch staff from kiosks; "
+               "appointments once closed (served, no-show, cancelled), counted from their time"),
     RecordType("refresh_token", ("refresh_token",), _refresh_tokens,
                "staff sign-ins (hashed refresh tokens, when and whose), counted from their expiry"),
     RecordType("callback", ("callback",), _callbacks,

@@ -22,6 +22,7 @@ from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.forms import MAX_FIELDS, MAX_TEXT, FormContent, Key
 from signaling.protocol.models import (
+    AppointmentItem,
     CallbackBandRef,
     CallbackItem,
     CallbackOutcome,
@@ -39,6 +40,7 @@ from signaling.protocol.models import (
     Participant,
     Priority,
     QueueItem,
+    ReservationNumber,
     Role,
     ServiceInfo,
     StaffState,
@@ -379,6 +381,25 @@ class FormAnswer(Msg):
     reason: Literal["wrong", "explain"] | None = None
 
 
+class AppointmentLookup(Msg):
+    """Kiosk (1.13): 「予約の方」 — the appointment this reservation number names, to show before checking in
+    (reply ``AppointmentFound``). Refused with a ``details.reason`` the kiosk explains: ``unknown`` (not_found),
+    ``other_branch`` (``branch``), ``other_day`` (``day``), ``too_early`` / ``too_late`` (``starts_at``),
+    ``cancelled``, ``closed`` (served or released as a no-show), ``checked_in`` (conflict)."""
+
+    type: Literal["appointment.lookup"] = "appointment.lookup"
+    number: ReservationNumber
+
+
+class AppointmentCheckIn(Msg):
+    """Kiosk (1.13): check in; the reply (``AppointmentCheckedIn``) carries the ticket, offered at the appointment's
+    time ahead of walk-ins. Refused as ``appointment.lookup`` is. Audited."""
+
+    type: Literal["appointment.check_in"] = "appointment.check_in"
+    number: ReservationNumber
+    language: Literal["ja", "en"] = "ja"
+
+
 ClientMessage = Annotated[
     Auth | Ping | TicketCreate | TicketCancel | KioskState | KioskHealthReport | FeedbackSubmit | StatusSet
     | TicketPriority
@@ -386,7 +407,8 @@ ClientMessage = Annotated[
     | InviteAnswer | SessionJoin | SessionLeave | RtcOffer | RtcAnswer | CallMedia | CallStatsReport
     | GuestInvite | GuestAdmit | GuestConsent
     | CallbackBands | CallbackCreate | CallbackList | CallbackClaim | CallbackOutcomeSet | BranchCall | BranchAck
-    | FormList | FormSend | FormAnswer,
+    | FormList | FormSend | FormAnswer
+    | AppointmentLookup | AppointmentCheckIn,
     Field(discriminator="type"),
 ]
 
@@ -635,13 +657,19 @@ class FormState(ServerMsg):
     kiosk_id: int
     changes: list[str] = Field(default_factory=list)
     reason: Literal["wrong", "explain"] | None = None
+class AppointmentUpdate(ServerMsg):
+    """Staff (1.13): an appointment of your municipality changed (booked, checked in, served, released as a no-show,
+    cancelled). Sent to the connected specialists and supervisors of its municipality."""
+
+    type: Literal["appointment.update"] = "appointment.update"
+    item: AppointmentItem
 
 
 ServerMessage = Annotated[
     Welcome | Ack | Error | Pong | TicketUpdate | Offer | OfferRevoked | QueueSnapshot | StatusUpdate
     | SessionStart | ParticipantJoined | ParticipantLeft | InviteIncoming | RtcOfferRelay
     | RtcAnswerRelay | SessionEnded | GuestLobby | GuestConsentRequest | GuestStateUpdate | CallbackSnapshot
-    | BranchCalled | BranchCallState | FormShow | FormState,
+    | BranchCalled | BranchCallState | FormShow | FormState | AppointmentUpdate,
     Field(discriminator="type"),
 ]
 
@@ -655,7 +683,7 @@ STAFF_ONLY = frozenset({
 })
 KIOSK_ONLY = frozenset({"ticket.create", "ticket.cancel", "kiosk.state", "kiosk.health", "feedback.submit",
                         "guest.consent", "callback.bands", "callback.create", "branch.call",
-                        "form.answer"})
+                        "form.answer", "appointment.lookup", "appointment.check_in"})
 # a guest (browser link) takes part in its one call and nothing else; chat rides the call's data channel
 GUEST_MAY = frozenset({"ping", "rtc.offer", "rtc.answer", "session.leave"})
 # all a partner (an outside organisation or interpreter, role "partner") may send: answer an invitation, take part
@@ -670,6 +698,9 @@ __all__ = [
     "PARTNER_ALLOWED",
     "STAFF_ONLY",
     "Ack",
+    "AppointmentCheckIn",
+    "AppointmentLookup",
+    "AppointmentUpdate",
     "Auth",
     "BranchAck",
     "BranchCall",

@@ -155,3 +155,28 @@ class CallbackItem(Lenient):
     outcome: CallbackOutcome | None = None  # the last outcome recorded
     note: str = ""
     created_at: datetime
+
+
+# appointments (issue 12 item 3, 1.13): a slot staff booked; the resident checks in at the kiosk with its number
+AppointmentState = Literal["booked", "checked_in", "served", "no_show", "cancelled"]
+RESERVATION_DIGITS = 6
+ReservationNumber = Annotated[str, Field(pattern=r"^[0-9]{6}$")]  # 予約番号: random, unique per municipality and day
+
+
+class AppointmentItem(Lenient):
+    """An appointment as the staff of its municipality see it (no name or contact: the case number only)."""
+
+    appointment_id: int
+    number: str                       # the reservation number (予約番号) the resident types at the kiosk
+    day: date                         # in Japan time
+    starts_at: datetime
+    duration_min: int
+    branch: str
+    branch_code: str
+    service_code: str
+    staff_id: int | None = None       # the specialist it is booked with, if any
+    staff_name: str = ""
+    case_number: str | None = None
+    state: AppointmentState
+    checked_in_at: datetime | None = None
+    ticket_id: int | None = None      # the ticket the check-in made

@@ -15,7 +15,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from signaling.protocol.forms import FormDef
-from signaling.protocol.models import CallbackBand, CallbackItem, EndReason, GuestState, Lenient, Need, StaffStatus
+from signaling.protocol.models import (
+    CallbackBand,
+    CallbackItem,
+    EndReason,
+    GuestState,
+    Lenient,
+    Need,
+    StaffStatus,
+)
 
 
 class Reply(Lenient):
@@ -135,6 +143,27 @@ class FormAnswered(Reply):
     confirmation_id: int
     state: Literal["confirmed", "change_requested"]
     at: datetime
+class AppointmentFound(Reply):
+    """1.13: the appointment a reservation number names at this kiosk, for the resident to confirm. ``early``: it
+    is more than a moment before its time (checked in, the resident waits until ``starts_at``)."""
+
+    appointment_id: int
+    service_code: str
+    starts_at: datetime
+    duration_min: int
+    branch: str
+    early: bool = False
+
+
+class AppointmentCheckedIn(Reply):
+    """1.13: checked in; ``ticket_id`` is the resident's place, offered at ``starts_at`` ahead of walk-ins."""
+
+    appointment_id: int
+    ticket_id: int
+    service_code: str
+    starts_at: datetime
+    position: int | None = None
+    estimated_wait_s: float | None = None
 
 
 REPLY_OF: dict[str, type[Reply]] = {
@@ -171,6 +200,8 @@ REPLY_OF: dict[str, type[Reply]] = {
     "form.list": FormDefs,
     "form.send": FormSent,
     "form.answer": FormAnswered,
+    "appointment.lookup": AppointmentFound,
+    "appointment.check_in": AppointmentCheckedIn,
 }
 
 
@@ -186,6 +217,8 @@ def reply_schemas() -> dict[str, Any]:
 __all__ = [
     "REPLY_OF",
     "Accepted",
+    "AppointmentCheckedIn",
+    "AppointmentFound",
     "BaseModel",
     "BranchCallAcked",
     "BranchCallPlaced",
