@@ -34,26 +34,54 @@ RELAY_IP = "127.0.0.2"
 REALM = "madoguchi.test"
 
 
+def _tcp_free(port: int, host: str = LISTEN_IP) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_udp_port(host: str = LISTEN_IP) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-def loopback_config(secret: str, port: int, log_file: Path, pid_file: Path, min_port: int, max_port: int) -> str:
-    """The production template with its FILL values, ports and log file replaced for a loopback test."""
+def free_tcp_port(host: str = LISTEN_IP) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def loopback_config(secret: str, port: int, log_file: Path, pid_file: Path, min_port: int, max_port: int, *,
+                    tls: Tls | None = None, tcp: bool = False) -> str:
+    """The production template with its FILL values, ports and log file replaced for a loopback test. Without
+    ``tls`` the TLS listener is off (``no-tls``); without ``tcp`` the TCP listener too (``no-tcp``: only the UDP
+    port was checked free)."""
     text = TEMPLATE.read_text("utf-8")
     values = {
         "static-auth-secret": secret, "realm": REALM, "listening-ip": LISTEN_IP, "listening-port": str(port),
         "relay-ip": RELAY_IP, "allowed-peer-ip": RELAY_IP, "min-port": str(min_port), "max-port": str(max_port),
-        "log-file": str(log_file),
+        "log-file": str(log_file), "tls-listening-port": str(tls.port) if tls else "5349",
+        "cert": str(tls.cert_file) if tls else "unused.pem", "pkey": str(tls.key_file) if tls else "unused.key",
     }
     for key, value in values.items():
         text, n = re.subn(rf"^{re.escape(key)}=.*$", f"{key}={value}", text, flags=re.MULTILINE)
         assert n == 1, f"template has no single {key}= line"
     assert "FILL" not in "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    # no-tcp: only the UDP port was checked free (the tests use TURN over UDP)
-    return text + f"\n# test only\nallow-loopback-peers\nno-tcp\npidfile={pid_file}\nverbose\n"
+    off = ("" if tls else "no-tls\n") + ("" if tcp else "no-tcp\n")
+    return text + f"\n# test only\nallow-loopback-peers\n{off}pidfile={pid_file}\nverbose\n"
+
+
+@dataclass(frozen=True)
+class Tls:
+    """coturn's TLS listener: its port and the certificate/key it presents."""
+
+    port: int
+    cert_file: Path
+    key_file: Path
 
 
 @dataclass
@@ -64,10 +92,20 @@ class Coturn:
     port: int
     secret: str
     log_file: Path
+    tls_port: int | None = None
 
     @property
     def url(self) -> str:
         return f"turn:{LISTEN_IP}:{self.port}?transport=udp"
+
+    @property
+    def tcp_url(self) -> str:
+        return f"turn:{LISTEN_IP}:{self.port}?transport=tcp"
+
+    @property
+    def tls_url(self) -> str:
+        assert self.tls_port is not None, "started without TLS"
+        return f"turns:{LISTEN_IP}:{self.tls_port}?transport=tcp"
 
     @property
     def address(self) -> tuple[str, int]:
@@ -108,20 +146,38 @@ async def _binding_answered(address: tuple[str, int]) -> bool:
         transport.close()
 
 
-async def start_coturn(tmp: Path, secret: str, *, ready_timeout_s: float = 15.0) -> Coturn:
-    """Start ``turnserver`` on a free port with the test config; return once it answers STUN."""
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection(LISTEN_IP, port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+async def start_coturn(tmp: Path, secret: str, *, ready_timeout_s: float = 15.0, tls: tuple[Path, Path] | None = None,
+                       tcp: bool = False) -> Coturn:
+    """Start ``turnserver`` on a free port with the test config; return once it answers STUN (and, with ``tls``
+    = (certificate, key) or ``tcp``, once those listeners accept connections)."""
     port = free_udp_port()
+    while tcp and not _tcp_free(port):
+        port = free_udp_port()
+    tls_cfg = Tls(free_tcp_port(), *tls) if tls is not None else None
     base = 40000 + (os.getpid() * 7 + port) % 20000  # a relay port range of our own, unlikely to collide
     conf, log_file, pid_file = tmp / "turnserver.conf", tmp / "turnserver.log", tmp / "turnserver.pid"
-    conf.write_text(loopback_config(secret, port, log_file, pid_file, base, base + 199), "utf-8")
+    conf.write_text(loopback_config(secret, port, log_file, pid_file, base, base + 199, tls=tls_cfg, tcp=tcp),
+                    "utf-8")
     proc = await asyncio.create_subprocess_exec(TURNSERVER, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-    server = Coturn(proc, port, secret, log_file)
+    server = Coturn(proc, port, secret, log_file, tls_cfg.port if tls_cfg else None)
     try:
         async with asyncio.timeout(ready_timeout_s):
-            while not await _binding_answered(server.address):
+            while not (await _binding_answered(server.address)
+                       and (tls_cfg is None or await _listening(tls_cfg.port))
+                       and (not tcp or await _listening(port))):
                 if proc.returncode is not None:
                     raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{server.log()[-2000:]}")
+                await asyncio.sleep(0.05)  # an external process starting: poll its listeners, not a spin
     except BaseException:
         await server.stop()
         raise

@@ -27,6 +27,7 @@ from signaling.observer import wait_for
 from signaling.protocol.models import IceServer
 from tests.coturn import Coturn, start_coturn
 from tests.integration.calls import kiosk_controller, staff_controller
+from tests.pki import make_pki
 from tests.support import WAIT_S, Env, eventually, make_settings, server_env
 
 pytestmark = pytest.mark.timeout(180)
@@ -139,3 +140,72 @@ async def test_only_call_roles_get_turn_credentials(tmp_path: Path, backend: str
             assert server.username is not None and server.username.endswith(f":{welcome.peer}") and server.credential
         for role in ("it_monitor", "admin"):
             assert got[role].ice_servers == [], role  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+async def test_relay_only_call_over_turn_tcp_and_tls(tmp_path: Path, transport: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch whose network lets no UDP out: the only TURN URL is TCP (``turn:…?transport=tcp``) or TLS
+    (``turns:…?transport=tcp``, the relay's certificate from a test CA the clients trust through SSL_CERT_FILE,
+    as a kiosk would with the municipality's CA). Relay-only, real media both ways through coturn's TCP/TLS
+    listener; coturn's log shows the sessions came over that transport."""
+    pki = make_pki(tmp_path)
+    server = await start_coturn(tmp_path, SECRET, tcp=transport == "tcp",
+                                tls=(pki.cert_file, pki.key_file) if transport == "tls" else None)
+    if transport == "tls":
+        monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))  # aioice's TLS context: the default trust store
+    url = server.tcp_url if transport == "tcp" else server.tls_url
+    try:
+        settings = {"ice_servers": [IceServer(urls=[url])], "turn_secret": SECRET, "ice_relay_only": True}
+        async with server_env(make_settings(tmp_path, "sqlite", **settings)) as env:
+            console, kiosk = await _start_call(env, tmp_path)
+            try:
+                connected = asyncio.ensure_future(wait_for(console, "call_status", WAIT_S,
+                                                           lambda d: d["status"] == "connected"))
+                assert await console.accept()
+                await connected
+                for ctl, who in ((kiosk, "kiosk"), (console, "console")):
+                    await eventually(lambda c=ctl: c.mesh is not None and c.mesh.link() is not None
+                                     and c.mesh.link().call.video_frames_received > 10
+                                     and c.mesh.link().call.audio_frames_received > 10, what=f"media at the {who}")
+                    assert ctl.mesh.link().call.local_candidate_types() == {"relay"}, who
+                peers = (kiosk.client.welcome.peer, console.client.welcome.peer)
+            finally:
+                await kiosk.stop()
+                await console.stop()
+        log = server.log()
+        for peer in peers:  # each side's allocation, over that transport
+            new = re.search(rf"session \d+: new, realm=<[^>]*>, username=<\d+:{peer}>, lifetime=\d+(.*)", log)
+            assert new is not None, (peer, log[-2000:])
+            if transport == "tls":
+                assert "method=TLSv1." in new.group(1), new.group(0)
+        if transport == "tcp":  # the readiness probe, then one TCP connection per side: no UDP URL was given
+            assert len(re.findall(r"tcp or tls connected to", log)) >= 3, log[-2000:]
+    finally:
+        await server.stop()
+
+
+async def test_a_turn_tls_certificate_the_clients_do_not_trust_ends_the_call_saying_why(tmp_path: Path) -> None:
+    """The relay presents a certificate from a CA the clients do not trust: no allocation, and the call ends as
+    media_failed / turn_unreachable with the certificate named in the console's link error — never a silent wait
+    (client timeouts are far beyond the test's wait)."""
+    pki = make_pki(tmp_path)
+    server = await start_coturn(tmp_path, SECRET, tls=(pki.cert_file, pki.key_file))
+    try:
+        settings = {"ice_servers": [IceServer(urls=[server.tls_url])], "turn_secret": SECRET, "ice_relay_only": True}
+        async with server_env(make_settings(tmp_path, "sqlite", **settings)) as env:
+            console, kiosk = await _start_call(env, tmp_path, **NEVER)
+            try:
+                c_link = asyncio.ensure_future(wait_for(console, "call_status", WAIT_S,
+                                                        lambda d: d["status"] == "link_failed"))
+                k_ended = asyncio.ensure_future(wait_for(kiosk, "call_ended", WAIT_S))
+                assert await console.accept()
+                failed = await c_link
+                assert failed["code"] == "turn_unreachable" and "certificate" in failed["error"].lower(), failed
+                k = await k_ended
+                assert (k["reason"], k["media_error"]) == ("media_failed", "turn_unreachable")
+            finally:
+                await kiosk.stop()
+                await console.stop()
+    finally:
+        await server.stop()
