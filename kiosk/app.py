@@ -27,6 +27,8 @@ from kiosk.services.credentials import KioskCredential
 from kiosk.services.pdf_pages import page_count
 from kiosk.services.server_api import EnrollmentFailed, enroll
 from kiosk.settings import KioskSettings
+from kiosk.speech.cache import SpeechCache
+from kiosk.speech.guide import SpeechGuide
 from kiosk.ui.admin import EnrollPage
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
@@ -79,11 +81,23 @@ class KioskApp:
             self.controller.on_remote_audio = self.audio.push
             self.controller.speaker_probe = self.audio.probe
             self.controller.on("call_ended", lambda _d: self.audio.clear() if self.audio else None)
+        self.speech = self._speech_guide() if self.audio is not None else None
         self.ctx = UiContext(self.controller, self.catalog, general_service=settings.general_service,
-                             kiosk_label=str(credential.kiosk_id), version=__version__)
+                             kiosk_label=str(credential.kiosk_id), version=__version__, voice=self.speech)
         chime = self.audio.chime if self.audio is not None and settings.chime else None
         self.window = KioskWindow(self.ctx, text_scale=settings.text_scale, screen_dpi=settings.screen_dpi, sound=chime)
         self.window.stack.currentChanged.connect(lambda _index: self.log_screen())
+
+    def _speech_guide(self) -> SpeechGuide:
+        s = self.settings
+        guide = SpeechGuide(self.controller, self.catalog, self.audio, SpeechCache(s.voice_cache_path),
+                            enabled=s.voice, volume=s.voice_volume, htsvoice=s.voice_htsvoice,
+                            dictionary=s.voice_dictionary)
+        spoken = guide.spoken_languages()
+        silent = [lang for lang in self.catalog.languages() if lang not in spoken]
+        log.info("voice guidance %s; speaks %s; silent: %s", "on" if s.voice else "off",
+                 ", ".join(f"{k} ({v})" for k, v in spoken.items()) or "nothing", ", ".join(silent) or "none")
+        return guide
 
     def log_screen(self) -> None:
         """Log the screen the window shows now (nothing while the window is hidden)."""
@@ -94,6 +108,8 @@ class KioskApp:
         await self.controller.start()
 
     async def stop(self) -> None:
+        if self.speech is not None:
+            await self.speech.close()
         await self.controller.stop()
         if self.audio is not None:
             self.audio.close()

@@ -364,8 +364,10 @@ class KioskController(Emitter):
                 self._ended_here.discard(report.session_id)  # the server knows: no re-sync of it will come
         return done
 
-    def reset(self) -> None:
-        """Privacy reset: forget everything of this resident and show the welcome screen."""
+    def reset(self, *, by_resident: bool = True) -> None:
+        """Privacy reset: forget everything of this resident and show the welcome screen. ``by_resident`` False:
+        no touch caused it (inactivity, a dead call, out of service); the ``reset`` event says so, and the spoken
+        guidance then keeps quiet."""
         self.visit = ResidentVisit()
         self.callback.forget()
         self.branch_staff.forget()
@@ -377,7 +379,7 @@ class KioskController(Emitter):
         self.language = self.settings.language
         self.touch()
         self._set_screen("idle")
-        self.emit("reset", {"language": self.language})
+        self.emit("reset", {"language": self.language, "by_resident": by_resident})
 
     # ------------------------------------------------------------ IT self-check
     def unlock_selfcheck(self, pin: str) -> bool:
@@ -744,7 +746,7 @@ class KioskController(Emitter):
 
     async def _out_of_service(self) -> None:
         await self._end_call_media()
-        self.reset()
+        self.reset(by_resident=False)
 
     async def _tick_loop(self) -> None:
         """The controller's clock tick: the inactivity reset and the wait countdown."""
@@ -798,7 +800,7 @@ class KioskController(Emitter):
             self.callback.close()  # the typed number is forgotten; the place in the queue is kept
             return
         if idle > limit and self.screen != "in_call":
-            self.reset()
+            self.reset(by_resident=False)
             return
         warn = min(self.settings.inactivity_warning_s, limit / 2)
         if self.screen != "idle" and idle > limit - warn and not self._idle_warned:
@@ -807,4 +809,4 @@ class KioskController(Emitter):
 
     async def _clear_dead_call(self, session_id: int) -> None:
         await self._end_here(session_id, "media_failed", "media_failed", feedback=False)
-        self.reset()  # nobody is there to give feedback
+        self.reset(by_resident=False)  # nobody is there to give feedback

@@ -40,6 +40,13 @@ class KioskSettings(BaseSettings):
     screen_dpi: float | None = None  # override a monitor that reports a wrong physical size
     general_service: str = "general"  # where "Not sure" leads
     chime: bool = True  # a sound when the specialist answers
+    # 「音声案内」 (kiosk/speech/): spoken guidance on each screen before a call; the resident's switch and volume
+    # return to these after each resident. MADOGUCHI_KIOSK_VOICE=on|off, MADOGUCHI_KIOSK_VOICE_VOLUME=1|2|3
+    voice: bool = True
+    voice_volume: int = Field(default=2, ge=1, le=3)
+    voice_htsvoice: Path | None = None  # Open JTalk voice (.htsvoice); None: "Mei", shipped in kiosk/speech/voices
+    voice_dictionary: Path | None = None  # Open JTalk dictionary; None: Debian's open-jtalk-mecab-naist-jdic
+    voice_cache_dir: Path | None = None  # rendered phrases (default: beside the credential file)
     inactivity_reset_s: float = 90.0
     inactivity_warning_s: float = 20.0  # "are you still there?" this long before the reset
     feedback_timeout_s: float = 60.0
@@ -66,6 +73,10 @@ class KioskSettings(BaseSettings):
     @property
     def outbox_path(self) -> Path:
         return self.outbox_file or self.credential_file.with_name(self.credential_file.stem + ".outbox.json")
+
+    @property
+    def voice_cache_path(self) -> Path:
+        return self.voice_cache_dir or self.credential_file.with_name(self.credential_file.stem + ".speech")
 
     @property
     def server_urls(self) -> list[str]:

@@ -8,11 +8,15 @@
 #                                              calls, credential failures); production: deploy/coturn/
 #   systemd .................................. a real `systemd --user` manager for the kiosk unit's test
 #                                              (tests/packaging/test_systemd_unit.py; deploy/systemd/)
+#   open-jtalk, open-jtalk-mecab-naist-jdic .. the kiosk's spoken guidance in Japanese (kiosk/speech/; the voice
+#                                              itself, "Mei", ships in kiosk/speech/voices/: Debian's
+#                                              hts-voice-nitech-jp-atr503-m001 is not in its main archive)
+#   espeak-ng ................................ the kiosk's spoken guidance in English and any other language file
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -u
 PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils coturn
-      systemd)
+      systemd open-jtalk open-jtalk-mecab-naist-jdic espeak-ng)
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

@@ -40,5 +40,10 @@ class Catalog:
         text = self._tables[self.language].get(key) or self._tables[FALLBACK].get(key) or key
         return text.format(**params) if params else text
 
+    def lookup(self, key: str, language: str) -> str | None:
+        """``key`` in ``language``'s own file only (no fallback), or None; ``_``-keys (the file's notes) too."""
+        text = self._tables.get(language, {}).get(key)
+        return text if text else None
+
     def keys(self, language: str) -> set[str]:
         return {k for k in self._tables[language] if not k.startswith("_")}

@@ -40,6 +40,18 @@ class BranchStaffPort(Protocol):
     async def call(self) -> str: ...
 
 
+class VoicePort(Protocol):
+    """「音声案内」: the resident's switch and volume (:class:`kiosk.speech.guide.SpeechGuide`)."""
+
+    enabled: bool
+    volume: int  # 1..levels
+    levels: int
+
+    def set_enabled(self, on: bool) -> None: ...
+    def set_volume(self, step: int) -> None: ...
+    def on_change(self, listener: Callable[[], None]) -> None: ...
+
+
 class KioskPort(Protocol):
     @property
     def screen(self) -> str: ...
@@ -109,8 +121,9 @@ class UiContext:
     """Shared by every page: translations, the controller, and a place to run its coroutines."""
 
     def __init__(self, port: KioskPort, catalog: Catalog, *, general_service: str = "general",
-                 kiosk_label: str = "", version: str = "") -> None:
+                 kiosk_label: str = "", version: str = "", voice: VoicePort | None = None) -> None:
         self.port = port
+        self.voice = voice  # None: no speaker, no 「音声案内」 switch
         self.catalog = catalog
         self.general_service = general_service
         self.kiosk_label = kiosk_label

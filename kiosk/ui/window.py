@@ -52,11 +52,27 @@ class TopBar(QFrame):
         self.staff_notice = Label("banner", center=True)
         self.staff_notice.setObjectName("staff_notice")
         self.staff_notice.hide()
+        # 「音声案内」 and its volume (kiosk/speech/), when the kiosk has a speaker
+        self.voice = Button(kind="small", checkable=True)
+        self.voice.setObjectName("voice_toggle")
+        self.volume = Button(kind="small")
+        self.volume.setObjectName("voice_volume")
         self.languages: dict[str, Button] = {}
         row.addWidget(self.title)
         row.addStretch(1)
         row.addWidget(self.call_staff)
+        row.addWidget(self.voice)
+        row.addWidget(self.volume)
         row.addWidget(self.larger)
+        self.row = row
+        if ctx.voice is not None:
+            voice = ctx.voice
+            self.voice.clicked.connect(lambda on: voice.set_enabled(bool(on)))
+            self.volume.clicked.connect(lambda: voice.set_volume(voice.volume % voice.levels + 1))
+            voice.on_change(self.retranslate)
+        else:
+            self.voice.hide()
+            self.volume.hide()
         for code in ctx.catalog.languages():
             b = Button(ctx.catalog.language_name(code), kind="small", checkable=True)
             b.setObjectName(f"lang_{code}")
@@ -65,6 +81,20 @@ class TopBar(QFrame):
             row.addWidget(b)
             self.languages[code] = b
         outer.addWidget(self.staff_notice)  # a strip under the bar, full width, only while there is news
+
+    def fit(self) -> None:
+        """The title gives way when the buttons need the whole width (English with every button shown)."""
+        buttons = [b for b in (self.call_staff, self.voice, self.volume, self.larger, *self.languages.values())
+                   if not b.isHidden()]
+        margins = self.row.contentsMargins()
+        needed = sum(b.sizeHint().width() for b in buttons) + self.row.spacing() * len(buttons) + \
+            self.title.sizeHint().width() + margins.left() + margins.right() + self.contentsMargins().left() + \
+            self.contentsMargins().right()
+        self.title.setVisible(needed <= self.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit()
 
     def _call_staff(self) -> None:
         self.call_staff.setEnabled(False)
@@ -83,12 +113,23 @@ class TopBar(QFrame):
         self.staff_notice.set_role("alert" if state in ("nobody", "offline") else "banner")
         self.call_staff.set_text(t("staff.call"))
         self.larger.set_text(t("top.normal_text") if self.larger.isChecked() else t("top.larger_text"))
+        voice = self.ctx.voice
+        if voice is not None:
+            self.voice.blockSignals(True)
+            self.voice.setChecked(voice.enabled)
+            self.voice.blockSignals(False)
+            self.voice.set_text(t("top.voice_on") if voice.enabled else t("top.voice_off"))
+            self.voice.setAccessibleDescription(t("top.voice_hint"))
+            self.volume.set_text(t("top.volume", level=t(f"top.volume.{voice.volume}")))
+            self.volume.setAccessibleDescription(t("top.volume_hint"))
+            self.volume.setEnabled(voice.enabled)
         for code, b in self.languages.items():
             b.blockSignals(True)
             b.setChecked(code == self.ctx.language)
             b.blockSignals(False)
             b.set_text(self.ctx.catalog.language_name(code))
             b.setAccessibleDescription(t("top.language"))
+        self.fit()
 
 
 class KioskWindow(QWidget):
@@ -257,6 +298,7 @@ class KioskWindow(QWidget):
     def _show_page(self, page: Page) -> None:
         self.stack.setCurrentWidget(page)
         order = [w for w in page.focus_order() if w.isVisibleTo(page) or not page.isVisible()]
+        order += [w for w in (self.topbar.voice, self.topbar.volume) if self.ctx.voice is not None]
         order += [self.topbar.larger, *self.topbar.languages.values()]
         for a, b in itertools.pairwise(order):
             QWidget.setTabOrder(a, b)
@@ -308,6 +350,7 @@ class KioskWindow(QWidget):
         self.setStyleSheet(stylesheet(metrics))
         for page in self.pages.values():
             page.apply_metrics(metrics)
+        self.topbar.fit()
 
     def privacy_reset(self, language: str | None) -> None:
         """Forget what this resident saw or typed: every screen cleared, language and text size back."""

@@ -129,11 +129,12 @@ class AudioOutput(QObject):
             src.add(out.to_ndarray().astype(np.int16, copy=False).tobytes())
         self.frames_in += 1
 
-    def play(self, pcm: bytes, name: str = "sound") -> None:
-        """A local sound (48 kHz mono s16), mixed over whatever else plays."""
+    def play(self, pcm: bytes, name: str = "sound", max_s: float = 10.0) -> None:
+        """A local sound (48 kHz mono s16), mixed over whatever else plays; ``max_s``: the most of it kept
+        waiting (spoken guidance is longer than a chime). ``forget(f"local:{name}")`` cuts it."""
         src = self._sources.get(f"local:{name}")
         if src is None:
-            src = self._sources[f"local:{name}"] = _Source(BYTES_PER_S * 10)
+            src = self._sources[f"local:{name}"] = _Source(int(BYTES_PER_S * max_s))
         src.add(pcm)
         self.sounds_played += 1
 
