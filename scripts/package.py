@@ -13,6 +13,9 @@ What PyInstaller does not find by itself is listed here, for the reason given be
 - ``aiortc.codecs`` pick their encoders by MIME type at run time; ``av``'s hook already collects every submodule;
 - Qt: the PySide6 hook collects the plugins of the Qt modules used (platforms incl. ``offscreen`` and ``xcb``,
   multimedia for the speaker); the ``wayland`` platform plugins are collected as well for Wayland kiosks.
+- the kiosk's speech voice (``kiosk/speech/voices``) and every catalog phrase rendered ahead of time
+  (``python -m kiosk.speech.prerender``, into ``kiosk/speech/prerendered`` in the bundle): the kiosk speaks each
+  screen at once and, for these phrases, even on a PC without the engines (README: voice guidance);
 - everything the apps never import (the server, the test and browser tools, Tk, matplotlib) is excluded so that
   an optional import somewhere cannot drag it in.
 """
@@ -40,13 +43,16 @@ class AppBuild:
     hidden: list[str] = field(default_factory=list)
     collect_binaries: list[str] = field(default_factory=list)
     collect_submodules: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)  # more folders read from beside the modules at run time
+    speech: bool = False  # pre-render the catalog's spoken guidance into the bundle
 
 
 COMMON_HIDDEN = ["qasync", "PySide6.QtMultimedia", "PySide6.QtPdf"]
 APPS = {
     "kiosk": AppBuild("madoguchi-kiosk", "kiosk", "kiosk/i18n",
                       hidden=[*COMMON_HIDDEN, "livekit.rtc", "kiosk.app"],
-                      collect_binaries=["livekit"], collect_submodules=["aiortc.codecs", "livekit.rtc"]),
+                      collect_binaries=["livekit"], collect_submodules=["aiortc.codecs", "livekit.rtc"],
+                      data=["kiosk/speech/voices"], speech=True),
     "console": AppBuild("madoguchi-console", "staff_console", "staff_console/i18n",
                         hidden=[*COMMON_HIDDEN, "staff_console.app", "segno"],
                         collect_submodules=["aiortc.codecs"]),
@@ -57,6 +63,10 @@ def pyinstaller_args(app: AppBuild, dist: Path, work: Path) -> list[str]:
     args = [str(ROOT / app.entry / "__main__.py"), "--name", app.name, "--onedir", "--noconfirm", "--clean",
             "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work), "--specpath", str(work),
             "--paths", str(ROOT), "--add-data", f"{ROOT / app.i18n}{os.pathsep}{app.i18n}"]
+    for folder in app.data:
+        args += ["--add-data", f"{ROOT / folder}{os.pathsep}{folder}"]
+    if app.speech:
+        args += ["--add-data", f"{work / 'speech'}{os.pathsep}kiosk/speech/prerendered"]
     for module in app.hidden:
         args += ["--hidden-import", module]
     for package in app.collect_binaries:
@@ -74,10 +84,25 @@ def build(names: list[str], dist: Path, work: Path) -> None:
     for name in names:
         app = APPS[name]
         started = time.monotonic()
+        if app.speech:
+            prerender_speech(work / name / "speech")
         PyInstaller.__main__.run(pyinstaller_args(app, dist, work / name))
         size = sum(p.lstat().st_size for p in (dist / app.name).rglob("*") if p.is_file() and not p.is_symlink())
         print(f"package: {dist / app.name} ({size / 2**20:.0f} MiB) in {time.monotonic() - started:.0f} s",
               flush=True)
+
+
+def prerender_speech(out: Path) -> None:
+    """Every catalog phrase of the kiosk, rendered now by the engines of this machine (scripts/sysdeps.sh)."""
+    import asyncio
+    import json
+
+    sys.path.insert(0, str(ROOT))
+    from kiosk.speech.prerender import I18N, prerender
+    from signaling.i18n import Catalog
+
+    report = asyncio.run(prerender(Catalog(I18N), out))
+    print(f"package: speech {json.dumps(report, ensure_ascii=False)}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ NG with the language code. A language no engine speaks is silent, never an error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -156,9 +157,11 @@ async def render(engine: Engine, text: str, out: Path, timeout_s: float = RENDER
     try:
         _, err = await asyncio.wait_for(proc.communicate(text.encode("utf-8") + b"\n"), timeout_s)
     except TimeoutError as exc:
-        proc.kill()
-        await proc.wait()
+        await _end(proc)
         raise SpeechError(f"{engine.name}: no result within {timeout_s:.0f} s") from exc
+    except asyncio.CancelledError:
+        await _end(proc)  # no engine left running after its loop has gone (its exit is reported to the loop)
+        raise
     if proc.returncode != 0 or _size(out) <= 44:  # 44: a WAV header with no sound
         raise SpeechError(f"{engine.name} exited {proc.returncode}: {err.decode(errors='replace').strip()[:200]}")
 
@@ -168,3 +171,10 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+async def _end(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()

@@ -40,6 +40,7 @@ class TopBar(QFrame):
         self.ctx = ctx
         self.setProperty("role", "topbar")
         outer = QVBoxLayout(self)
+        self.outer = outer
         row = QHBoxLayout()
         outer.addLayout(row)
         self.title = Label("", wrap=False)
@@ -61,10 +62,14 @@ class TopBar(QFrame):
         row.addWidget(self.title)
         row.addStretch(1)
         row.addWidget(self.call_staff)
-        row.addWidget(self.voice)
-        row.addWidget(self.volume)
-        row.addWidget(self.larger)
         self.row = row
+        self.tools_row = QHBoxLayout()  # holds the tools only when one row cannot (see fit)
+        self.tools_row.addStretch(1)
+        outer.addLayout(self.tools_row)
+        self.tools = [self.voice, self.volume, self.larger]
+        for w in self.tools:
+            row.addWidget(w)
+        self.two_rows = False
         if ctx.voice is not None:
             voice = ctx.voice
             self.voice.clicked.connect(lambda on: voice.set_enabled(bool(on)))
@@ -83,14 +88,24 @@ class TopBar(QFrame):
         outer.addWidget(self.staff_notice)  # a strip under the bar, full width, only while there is news
 
     def fit(self) -> None:
-        """The title gives way when the buttons need the whole width (English with every button shown)."""
-        buttons = [b for b in (self.call_staff, self.voice, self.volume, self.larger, *self.languages.values())
-                   if not b.isHidden()]
-        margins = self.row.contentsMargins()
-        needed = sum(b.sizeHint().width() for b in buttons) + self.row.spacing() * len(buttons) + \
-            self.title.sizeHint().width() + margins.left() + margins.right() + self.contentsMargins().left() + \
-            self.contentsMargins().right()
-        self.title.setVisible(needed <= self.width())
+        """One row when it holds everything; else without the title (English with every button); else the title
+        back and 音声案内・音量・文字を大きく on a second row (large text)."""
+        def width(widgets: list[QWidget]) -> int:
+            shown = [w for w in widgets if not w.isHidden() or w is self.title]
+            return sum(w.sizeHint().width() + self.row.spacing() for w in shown)
+
+        margins = self.outer.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        buttons: list[QWidget] = [self.call_staff, *self.tools, *self.languages.values()]
+        two_rows = width(buttons) > room
+        self.title.setVisible(two_rows or width([self.title, *buttons]) <= room)
+        if two_rows != self.two_rows:
+            self.two_rows = two_rows
+            target, index = (self.tools_row, 1) if two_rows else (self.row, 3)  # after the stretch / call_staff
+            for i, w in enumerate(self.tools):
+                self.row.removeWidget(w)
+                self.tools_row.removeWidget(w)
+                target.insertWidget(index + i, w)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # into a scratch folder so that `make test` leaves the work tree clean
 SHOTS = Path(os.environ.get("MADOGUCHI_SCREENSHOTS") or Path(tempfile.gettempdir()) / "madoguchi-screenshots")
 SHOTS.mkdir(parents=True, exist_ok=True)
+# spoken guidance rendered once for the whole run (kiosk/speech/cache.py), not again in every test's kiosk
+SPEECH_CACHE = Path(tempfile.gettempdir()) / f"madoguchi-speech-cache-{os.getuid()}"
 # small video; requests wait as long as the tests do (an in-process server on a loaded machine can take
 # longer than the production 10 s to answer, and a timed-out request is taken for "offline")
 SMALL = dict(video_width=320, video_height=240, video_fps=15, request_timeout_s=WAIT_S)
@@ -49,7 +51,7 @@ async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
                     clock: Callable[[], float] = time.monotonic, **over: Any) -> KioskApp:
     kid, secret = await env.enroll_kiosk(branch)
     settings = KioskSettings(server_url=env.url, credential_file=tmp_path / f"kiosk-{kid}.json",  # type: ignore[arg-type]
-                             fullscreen=False, **{**SMALL, **over})
+                             fullscreen=False, **{**SMALL, "voice_cache_dir": SPEECH_CACHE, **over})
     cred = KioskCredential(kid, secret, branch, TEST_PIN_HASH)
     credentials.save(settings.credential_file, cred)
     app = KioskApp(settings, cred, clock=clock)
