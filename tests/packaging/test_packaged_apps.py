@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.services import credentials
+from kiosk.speech.texts import SPOKEN
 from server.admin_ops import create_enrollment
 from server.db.seed import DEMO_PASSWORD
 from tests.packaging.bundles import app_env, read_env_file, start
@@ -66,10 +67,16 @@ async def test_packaged_kiosk_enrolls_shows_welcome_connects_and_quits_cleanly(
     again = await run(exe, ["enroll", "--server", sqlite_env.url, "--kiosk-id", str(kid), "--code", code], env)
     assert again.returncode == 1 and "--replace" in again.stderr  # a second enrollment never orphans the first
 
+    # the spoken guidance ships with it: the Japanese voice and every catalog phrase, rendered at build time
+    internal = packaged / "madoguchi-kiosk" / "_internal" / "kiosk" / "speech"
+    assert (internal / "voices" / "mei_normal.htsvoice").is_file()
+    assert len(list((internal / "prerendered").glob("*.wav"))) >= 2 * len(SPOKEN)  # ja and en
+
     hub = sqlite_env.ctx.delivery.hub
     kiosk = start(exe, ["--windowed"], {**env, **settings}, tmp_path / "kiosk.log")
     try:
         await kiosk.shows("welcome")
+        assert "voice guidance on; speaks en (espeak-ng" in kiosk.output() and "ja (open_jtalk" in kiosk.output()
         await eventually(lambda: hub.is_connected(f"kiosk:{kid}"), what="the packaged kiosk connected")
         kiosk.proc.send_signal(signal.SIGTERM)
         assert await kiosk.exit_code() == 0, kiosk.output()[-3000:]
