@@ -12,11 +12,14 @@
 #                                              itself, "Mei", ships in kiosk/speech/voices/: Debian's
 #                                              hts-voice-nitech-jp-atr503-m001 is not in its main archive)
 #   espeak-ng ................................ the kiosk's spoken guidance in English and any other language file
+#   cups, cups-client ........................ the kiosk prints through CUPS (kiosk/services/printer.py); the
+#                                              tests start a private cupsd of their own (tests/cups.py)
+#   printer-driver-cups-pdf .................. a PDF "printer": the print tests read its output back page by page
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -u
 PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils coturn
-      systemd open-jtalk open-jtalk-mecab-naist-jdic espeak-ng)
+      systemd open-jtalk open-jtalk-mecab-naist-jdic espeak-ng cups cups-client printer-driver-cups-pdf)
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

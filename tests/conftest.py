@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cups import Cups, start_cups
+from tests.cups import available as cups_unavailable
 from tests.support import WAIT_S, Env, make_settings, server_env
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -48,3 +50,18 @@ async def env(tmp_path: Path, backend: str) -> AsyncIterator[Env]:
 async def sqlite_env(tmp_path: Path) -> AsyncIterator[Env]:
     async with server_env(make_settings(tmp_path, "sqlite")) as e:
         yield e
+
+
+@pytest.fixture
+async def cups() -> AsyncIterator[Cups]:
+    """A private CUPS scheduler with a cups-pdf queue ``pdf``, ``paperout`` and ``paused`` (tests/cups.py)."""
+    why = cups_unavailable()
+    if why is not None:
+        if os.geteuid() == 0:
+            pytest.fail(why)  # root (CI) has what sysdeps.sh installs: a missing package is a failure
+        pytest.skip(why)
+    server = await start_cups()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -6,7 +6,7 @@ Binary messages are chunks of a blob announced by ``blob.begin`` (:func:`chunk_f
 
     magic b"MDB1" | transfer_id (uint32, big endian) | index (uint32) | up to CHUNK_BYTES of payload
 
-A blob (a document-camera still, a PDF) is sent as ``blob.begin`` {size, sha256, ...} then its chunks in order
+A blob (a document-camera still, a PDF shown or printed) is sent as ``blob.begin`` {size, sha256, ...} then its chunks in order
 on the ordered, reliable channel; the receiver checks index, size and SHA-256 (:mod:`signaling.transfer`), so
 what arrives is byte-identical to what was sent, or refused. Pure: pydantic and the standard library only.
 """
@@ -87,7 +87,7 @@ class StillError(_Msg):
     code: StillErrorCode
 
 
-BlobPurpose = Literal["still", "document"]
+BlobPurpose = Literal["still", "document", "print"]
 BlobMime = Literal["image/jpeg", "image/png", "application/pdf"]
 
 
@@ -100,15 +100,18 @@ class BlobBegin(_Msg):
     mime: BlobMime
     size: Annotated[int, Field(ge=1, le=MAX_BLOB_BYTES)]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    request_id: Id32 | None = None  # the still.request it answers
+    request_id: Id32 | None = None  # the still.request it answers; a print: the print's own id
     width: Annotated[int, Field(ge=1, le=16384)] | None = None
     height: Annotated[int, Field(ge=1, le=16384)] | None = None
     name: Annotated[str, Field(max_length=120)] | None = None  # a document's title, shown to the resident
 
     @model_validator(mode="after")
     def _purpose_fits(self) -> BlobBegin:
-        if self.purpose == "document" and (self.mime != "application/pdf" or self.size > MAX_DOCUMENT_BYTES):
+        if self.purpose in ("document", "print") and (self.mime != "application/pdf"
+                                                      or self.size > MAX_DOCUMENT_BYTES):
             raise ValueError(f"a document is a PDF of at most {MAX_DOCUMENT_BYTES} bytes")
+        if self.purpose == "print" and self.request_id is None:
+            raise ValueError("a PDF to print names its print (request_id)")
         if self.purpose == "still" and not self.mime.startswith("image/"):
             raise ValueError("a still is an image")
         return self
@@ -161,11 +164,36 @@ class DocClose(_Msg):
     kind: Literal["doc.close"] = "doc.close"
 
 
+class PrintRequest(_Msg):
+    """Specialist → kiosk: print the PDF shown on the kiosk (``transfer_id`` of its ``doc.shown``) at the branch's
+    printer. A PDF not shown is sent to print as a blob of purpose ``print`` instead (its ``request_id``)."""
+
+    kind: Literal["print.request"] = "print.request"
+    request_id: Id32
+    transfer_id: Id32
+
+
+PrintState = Literal["printing", "done", "paper_out", "no_printer", "failed"]
+PRINT_FINAL_STATES: frozenset[str] = frozenset({"done", "paper_out", "no_printer", "failed"})
+
+
+class PrintStatus(_Msg):
+    """Kiosk → specialist: how the print ``request_id`` goes: ``printing`` (handed to the printer), then one final
+    state. ``reason``: why, as a keyword (CUPS's, e.g. ``media-empty-error``, or ``busy``, ``no-document``,
+    ``timeout``, ``not-configured``); ``pages``: the PDF's page count when known."""
+
+    kind: Literal["print.status"] = "print.status"
+    request_id: Id32
+    state: PrintState
+    pages: Annotated[int, Field(ge=1, le=MAX_DOCUMENT_PAGES)] | None = None
+    reason: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
+
+
 _MODELS = (Heartbeat, Chat, Control, Bye, DocCamera, StillRequest, StillError, BlobBegin, DocShown, DocError, DocPage,
-           DocPointer, DocClose)
+           DocPointer, DocClose, PrintRequest, PrintStatus)
 ChannelMessage = Annotated[
     Heartbeat | Chat | Control | Bye | DocCamera | StillRequest | StillError | BlobBegin | DocShown | DocError
-    | DocPage | DocPointer | DocClose,
+    | DocPage | DocPointer | DocClose | PrintRequest | PrintStatus,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[ChannelMessage] = TypeAdapter(ChannelMessage)

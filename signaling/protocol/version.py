@@ -10,6 +10,7 @@ PROTOCOL_VERSION = "1.15"  # 1.1: typed replies; the reply precedes the pushes i
 # 1.8: cases (ticket.create case_number, its reply's case_found, offer.case_number; REST /api/cases)
 # 1.9: calling branch staff (branch.call from kiosks, branch.called to staff, branch.ack, branch.call_state)
 # 1.10: a PDF shown on the kiosk over the data channel (blob purpose document; doc.shown/error/page/pointer/close)
+# 1.11: printing at the branch over the data channel (print.request, blob purpose print, print.status)
 # 1.12: confirming what staff wrote (form.list/send from consoles, form.show to the kiosk, form.answer, form.state)
 # 1.13: appointments (appointment.lookup/check_in from kiosks, appointment.update to staff; REST /api/appointments)
 # 1.15: guest.consent agree=false for a guest already in the call: the resident takes consent back
