@@ -14,7 +14,8 @@ specialist admitted, to announce 「○○（手話通訳）が参加します�
 report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``showing``, ``error``),
 ``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``); ``callback``/
 ``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py); a PDF the specialist shows
-(:mod:`kiosk.shared_docs`): ``shared_doc``, ``shared_doc_pointer``.
+(:mod:`kiosk.shared_docs`): ``shared_doc``, ``shared_doc_pointer``; printing at the branch (:mod:`kiosk.printing`):
+``printing``.
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -49,10 +50,12 @@ from kiosk.branch_staff import BranchStaff
 from kiosk.callback_flow import CallbackFlow
 from kiosk.documents import DocumentDesk
 from kiosk.health_reporter import HealthReporter
+from kiosk.printing import PrintDesk
 from kiosk.services import selfcheck
 from kiosk.services.credentials import KioskCredential, pin_matches
 from kiosk.services.echo import EchoCancelledTrack, EchoCanceller, EchoUnavailable
 from kiosk.services.outbox import Outbox, Report, ReportKind
+from kiosk.services.printer import BranchPrinter
 from kiosk.services.server_api import device_token
 from kiosk.services.tap import TapTrack
 from kiosk.settings import KioskSettings
@@ -158,6 +161,9 @@ class KioskController(Emitter):
         self.video_switch: SwitchVideoTrack | None = None  # the call's video: face camera or document camera
         self.documents = DocumentDesk(settings, self.emit)
         self.shared = SharedDocDesk(self.emit)  # a PDF the specialist shows; the window sets its loader (QtPdf)
+        self.printing = PrintDesk(BranchPrinter(settings.printer, settings.cups_server,  # 支所で印刷
+                                                timeout_s=settings.print_timeout_s, clock=clock),
+                                  self.shared, self.emit)
         self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
         self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
         self.selfcheck_results: list[selfcheck.Check] = []
@@ -180,6 +186,7 @@ class KioskController(Emitter):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._idle_task
         await self._end_call_media()
+        await self.printing.stop()
         await self.client.close()
 
     async def _token(self) -> str:
@@ -376,6 +383,7 @@ class KioskController(Emitter):
         self.first_remote_frame_at = None
         self.call_started_at = None
         self.selfcheck_results = []
+        self.printing.dismiss()
         self.language = self.settings.language
         self.touch()
         self._set_screen("idle")
@@ -537,6 +545,7 @@ class KioskController(Emitter):
                              relay_only=welcome is not None and welcome.ice_transport_policy == "relay")
         self.documents.attach(self.video_switch, self.mesh)
         self.shared.attach(self.mesh)
+        self.printing.attach(self.mesh)
         await self.mesh.start(msg.offer_to)
         self._set_screen("in_call")
         self.emit("call_started", {"session_id": msg.session_id, "participants": list(msg.participants),
@@ -590,10 +599,12 @@ class KioskController(Emitter):
         if name == "channel":
             self._spawn(self.documents.on_message(data["peer"], data["message"]))
             self.shared.on_message(data["peer"], data["message"])
+            self.printing.on_message(data["peer"], data["message"])
             return
         if name == "blob":
             self.touch()
             self.shared.on_blob(data["peer"], data["begin"], data["data"])
+            self.printing.on_blob(data["peer"], data["begin"], data["data"])
             return
         if name == "blob_error":
             self.shared.on_blob_error(data["peer"])
@@ -658,6 +669,7 @@ class KioskController(Emitter):
         await self.documents.stop()
         self.documents.attach(None, None)
         self.shared.attach(None)
+        self.printing.attach(None)
         mesh, media = self.mesh, self.media
         self.mesh, self.media = None, None
         self.echo, self.local_video, self.video_switch = None, None, None

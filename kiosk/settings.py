@@ -66,7 +66,12 @@ class KioskSettings(BaseSettings):
     document_camera_height: int = Field(default=1944, ge=64)
     document_camera_fps: int = Field(default=10, ge=1, le=60)
     document_video_width: int = Field(default=1280, ge=160)  # the call's video while a document is shown
-    printer: str | None = None  # CUPS queue name (lpstat -p); None: not installed
+    # the branch's printer (支所で印刷, kiosk/printing.py): a CUPS queue name (lpstat -p); None: no printer, and the
+    # kiosk says so to the specialist. cups_server: the scheduler (a socket path or host:port; None: CUPS_SERVER,
+    # else /run/cups/cups.sock, else localhost:631); a print not finished within print_timeout_s is cancelled
+    printer: str | None = None
+    cups_server: str | None = None
+    print_timeout_s: float = Field(default=120.0, gt=0)
     outbox_file: Path | None = None  # reports kept for the server while it cannot be reached (default: beside
     #                                  the credential file)
 

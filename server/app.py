@@ -23,6 +23,7 @@ from server.api.routes import (
     cases,
     forms,
     health,
+    prints,
     services,
     sessions,
 )
@@ -153,9 +154,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    for r in (auth.router, services.router, sessions.router, attachments.router, forms.router, cases.router,
-              appointments.router,
-              admin.router, admin_catalog.router, audit.router, health.router, ws.router):
+    for r in (auth.router, services.router, sessions.router, attachments.router, forms.router, prints.router,
+              cases.router, appointments.router, admin.router, admin_catalog.router, audit.router, health.router,
+              ws.router):
         app.include_router(r)
     app.include_router(monitor_router)
     app.include_router(reports_router)

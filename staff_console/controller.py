@@ -11,7 +11,8 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 ``guest_lobby``, ``guest_state``; callbacks (:mod:`staff_console.callbacks`): ``callbacks``; the resident's document
 camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``; calls from a
 branch's kiosk (:mod:`staff_console.branch_calls`): ``branch_calls``; a PDF shown on the kiosk
-(:mod:`staff_console.shared_docs`): ``shared_doc``.
+(:mod:`staff_console.shared_docs`): ``shared_doc``; printing at the branch (:mod:`staff_console.printing`):
+``print``, ``print_record_failed``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -78,6 +80,7 @@ from staff_console.callbacks import CallbackDesk
 from staff_console.cases import CaseDesk
 from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.guests import GuestDesk, GuestEntry
+from staff_console.printing import PrintDesk
 from staff_console.services.server_api import ApiError, StaffApi
 from staff_console.settings import ConsoleSettings
 from staff_console.shared_docs import ShareDesk
@@ -200,7 +203,9 @@ class StaffController(Emitter):
         self._offered_case: tuple[int, str | None] | None = None  # (ticket id, case number) of the last offer
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
-        self.sharing = ShareDesk(self.emit)  # a PDF shown on the resident's kiosk
+        transfer_ids = itertools.count(1)  # blobs this console sends: PDFs shown and PDFs printed
+        self.sharing = ShareDesk(self.emit, transfer_ids)  # a PDF shown on the resident's kiosk
+        self.printing = PrintDesk(self.emit, self._record_print, self._spawn, transfer_ids)  # 支所で印刷
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
         self.history: list[dict[str, Any]] = []
@@ -612,6 +617,28 @@ class StaffController(Emitter):
             return False
         return await self.share_pdf(data, Path(path).stem)
 
+    async def print_at_branch(self, pdf_bytes: bytes, title: str) -> int | None:
+        """Print a PDF on the printer at the resident's branch, without showing it (支所で印刷). Returns the print's
+        request id, or None when refused before sending (no call, not a PDF, over 10 MiB). The ``print`` events
+        (``request_id``, ``state``: sending, printing, done, paper_out, no_printer, failed; ``reason``) say how it
+        goes; every print that ends is recorded with the session (never its content)."""
+        return await self.printing.print_pdf(pdf_bytes, title)
+
+    def print_shown(self) -> int | None:
+        """Print the PDF shown on the kiosk (only a request goes out: the kiosk has it). None: nothing shown."""
+        s = self.sharing
+        if not s.shown or s.data is None or s.transfer_id is None:
+            self.emit("print", {"request_id": None, "name": s.name, "state": "failed", "reason": "no_document"})
+            return None
+        return self.printing.print_shown(s.transfer_id, s.data, s.name, s.pages)
+
+    async def _record_print(self, session_id: int, record: dict[str, Any]) -> None:
+        try:
+            await self.api.record_print(session_id, record)
+        except (ApiError, OSError) as exc:  # the print happened either way; the record is what is missing
+            log.warning("print of session %s not recorded: %s", session_id, exc)
+            self.emit("print_record_failed", {"session_id": session_id})
+
     def turn_page(self, page: int) -> bool:
         return self.sharing.turn_to(page)
 
@@ -860,6 +887,7 @@ class StaffController(Emitter):
         self.documents.forget()
         self.documents.attach_call(self.mesh, msg.session_id)
         self.sharing.attach(self.mesh if role == "specialist" else None)
+        self.printing.attach(self.mesh if role == "specialist" else None, msg.session_id)
         await self.mesh.start(offer_to)
         self.emit("call_started", {"session_id": msg.session_id, "call": self.call})
 
@@ -916,6 +944,7 @@ class StaffController(Emitter):
         if name == "channel":
             self.documents.on_message(data["peer"], data["message"])
             self.sharing.on_message(data["peer"], data["message"])
+            self.printing.on_message(data["peer"], data["message"])
         elif name == "blob":
             self.documents.on_blob(data["peer"], data["begin"], data["data"])
         elif name == "blob_error":
@@ -947,6 +976,7 @@ class StaffController(Emitter):
         self.mesh, self.media, self.preview = None, None, None
         self.documents.attach_call(None, None)
         self.sharing.attach(None)
+        self.printing.attach(None, None)
         if mesh is not None:
             had_link = mesh.link() is not None
             await mesh.close()

@@ -38,7 +38,8 @@ POINTER_MIN_INTERVAL_S = 0.05  # pointer moves are sent at most 20 times a secon
 
 
 class ShareDesk:
-    def __init__(self, emit: Callable[[str, dict[str, Any]], None]) -> None:
+    def __init__(self, emit: Callable[[str, dict[str, Any]], None],
+                 transfer_ids: itertools.count[int] | None = None) -> None:
         self._emit = emit
         self.mesh: CallMesh | None = None
         self.data: bytes | None = None  # the PDF being shown (for the console's own preview)
@@ -48,11 +49,12 @@ class ShareDesk:
         self.shown = False
         self.sent_at: float | None = None
         self._pending: tuple[int, bytes, str] | None = None  # sent, not yet answered: (transfer id, PDF, name)
-        self._ids = itertools.count(1)
+        self._ids = transfer_ids or itertools.count(1)  # blob ids of this console (shared with its prints)
+        self.transfer_id: int | None = None  # the blob of the PDF shown (what print.request names)
         self._last_pointer = 0.0
 
     def attach(self, mesh: CallMesh | None) -> None:
-        self.mesh = mesh
+        self.mesh, self.transfer_id = mesh, None
         self.data, self.name, self.pages, self.page, self.shown, self._pending = None, "", 0, 0, False, None
 
     def _error(self, code: str) -> bool:
@@ -85,7 +87,7 @@ class ShareDesk:
             return
         pending = self._pending
         if isinstance(msg, DocShown) and pending is not None and msg.transfer_id == pending[0]:
-            _, self.data, self.name = pending
+            self.transfer_id, self.data, self.name = pending
             self._pending, self.shown, self.pages, self.page = None, True, msg.pages, msg.page
             self._emit("shared_doc", {"state": "shown", "pages": msg.pages, "page": msg.page, "name": self.name})
         elif isinstance(msg, DocError) and pending is not None and msg.transfer_id in (None, pending[0]):
@@ -120,4 +122,5 @@ class ShareDesk:
         if mesh is not None and mesh.primary is not None and (self.shown or self._pending is not None):
             mesh.send_message(mesh.primary, DocClose())
         self.data, self.shown, self.pages, self.page, self._pending = None, False, 0, 0, None
+        self.transfer_id = None
         self._emit("shared_doc", {"state": "closed"})

@@ -1,8 +1,9 @@
 """A real CUPS scheduler of the test's own (Debian ``cups``), with real queues: nothing of the machine's CUPS is used.
 
 ``cupsd -f -c <dir>/cupsd.conf -s <dir>/cups-files.conf`` runs with every directory (and its printcap) in a
-temporary folder of its own (as CUPS's own test suite, run-stp-tests.sh, runs it), listening on a socket there and on a free
-loopback port. Its ``ServerBin`` links the system's filters and backends and adds one test backend; the queues:
+temporary folder of its own (as CUPS's own test suite, run-stp-tests.sh, runs it), listening on a socket there
+and on a free loopback port. Its ``ServerBin`` links the system's filters and backends and adds one test
+backend; the queues:
 
 ``pdf``       the Debian ``printer-driver-cups-pdf`` backend with its PPD: a PDF goes through CUPS's filters
               (pdftopdf, pdftops) and cups-pdf's Ghostscript, and comes out as a new PDF in ``out_dir`` —
@@ -117,8 +118,27 @@ def _listening(path: str) -> bool:
 
 
 async def start_cups() -> Cups:
-    # its own folder in /tmp, not pytest's tmp_path: the filters run as user lp and must reach the spool, and
-    # pytest's base folder is 0700
+    root, port, conf, name = await asyncio.to_thread(_lay_out)
+    args = [CUPSD, "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: ASYNC220
+                            start_new_session=True)  # returns at once; stop() is synchronous (teardown)
+    cups = Cups(proc, root, port, conf)
+    try:
+        await eventually(lambda: proc.poll() is not None or _listening(cups.socket), what="cupsd listening")
+        if proc.poll() is not None:
+            raise RuntimeError(f"cupsd exited with {proc.returncode}:\n{cups.log()}")
+        await asyncio.to_thread(_queues, cups, name)
+    except BaseException:
+        cups.stop()
+        raise
+    return cups
+
+
+def _lay_out() -> tuple[Path, int, Path, str]:
+    """The scheduler's folder, configuration and ServerBin, and cups-pdf's configuration: (root, port, the
+    cups-pdf configuration file, its name)."""
+    # a folder in /tmp, not pytest's tmp_path: the filters run as user lp and must reach the spool, and pytest's
+    # base folder is 0700
     root = Path(tempfile.mkdtemp(prefix="madoguchi-cups-"))
     for sub in ("spool", "cache", "state", "log", "ppd", "bin/backend", "cpspool"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -135,10 +155,12 @@ async def start_cups() -> Cups:
     paper_out.write_text(PAPER_OUT_BACKEND)
     paper_out.chmod(0o755)
     port = free_port()
-    (root / "cups-files.conf").write_text(
-        f"ServerRoot {root}\nRequestRoot {root}/spool\nCacheDir {root}/cache\nStateDir {root}/state\n"
-        f"TempDir {root}/tmp\nServerBin {root}/bin\nDataDir /usr/share/cups\nAccessLog {root}/log/access_log\n"
-        f"ErrorLog {root}/log/error_log\nPageLog {root}/log/page_log\nPrintcap {root}/printcap\nUser lp\nGroup lp\nSystemGroup root\n")
+    files = {"ServerRoot": root, "RequestRoot": root / "spool", "CacheDir": root / "cache",
+             "StateDir": root / "state", "TempDir": root / "tmp", "ServerBin": root / "bin",
+             "DataDir": "/usr/share/cups", "AccessLog": root / "log/access_log", "ErrorLog": root / "log/error_log",
+             "PageLog": root / "log/page_log", "Printcap": root / "printcap", "User": "lp", "Group": "lp",
+             "SystemGroup": "root"}
+    (root / "cups-files.conf").write_text("".join(f"{k} {v}\n" for k, v in files.items()))
     (root / "cupsd.conf").write_text(
         f"Listen 127.0.0.1:{port}\nListen {root}/cups.sock\nLogLevel info\nBrowsing No\nWebInterface No\n"
         "<Location />\n  Order allow,deny\n  Allow 127.0.0.1\n</Location>\n")
@@ -146,18 +168,7 @@ async def start_cups() -> Cups:
     conf = Path(f"/etc/cups/cups-pdf-{name}.conf")
     conf.write_text(f"Out {root}/out\nAnonDirName {root}/out\nSpool {root}/cpspool\nLabel 0\nUserUMask 0022\n"
                     f"Log {root}/log\nLogType 3\n")
-    proc = subprocess.Popen([CUPSD, "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    cups = Cups(proc, root, port, conf)
-    try:
-        await eventually(lambda: proc.poll() is not None or _listening(cups.socket), what="cupsd listening")
-        if proc.poll() is not None:
-            raise RuntimeError(f"cupsd exited with {proc.returncode}:\n{cups.log()}")
-        await asyncio.to_thread(_queues, cups, name)
-    except BaseException:
-        cups.stop()
-        raise
-    return cups
+    return root, port, conf, name
 
 
 def _queues(cups: Cups, name: str) -> None:

@@ -6,9 +6,10 @@ Binary messages are chunks of a blob announced by ``blob.begin`` (:func:`chunk_f
 
     magic b"MDB1" | transfer_id (uint32, big endian) | index (uint32) | up to CHUNK_BYTES of payload
 
-A blob (a document-camera still, a PDF shown or printed) is sent as ``blob.begin`` {size, sha256, ...} then its chunks in order
-on the ordered, reliable channel; the receiver checks index, size and SHA-256 (:mod:`signaling.transfer`), so
-what arrives is byte-identical to what was sent, or refused. Pure: pydantic and the standard library only.
+A blob (a document-camera still, a PDF shown or printed) is sent as ``blob.begin`` {size, sha256, ...} then its
+chunks in order on the ordered, reliable channel; the receiver checks index, size and SHA-256
+(:mod:`signaling.transfer`), so what arrives is byte-identical to what was sent, or refused. Pure: pydantic and
+the standard library only.
 """
 
 from __future__ import annotations

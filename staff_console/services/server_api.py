@@ -111,6 +111,10 @@ class StaffApi:
         return dict(await self._call("POST", f"/api/sessions/{session_id}/attachments", content=data,
                                      headers={"Content-Type": mime, "X-Content-SHA256": sha256}))
 
+    async def record_print(self, session_id: int, record: dict[str, Any]) -> dict[str, Any]:
+        """Record a print at the branch with the session (server: routes/prints.py): metadata, never the PDF."""
+        return dict(await self._call("POST", f"/api/sessions/{session_id}/prints", json=record))
+
     async def attachments(self, session_id: int) -> list[dict[str, Any]]:
         return list(await self._call("GET", f"/api/sessions/{session_id}/attachments"))
 

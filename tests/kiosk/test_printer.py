@@ -67,6 +67,7 @@ async def test_a_missing_or_stopped_printer_is_no_printer(cups: Cups, qapp: Any)
 
 
 def test_paper_reasons() -> None:
+    assert BranchPrinter(" ", "x").queue is None  # a blank setting is no printer
     assert paper_reason(["none"]) is None
     assert paper_reason(["media-empty-warning"]) is None  # another tray still has paper
     assert paper_reason(["media-low-report", "media-needed"]) == "media-needed"
@@ -90,5 +91,3 @@ def test_ipp_refuses_a_cut_response() -> None:
         pass
     else:
         raise AssertionError("a cut response was accepted")
-
-    assert BranchPrinter(" ", "x").queue is None  # a blank setting is no printer
