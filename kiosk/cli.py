@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -93,3 +94,40 @@ def enroll_command(
         raise typer.Exit(1) from None
     typer.echo(f"enrolled as kiosk {cred.kiosk_id} ({cred.branch}); credential {settings.credential_file}, "
                f"settings {target}")
+
+
+@app.command("set-pin")
+def set_pin_command(
+    credential_file: Annotated[Path | None, typer.Option(help="The device credential (default from settings)")] = None,
+    replace: Annotated[bool, typer.Option(help="Change a PIN this kiosk already has")] = False,
+) -> None:
+    """Set the IT self-check PIN on this PC (IT, at the branch) — for a kiosk enrolled before PINs were set at
+    enrollment, whose self-check is locked until then. Asks twice, hidden; keeps only its argon2 hash."""
+    from argon2 import PasswordHasher
+
+    from kiosk.services.credentials import CredentialError, load, save
+    from signaling.selfcheck_pin import MAX_PIN_LEN, MIN_PIN_LEN, pin_problem
+
+    settings = KioskSettings(**({"credential_file": credential_file} if credential_file else {}))  # type: ignore[arg-type]
+    path = settings.credential_file
+    try:
+        cred = load(path)
+    except CredentialError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if cred is None:
+        typer.echo(f"error: no credential at {path}: enroll this PC first (madoguchi-kiosk enroll)", err=True)
+        raise typer.Exit(1)
+    if cred.selfcheck_pin_hash and not replace:
+        typer.echo("error: this kiosk already has a self-check PIN; use --replace to change it", err=True)
+        raise typer.Exit(1)
+    pin = typer.prompt(f"new self-check PIN ({MIN_PIN_LEN}-{MAX_PIN_LEN} digits)", hide_input=True,
+                       confirmation_prompt=True)
+    problem = pin_problem(pin)
+    if problem is not None:
+        why = (f"the PIN must have {MIN_PIN_LEN} to {MAX_PIN_LEN} digits" if problem == "pin_length" else
+               "the PIN must not be one repeated digit or a run such as 123456")
+        typer.echo(f"error: {why}", err=True)
+        raise typer.Exit(2)
+    save(path, dataclasses.replace(cred, selfcheck_pin_hash=PasswordHasher().hash(pin)))
+    typer.echo(f"self-check PIN set for kiosk {cred.kiosk_id} ({path})")

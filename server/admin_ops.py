@@ -28,9 +28,9 @@ from server.auth import hash_secret, new_enroll_code
 from server.db.audit import audit
 from server.db.base import utcnow
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
+from signaling.selfcheck_pin import MAX_PIN_LEN, MIN_PIN_LEN, pin_problem
 
 ENROLL_VALID = timedelta(hours=24)
-MIN_PIN_LEN, MAX_PIN_LEN = 6, 12
 StaffEnd = Literal["disabled", "role_changed"] | None  # how an account change ends its open sessions
 
 
@@ -82,10 +82,11 @@ class Enrollment:
 
 
 def check_selfcheck_pin(pin: str) -> None:
-    if not pin.isdigit() or not MIN_PIN_LEN <= len(pin) <= MAX_PIN_LEN:
+    problem = pin_problem(pin)
+    if problem == "pin_length":
         raise Invalid(f"the self-check PIN must have {MIN_PIN_LEN} to {MAX_PIN_LEN} digits", field="selfcheck_pin",
                       code="pin_length", min=MIN_PIN_LEN, max=MAX_PIN_LEN)
-    if len(set(pin)) == 1 or pin in "01234567890" or pin in "09876543210":
+    if problem == "pin_weak":
         raise Invalid("the self-check PIN must not be one repeated digit or a run such as 123456",
                       field="selfcheck_pin", code="pin_weak")
 

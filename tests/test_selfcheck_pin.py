@@ -84,3 +84,33 @@ def test_cli_enroll_kiosk_shows_a_generated_pin_once(tmp_path: Path) -> None:
     assert given.returncode == 0 and "self-check PIN" not in given.stdout
     weak = run("admin", "enroll-kiosk", "--branch", "oketo", "--selfcheck-pin", "0000")
     assert weak.returncode != 0 and "6 to 12 digits" in weak.stderr
+
+
+def test_an_old_kiosk_gets_its_pin_on_the_pc(tmp_path: Path) -> None:
+    """A kiosk enrolled before PINs were set at enrollment (no hash: self-check locked) gets one from IT at the
+    branch: ``madoguchi-kiosk set-pin`` asks twice, refuses weak PINs and mismatches, keeps only the argon2 hash
+    (the credential file stays 0600), and will not silently replace an existing PIN."""
+    path = tmp_path / "kiosk.json"
+    credentials.save(path, credentials.KioskCredential(7, "s" * 43, "oketo", ""))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MADOGUCHI_")}, "PYTHONPATH": str(ROOT)}
+
+    def set_pin(typed: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kiosk", "set-pin", "--credential-file", str(path), *extra],
+                              input=typed, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+
+    weak = set_pin("111111\n111111\n")
+    assert weak.returncode == 2 and "repeated digit" in weak.stderr
+    mismatch = set_pin("482915\n482916\n")
+    assert mismatch.returncode != 0
+    assert credentials.load(path).selfcheck_pin_hash == ""  # type: ignore[union-attr]
+    done = set_pin("482915\n482915\n")
+    assert done.returncode == 0, done.stderr
+    assert "482915" not in done.stdout + path.read_text("utf-8") and (path.stat().st_mode & 0o777) == 0o600
+    cred = credentials.load(path)
+    assert cred is not None and cred.selfcheck_pin_hash.startswith("$argon2") and cred.secret == "s" * 43
+    ctl = KioskController(KioskSettings(server_url="http://127.0.0.1:9", credential_file=path), cred)  # type: ignore[arg-type]
+    assert ctl.unlock_selfcheck("482915") and ctl.screen == "selfcheck"
+    again = set_pin("739201\n739201\n")
+    assert again.returncode == 1 and "--replace" in again.stderr
+    assert set_pin("739201\n739201\n", "--replace").returncode == 0
+    assert credentials.pin_matches(credentials.load(path).selfcheck_pin_hash, "739201")  # type: ignore[union-attr]
