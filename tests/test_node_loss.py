@@ -1,5 +1,6 @@
 """Node loss (DESIGN §7): two server processes on one PostgreSQL and one Redis; one is killed with SIGKILL
-while kiosks wait and calls are live. Every client comes back on the survivor, every waiting ticket keeps
+while kiosks wait and calls are live (and, in the last test, while a real-media call runs across the two
+nodes). Every client comes back on the survivor, every waiting ticket keeps
 its place and order, the live calls go on and end normally with complete session rows, and an offer that
 was pending on the dead node rings again. Scaled to what two cores hold beside the test itself:
 20 waiting kiosks and 3 live calls (signaling only: media is peer to peer and never touches a node)."""
@@ -19,12 +20,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from kiosk.controller import KioskController
+from kiosk.services import credentials
+from kiosk.services.server_api import enroll
+from kiosk.settings import KioskSettings
 from server.admin_ops import create_enrollment
 from server.db.models import CallSession, Ticket
 from server.db.seed import DEMO_PASSWORD
 from server.db.session import make_engine, make_sessionmaker
 from server.settings import Settings
 from signaling.client import RequestFailed, SignalingClient
+from signaling.observer import wait_for
 from signaling.protocol.messages import (
     CallStatsReport,
     OfferAccept,
@@ -34,7 +40,10 @@ from signaling.protocol.messages import (
     TicketCreate,
 )
 from signaling.protocol.models import CallStats
+from staff_console.controller import StaffController
+from staff_console.settings import ConsoleSettings
 from tests.cluster_support import redis_url, seeded_settings
+from tests.integration.calls import SMALL
 from tests.server_process import ServerProcess
 from tests.support import WAIT_S, Inbox, eventually
 
@@ -203,3 +212,60 @@ async def test_killing_a_node_loses_no_ticket_place_or_call(tmp_path: Path) -> N
         assert after[tids[0]].state in ("offered", "waiting")
         assert sorted(tids, key=lambda t: (after[t].arrival_at, t)) == order_before
         assert all(after[t].disconnected_at is None for t in tids)  # all reconnected within the grace
+
+
+@pytest.mark.usefixtures("need_pg")
+async def test_a_real_media_call_outlives_the_node_its_kiosk_was_on(tmp_path: Path) -> None:
+    """Real aiortc media between a real kiosk on node A and a real console on node B; node A is killed (SIGKILL).
+    The media never stops (the same peer connection keeps receiving frames both ways), the kiosk comes back on B,
+    the call ends normally from the kiosk, and its session row is complete."""
+    async with region(tmp_path, offer_timeout_s=120.0, kiosk_grace_s=60.0) as r:
+        a, b = r.nodes
+        async with r.maker() as db, db.begin():
+            kid, code = await create_enrollment(db, "bihoro", "", "test")
+        cred = await enroll(a.http, kid, code)
+        ks = KioskSettings(server_url=f"{a.http},{b.http}", credential_file=tmp_path / "kiosk.json",  # type: ignore[arg-type]
+                           **SMALL)
+        credentials.save(ks.credential_file, cred)
+        kiosk = KioskController(ks, cred)
+        console = StaffController(ConsoleSettings(server_url=f"{b.http},{a.http}", **SMALL))  # type: ignore[arg-type]
+        try:
+            await kiosk.start()
+            await kiosk.client.wait_online(WAIT_S)
+            await console.login("takahashi", DEMO_PASSWORD)
+            assert console.client is not None
+            await console.client.wait_online(WAIT_S)
+            assert kiosk.client.url == a.ws and console.client.url == b.ws  # one call across two nodes
+            assert await console.set_available()
+            offer = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
+            kiosk.begin()
+            assert await kiosk.request_service("employment", [])
+            await offer
+            connected = asyncio.ensure_future(wait_for(console, "call_status", WAIT_S,
+                                                       lambda d: d["status"] == "connected"))
+            assert await console.accept()
+            await connected
+            k_link, c_link = kiosk.mesh.link(), console.mesh.link()  # type: ignore[union-attr]
+            assert k_link is not None and c_link is not None
+            await eventually(lambda: k_link.call.video_frames_received > 10 and c_link.call.video_frames_received > 10,
+                             what="media both ways")
+            sid = console.call.session_id  # type: ignore[union-attr]
+
+            a.kill()
+            k_frames, c_frames = k_link.call.video_frames_received, c_link.call.video_frames_received
+            await eventually(lambda: kiosk.client.state == "online" and kiosk.client.url == b.ws,
+                             what="the kiosk back on node B")
+            await eventually(lambda: k_link.call.video_frames_received > k_frames + 30
+                             and c_link.call.video_frames_received > c_frames + 30, what="media went on")
+            assert kiosk.mesh.link() is k_link and console.mesh.link() is c_link  # type: ignore[union-attr]
+            assert kiosk.screen == "in_call" and console.call is not None and not console.call.ended
+
+            ended = asyncio.ensure_future(wait_for(console, "call_ended", WAIT_S))
+            await kiosk.hang_up()
+            assert (await ended)["reason"] == "resident_hangup"
+        finally:
+            await kiosk.stop()
+            await console.stop()
+        (s,) = [s for s in await r.sessions() if s.id == sid]
+        assert s.end_reason == "resident_hangup" and s.ended_at is not None and s.media_connected_at is not None
+        assert all("left_at" in p for p in s.participants)
