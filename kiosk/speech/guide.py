@@ -5,7 +5,8 @@ own guidance (:mod:`kiosk.speech.texts`); a language switch says the screen agai
 said during a call (the call's audio matters; the chime when the specialist answers is the only sound), and what
 was playing stops when the call starts. After each resident (the controller's ``reset``) the switch and the
 volume go back to the kiosk's settings (``MADOGUCHI_KIOSK_VOICE``, ``MADOGUCHI_KIOSK_VOICE_VOLUME``); a reset
-by inactivity says nothing (nobody is there), one by the resident says the welcome (after feedback: thanks).
+by inactivity says nothing (nobody is there), one by the resident says the welcome (after feedback: thanks). On
+the welcome screen the first touch anywhere says the welcome.
 
 Audio goes out through the same mixing output as the chime and the call (:class:`signaling.qt.audio.AudioOutput`),
 as its local source ``speech``; the volume scales the samples (three steps). Rendering is a subprocess
@@ -94,6 +95,7 @@ class SpeechGuide(QObject):
         self._engines: dict[str, tuple[Engine | None, bool]] = {}
         self._current = controller.screen
         self._before = self._current  # the screen before the current one
+        self._greeted = False  # the welcome was said to this resident (a first touch on the welcome screen says it)
         controller.on_any(self._on_event)
 
     # ------------------------------------------------------------ the resident's switch and volume
@@ -121,6 +123,12 @@ class SpeechGuide(QObject):
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self.changed.connect(listener)
+
+    def touched(self) -> None:
+        """Someone touched the screen (or a key): on the welcome screen, the first touch says the welcome, so a
+        resident who cannot read it learns where the button is."""
+        if self._current == "idle" and not self._greeted:
+            self.say("welcome")
 
     @staticmethod
     def _step(step: int) -> int:
@@ -161,6 +169,7 @@ class SpeechGuide(QObject):
             self.say("idle_warning")
         elif name == "reset":
             self.stop()
+            self._greeted = False
             if (self.enabled, self.volume) != (self.default_enabled, self.default_volume):
                 self.enabled, self.volume = self.default_enabled, self.default_volume
                 self.changed.emit()
@@ -180,6 +189,8 @@ class SpeechGuide(QObject):
         self.stop()
         if not self.enabled or self._current == "in_call":
             return
+        if page == "welcome":
+            self._greeted = True
         language = self.controller.language
         self.requested.emit(page, language)
         task = asyncio.ensure_future(self._speak(self._generation, page, language))

@@ -388,6 +388,8 @@ class KioskWindow(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):
             self.ctx.port.touch()
+            if self.ctx.voice is not None:
+                self.ctx.voice.touched()
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -8,6 +8,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
 from kiosk.app import KioskApp
 from kiosk.speech.guide import VOLUME_GAINS, Utterance
 from signaling.observer import wait_for
@@ -58,6 +61,11 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
         assert guide.enabled and guide.volume == 2 and w.topbar.voice.isVisible() and w.topbar.voice.isChecked()
         assert set(guide.spoken_languages()) >= {"ja", "en"}
         assert heard.events == []  # the welcome screen at start-up says nothing: nobody has come yet
+        QTest.mouseClick(w.welcome.lead, Qt.MouseButton.LeftButton)  # a first touch anywhere: the welcome
+        welcome = await heard.said("welcome", "ja")
+        assert "相談する" in welcome.text
+        QTest.mouseClick(w.welcome.lead, Qt.MouseButton.LeftButton)  # once per resident
+        assert heard.requests() == [("welcome", "ja")]
 
         click(w.welcome.start)
         services = await heard.said("services", "ja")
@@ -76,8 +84,8 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
         click(w.topbar.languages["ja"])
         back = await heard.said("services", "ja")
         assert back.cached  # said before: from the disk cache, no engine ran
-        assert heard.pages() == [("services", "ja"), ("needs", "ja"), ("nospec", "ja"), ("nospec", "en"),
-                                 ("services", "en"), ("services", "ja")]
+        assert heard.pages() == [("welcome", "ja"), ("services", "ja"), ("needs", "ja"), ("nospec", "ja"),
+                                 ("nospec", "en"), ("services", "en"), ("services", "ja")]
         assert heard.requests() == heard.pages()
 
         # volume: 中 → 大 → 小, each press answered by a sample at the new volume
@@ -86,7 +94,7 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
         assert guide.volume == 3 and loud.gain == VOLUME_GAINS[3]
         assert w.topbar.volume.text() == w.ctx.t("top.volume", level=w.ctx.t("top.volume.3"))
         click(w.topbar.volume)
-        await eventually(lambda: len(heard.spoken()) == 8, what="the second volume sample")
+        await eventually(lambda: len(heard.spoken()) == 9, what="the second volume sample")
         soft = await heard.said("volume", "ja")
         assert guide.volume == 1 and soft.text == loud.text
         assert abs(soft.rms / loud.rms - VOLUME_GAINS[1] / VOLUME_GAINS[3]) < 0.01
@@ -139,6 +147,8 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
         thanks = await heard.said("thanks", "ja")  # the reset brought the kiosk's language back
         assert thanks.gain == VOLUME_GAINS[2] and guide.volume == 2 and guide.enabled
         assert w.topbar.volume.text() == w.ctx.t("top.volume", level=w.ctx.t("top.volume.2"))
+        QTest.mouseClick(w.welcome.lead, Qt.MouseButton.LeftButton)  # the next resident's first touch
+        await heard.said("welcome", "ja")
     finally:
         await app.stop()
         await console.stop()
