@@ -27,6 +27,8 @@ from pathlib import Path
 
 from aioice import stun
 
+from tests.support import eventually
+
 TEMPLATE = Path(__file__).resolve().parents[1] / "deploy" / "coturn" / "turnserver.conf"
 TURNSERVER = "/usr/bin/turnserver"
 LISTEN_IP = "127.0.0.1"
@@ -170,14 +172,14 @@ async def start_coturn(tmp: Path, secret: str, *, ready_timeout_s: float = 15.0,
     proc = await asyncio.create_subprocess_exec(TURNSERVER, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
     server = Coturn(proc, port, secret, log_file, tls_cfg.port if tls_cfg else None)
+    async def ready() -> bool:
+        if proc.returncode is not None:
+            raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{server.log()[-2000:]}")
+        return (await _binding_answered(server.address) and (tls_cfg is None or await _listening(tls_cfg.port))
+                and (not tcp or await _listening(port)))
+
     try:
-        async with asyncio.timeout(ready_timeout_s):
-            while not (await _binding_answered(server.address)
-                       and (tls_cfg is None or await _listening(tls_cfg.port))
-                       and (not tcp or await _listening(port))):
-                if proc.returncode is not None:
-                    raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{server.log()[-2000:]}")
-                await asyncio.sleep(0.05)  # an external process starting: poll its listeners, not a spin
+        await eventually(ready, timeout=ready_timeout_s, step=0.05, what="turnserver listening")
     except BaseException:
         await server.stop()
         raise
