@@ -15,7 +15,7 @@ report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``
 ``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``); ``callback``/
 ``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py); a PDF the specialist shows
 (:mod:`kiosk.shared_docs`): ``shared_doc``, ``shared_doc_pointer``; printing at the branch (:mod:`kiosk.printing`):
-``printing``.
+``printing``; a form to confirm (:mod:`kiosk.form_confirm`): ``form``.
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -49,6 +49,7 @@ from kiosk import __version__
 from kiosk.branch_staff import BranchStaff
 from kiosk.callback_flow import CallbackFlow
 from kiosk.documents import DocumentDesk
+from kiosk.form_confirm import FormConfirmDesk
 from kiosk.health_reporter import HealthReporter
 from kiosk.printing import PrintDesk
 from kiosk.services import selfcheck
@@ -70,6 +71,7 @@ from signaling.protocol.case_number import case_number
 from signaling.protocol.errors import ErrorCode
 from signaling.protocol.messages import (
     BranchCallState,
+    FormShow,
     GuestConsent,
     GuestConsentRequest,
     KioskScreen,
@@ -153,6 +155,7 @@ class KioskController(Emitter):
         self.wait_view: WaitView = UNKNOWN
         self.callback = CallbackFlow(self)  # 折り返し電話 (kiosk/callback_flow.py)
         self.branch_staff = BranchStaff(self.client, self.emit)  # 支所の職員を呼ぶ (kiosk/branch_staff.py)
+        self.forms = FormConfirmDesk(self.client, self.emit, self.touch)  # 書かない窓口 (kiosk/form_confirm.py)
         self.branch = credential.branch
         self.language = settings.language
         self.echo: EchoCanceller | None = None
@@ -378,6 +381,7 @@ class KioskController(Emitter):
         self.visit = ResidentVisit()
         self.callback.forget()
         self.branch_staff.forget()
+        self.forms.forget()
         self.countdown.clear()
         self.wait_view = UNKNOWN
         self.first_remote_frame_at = None
@@ -438,6 +442,8 @@ class KioskController(Emitter):
                 await self._finish_call(msg.session_id, msg.reason, media_error=msg.media_error)
             case BranchCallState():
                 self.branch_staff.on_state(msg)
+            case FormShow() if msg.session_id == self.visit.session_id:
+                self.forms.on_show(msg)
             case GuestConsentRequest() if msg.session_id == self.visit.session_id:
                 self.visit.guest_request = msg
                 self.touch()
@@ -651,6 +657,7 @@ class KioskController(Emitter):
         if self.visit.session_id != session_id:
             return
         self.visit.session_id = None  # before the first await: the call ends once, whoever says so first
+        self.forms.forget()  # a form not answered lapses with the call
         if self.visit.guest_request is not None:  # the question lapses with the call
             self.visit.guest_request = None
             self.emit("guest_consent_done", {"agree": None, "request": None})

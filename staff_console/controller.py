@@ -12,7 +12,8 @@ Events: ``connection``, ``profile``, ``status``, ``queue``, ``offer``, ``offer_r
 camera (:mod:`staff_console.documents`): ``document``, ``still``, ``still_error``, ``still_attached``; calls from a
 branch's kiosk (:mod:`staff_console.branch_calls`): ``branch_calls``; a PDF shown on the kiosk
 (:mod:`staff_console.shared_docs`): ``shared_doc``; printing at the branch (:mod:`staff_console.printing`):
-``print``, ``print_record_failed``.
+``print``, ``print_record_failed``; forms the resident confirms (:mod:`staff_console.forms`): ``forms``, ``form``,
+``form_pdf``.
 
 Rules kept here (DESIGN §4–§6):
 
@@ -79,6 +80,7 @@ from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
 from staff_console.cases import CaseDesk
 from staff_console.documents import DocumentDesk, StillEntry
+from staff_console.forms import FormDesk
 from staff_console.guests import GuestDesk, GuestEntry
 from staff_console.printing import PrintDesk
 from staff_console.services.server_api import ApiError, StaffApi
@@ -206,6 +208,7 @@ class StaffController(Emitter):
         transfer_ids = itertools.count(1)  # blobs this console sends: PDFs shown and PDFs printed
         self.sharing = ShareDesk(self.emit, transfer_ids)  # a PDF shown on the resident's kiosk
         self.printing = PrintDesk(self.emit, self._record_print, self._spawn, transfer_ids)  # 支所で印刷
+        self.forms = FormDesk(self._request, self.api, self.emit)  # 書かない窓口 (staff_console/forms.py)
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
         self.history: list[dict[str, Any]] = []
@@ -716,6 +719,7 @@ class StaffController(Emitter):
         if ok:
             self.wrapup, self.call, self.note = None, None, NoteDraft()
             self.documents.forget()  # stills not attached to the record are gone
+            self.forms.forget()  # drafts not sent are gone; what the resident confirmed is on the server
             self.emit("wrapup_done", {"session_id": sid})
             if self.away_after is not None:
                 reason, self.away_after = self.away_after, None
@@ -811,7 +815,8 @@ class StaffController(Emitter):
             case SessionEnded():
                 await self._on_session_ended(msg)
             case _:
-                self.guests.on_message(msg) or self.callbacks.on_message(msg) or self.branch_calls.on_message(msg)
+                (self.guests.on_message(msg) or self.callbacks.on_message(msg) or self.branch_calls.on_message(msg)
+                 or self.forms.on_message(msg))
 
     async def _on_status(self, msg: StatusUpdate) -> None:
         self.status, self.status_reason = msg.status, msg.reason
@@ -888,6 +893,8 @@ class StaffController(Emitter):
         self.documents.attach_call(self.mesh, msg.session_id)
         self.sharing.attach(self.mesh if role == "specialist" else None)
         self.printing.attach(self.mesh if role == "specialist" else None, msg.session_id)
+        if role == "specialist":
+            self._spawn(self.forms.start(msg.session_id, msg.language))  # the forms of the call's service
         await self.mesh.start(offer_to)
         self.emit("call_started", {"session_id": msg.session_id, "call": self.call})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -53,6 +53,16 @@ class VoicePort(Protocol):
     def touched(self) -> None: ...  # any touch or key (the welcome screen says itself on the first)
 
 
+class FormConfirmPort(Protocol):
+    """書かない窓口: the form the specialist asks the resident to confirm
+    (:class:`kiosk.form_confirm.FormConfirmDesk`)."""
+
+    state: str
+
+    async def answer(self, confirm: bool, changes: list[str] | None = None,
+                     reason: Literal["wrong", "explain"] | None = None) -> str: ...
+
+
 class KioskPort(Protocol):
     @property
     def screen(self) -> str: ...
@@ -70,6 +80,8 @@ class KioskPort(Protocol):
     def callback(self) -> CallbackPort: ...
     @property
     def branch_staff(self) -> BranchStaffPort: ...
+    @property
+    def forms(self) -> FormConfirmPort: ...
 
     def on(self, event: str, listener: Callable[[dict[str, Any]], None]) -> None: ...
     def on_any(self, listener: Callable[[str, dict[str, Any]], None]) -> None: ...

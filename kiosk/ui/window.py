@@ -21,6 +21,7 @@ from kiosk.ui.admin import PinPage, SelfCheckPage
 from kiosk.ui.call import CallPage
 from kiosk.ui.callback import CallbackDonePage, CallbackPage
 from kiosk.ui.case_number import CaseNumberOverlay
+from kiosk.ui.form_confirm import FormConfirmOverlay
 from kiosk.ui.overlays import GuestConsentOverlay, GuestLeaveOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
@@ -188,6 +189,7 @@ class KioskWindow(QWidget):
         self.idle = IdleOverlay(ctx, self)
         self.guest_consent = GuestConsentOverlay(ctx, self)
         self.case_number = CaseNumberOverlay(ctx, self)
+        self.form_confirm = FormConfirmOverlay(ctx, self)  # 書かない窓口: above the call, below the consent question
         self.needs.case_requested.connect(self.case_number.open)
         self.case_number.chosen.connect(self.needs.retranslate)
         self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
@@ -272,6 +274,12 @@ class KioskWindow(QWidget):
             self.guest_consent.ask(data["request"])
         elif name == "guest_consent_done":
             self.guest_consent.dismiss()
+        elif name == "form":
+            self.form_confirm.update_form(data)
+            if data.get("state") in ("confirmed", "change_sent"):
+                self.call.announce(f"form.{data['state']}")
+            if self.guest_consent.isVisible():
+                self.guest_consent.raise_()
         elif name == "branch_call":
             self.topbar.set_staff_state(data["state"])
         elif name == "idle_warning":
@@ -342,6 +350,7 @@ class KioskWindow(QWidget):
         self.guest_consent.retranslate()
         self.guest_leave.retranslate()
         self.case_number.retranslate()
+        self.form_confirm.retranslate()
 
     def set_large_text(self, on: bool) -> None:
         if on == self.large_text:
@@ -374,6 +383,7 @@ class KioskWindow(QWidget):
         self.idle.dismiss()
         self.guest_consent.dismiss()
         self.guest_leave.dismiss()
+        self.form_confirm.dismiss()
         self.case_number.clear()  # the typed case number is forgotten with the rest
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
@@ -382,8 +392,10 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_scale()
-        for overlay in (self.offline, self.idle, self.guest_consent, self.guest_leave, self.case_number):
+        for overlay in (self.offline, self.idle, self.guest_consent, self.guest_leave, self.case_number,
+                        self.form_confirm):
             overlay.setGeometry(self.rect())
+        self.form_confirm.fit()  # its card follows the window's height
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):

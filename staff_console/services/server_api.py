@@ -118,6 +118,10 @@ class StaffApi:
     async def attachments(self, session_id: int) -> list[dict[str, Any]]:
         return list(await self._call("GET", f"/api/sessions/{session_id}/attachments"))
 
+    async def confirmed_form(self, session_id: int, confirmation_id: int) -> dict[str, Any]:
+        """A form kept with the session, as stored (server: routes/forms.py; the read is audited)."""
+        return dict(await self._call("GET", f"/api/sessions/{session_id}/forms/{confirmation_id}"))
+
     async def history(self, **filters: Any) -> list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v not in (None, "")}
         return list(await self._call("GET", "/api/sessions", params=params))

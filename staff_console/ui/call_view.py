@@ -28,12 +28,14 @@ from signaling.protocol.models import Participant
 from signaling.qt.video import VideoView
 from staff_console.ui.case_box import CaseBox
 from staff_console.ui.document_panel import DocumentPanel
+from staff_console.ui.form_panel import FormPanel
 from staff_console.ui.guest_dialog import GuestLobbyPanel
 from staff_console.ui.note_form import NoteForm
 from staff_console.ui.shared_doc_panel import SharedDocPanel
 from staff_console.ui.text import Texts
 
 RTT_WARN_MS, LOSS_WARN_PCT, FPS_WARN = 300.0, 3.0, 8.0
+FORM_TAB = 3  # the side's tabs: chat, record, the PDF shown, the form to confirm
 
 
 class CallView(QWidget):
@@ -159,6 +161,9 @@ class CallView(QWidget):
         self.side.addTab(note_scroll, "")
         self.side.addTab(self.sharing, "")
         self.side.setTabVisible(2, False)
+        self.form_panel = FormPanel(texts)  # 確認票: a form the resident confirms on the kiosk (specialist only)
+        self.side.addTab(self.form_panel, "")
+        self.side.setTabVisible(FORM_TAB, False)
         self.side.setMinimumWidth(300)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -244,6 +249,8 @@ class CallView(QWidget):
         self.note_form.my_name = my_name
         self.case_box.set_case(getattr(call, "case_number", None))
         self.side.setTabVisible(1, self.role == "specialist")
+        self.side.setTabVisible(FORM_TAB, self.role == "specialist")
+        self.form_panel.set_forms([], {})
         self.side.setCurrentIndex(0)
         if getattr(call, "written", False):  # written conversation: the chat is where the call begins
             self.chat_input.setFocus()
@@ -441,6 +448,7 @@ class CallView(QWidget):
         self.side.setTabText(0, t.t("call.tab_chat"))
         self.side.setTabText(1, t.t("call.tab_note"))
         self.side.setTabText(2, t.t("share.tab"))
+        self.side.setTabText(FORM_TAB, t.t("forms.tab"))
         self.mute_btn.setText(t.t("call.unmute") if self.mute_btn.isChecked() else t.t("call.mute"))
         self.camera_btn.setText(t.t("call.camera_on") if self.camera_btn.isChecked() else t.t("call.camera_off"))
         self.whisper_btn.setText(t.t("call.whisper_stop") if self.whisper_btn.isChecked() else t.t("call.whisper"))
@@ -449,6 +457,7 @@ class CallView(QWidget):
         self.guest_btn.setText(t.t("call.invite_guest"))
         self.share_btn.setText(t.t("share.button"))
         self.sharing.retranslate()
+        self.form_panel.retranslate()
         self.guests.retranslate()
         self.documents.retranslate()
         self.note_form.retranslate()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from signaling.qt.bridge import EventBridge
 from staff_console.guests import qr_png
+from staff_console.services.form_pdf import render_form_pdf
 from staff_console.ui.call_view import CallView
 from staff_console.ui.callback_panel import CallbackPanel
 from staff_console.ui.case_dialog import CaseDialog
@@ -220,6 +221,11 @@ class ConsoleWindow(QMainWindow):
         cv.sharing.point.connect(lambda x, y: ctl.point(x, y))
         cv.sharing.close_clicked.connect(ctl.stop_sharing)
         cv.attach_still.connect(lambda entry: self._run(ctl.attach_still(entry)))
+        ctl.forms.render_pdf = render_form_pdf  # the console prints: Qt's PDF writer (staff_console/services)
+        cv.form_panel.values_changed.connect(ctl.forms.set_values)
+        cv.form_panel.send.connect(lambda code, values: self._run(ctl.forms.send(code, values)))
+        cv.form_panel.print_clicked.connect(lambda code: self._run(ctl.forms.print_confirmed(code)))
+        cv.form_panel.save_clicked.connect(self._save_form_pdf)
         cv.note_form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.form.changed.connect(lambda values: ctl.update_note(**values))
         self.wrapup_view.finish.connect(lambda: self._run(ctl.complete_wrapup()))
@@ -396,6 +402,7 @@ class ConsoleWindow(QMainWindow):
         self.offer_dialog.close_offer()
         self.call_view.start(data["call"], self.ctl.me.get("display_name", ""))
         self.call_view.note_form.load(self.ctl.note)
+        self.call_view.form_panel.set_forms(self.ctl.forms.forms, self.ctl.forms.entries)  # if they came first
         self.call_view.invite_btn.setEnabled(self.ctl.can_invite())
         self.tabs.setCurrentIndex(0)
         self._show_page(self.call_view)
@@ -567,6 +574,21 @@ class ConsoleWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, self.texts.t("share.pick"), "", "PDF (*.pdf)")
         if path:
             self._run(self.ctl.share_pdf_file(path))
+
+    # ------------------------------------------------------------ 書かない窓口: the form the resident confirms
+    def _on_forms(self, data: dict[str, Any]) -> None:
+        self.call_view.form_panel.set_forms(data["forms"], self.ctl.forms.entries)
+
+    def _on_form(self, data: dict[str, Any]) -> None:
+        self.call_view.form_panel.set_entry(data["entry"])
+
+    def _on_form_pdf(self, data: dict[str, Any]) -> None:
+        self.call_view.form_panel.set_pdf_state(data)
+
+    def _save_form_pdf(self, code: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.texts.t("forms.save_title"), f"{code}.pdf", "PDF (*.pdf)")
+        if path:
+            self._run(self.ctl.forms.save_pdf(code, path))
 
     def _on_shared_doc(self, data: dict[str, Any]) -> None:
         self.call_view.set_shared(data, self.ctl.sharing.data)
