@@ -12,8 +12,10 @@ audited) and rendered by :attr:`FormDesk.render_pdf` (the window sets the Qt ren
 (the controller's, when the branch-printing path is there).
 
 Events (through the controller's emitter): ``forms`` (``forms``: the definitions, ``session_id``), ``form``
-(``entry``: a :class:`FormEntry` that changed), ``form_pdf`` (``form_code``, ``state``: ``printed``, ``saved``,
-``error`` with ``code``).
+(``entry``: a :class:`FormEntry` that changed), ``form_pdf`` (``form_code``, ``state``: ``sending``, ``printing``,
+``printed``, ``saved``, ``error`` with ``code``: the kiosk's ``paper_out``, ``no_printer``, ``failed``, or why it
+could not be made or sent). How a print goes is the printing path's ``print`` events, which :meth:`FormDesk.on_print`
+follows for the prints it asked for.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from signaling.protocol.replies import FormDefs, FormSent, Reply
 from staff_console.services.server_api import ApiError, StaffApi
 
 PdfRenderer = Callable[[dict[str, Any], str], bytes]  # (the stored record, language) -> PDF bytes
-Printer = Callable[[bytes, str], Awaitable[bool]]  # (PDF bytes, title) -> sent to the branch's printer
+Printer = Callable[[bytes, str], Awaitable[int | None]]  # (PDF bytes, title) -> the print's request id, or None
+PRINT_OUTCOME = {"printing": "printing", "done": "printed"}  # the kiosk's print states; the others are errors
 
 
 @dataclass
@@ -70,6 +73,7 @@ class FormDesk:
         self.entries: dict[str, FormEntry] = {}
         self.render_pdf: PdfRenderer | None = None
         self.print_at_branch: Printer | None = None
+        self.prints: dict[int, str] = {}  # print request id -> form code
         self.language = "ja"
 
     async def start(self, session_id: int, language: str = "ja") -> list[FormDef]:
@@ -182,10 +186,26 @@ class FormDesk:
         if data is None or entry is None:
             return False
         title = entry.form.title_en if self.language == "en" else entry.form.title_ja
-        ok = await self.print_at_branch(data, title)
-        self._emit("form_pdf", {"form_code": form_code, "state": "printed" if ok else "error",
-                                **({} if ok else {"code": "print_failed"})})
-        return ok
+        request_id = await self.print_at_branch(data, title)
+        if request_id is None:
+            self._emit("form_pdf", {"form_code": form_code, "state": "error", "code": "failed"})
+            return False
+        self.prints[request_id] = form_code
+        self._emit("form_pdf", {"form_code": form_code, "state": "sending", "request_id": request_id})
+        return True
+
+    def on_print(self, data: dict[str, Any]) -> None:
+        """A ``print`` event of the printing path: how a form this desk sent to print is going."""
+        form_code = self.prints.get(data.get("request_id") or -1)
+        state = str(data.get("state", ""))
+        if form_code is None or state == "sending":
+            return
+        if state in PRINT_OUTCOME:
+            self._emit("form_pdf", {"form_code": form_code, "state": PRINT_OUTCOME[state]})
+        else:
+            self._emit("form_pdf", {"form_code": form_code, "state": "error", "code": state or "failed"})
+        if state != "printing":
+            self.prints.pop(data.get("request_id") or -1, None)
 
     def _changed(self, entry: FormEntry) -> None:
         self._emit("form", {"entry": entry})
