@@ -209,6 +209,8 @@ class StaffController(Emitter):
         self.sharing = ShareDesk(self.emit, transfer_ids)  # a PDF shown on the resident's kiosk
         self.printing = PrintDesk(self.emit, self._record_print, self._spawn, transfer_ids)  # 支所で印刷
         self.forms = FormDesk(self._request, self.api, self.emit)  # 書かない窓口 (staff_console/forms.py)
+        self.forms.print_at_branch = self.print_at_branch  # 「支所で印刷」 of a confirmed form: the printing path
+        self.on("print", self.forms.on_print)  # … whose print events say how it went
         self.whispering = False  # supervisor: my whisper is open
         self.whisper_from: str | None = None  # specialist: the supervisor whispering to me
         self.history: list[dict[str, Any]] = []
