@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aiortc.mediastreams import MediaStreamTrack
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
@@ -71,9 +72,10 @@ class KioskApp:
     """Controller + window + speaker, wired; ``start``/``stop`` around the controller's connection."""
 
     def __init__(self, settings: KioskSettings, credential: KioskCredential, *, audio: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 card_camera: Callable[[], MediaStreamTrack | None] | None = None) -> None:
         self.settings = settings
-        self.controller = KioskController(settings, credential, clock=clock)
+        self.controller = KioskController(settings, credential, clock=clock, card_camera=card_camera)
         self.controller.shared.loader = page_count  # PDFs the specialist shows are read with QtPdf
         self.catalog = catalog(settings)
         self.audio = AudioOutput(settings.audio_output_device, on_rendered=self.controller.far_end) if audio else None

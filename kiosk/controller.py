@@ -45,9 +45,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from aiortc.mediastreams import MediaStreamTrack
+
 from kiosk import __version__
 from kiosk.branch_staff import BranchStaff
 from kiosk.callback_flow import CallbackFlow
+from kiosk.card_scan import CardScan
 from kiosk.documents import DocumentDesk
 from kiosk.form_confirm import FormConfirmDesk
 from kiosk.health_reporter import HealthReporter
@@ -126,7 +129,10 @@ class ResidentVisit:
 
 class KioskController(Emitter):
     def __init__(self, settings: KioskSettings, credential: KioskCredential, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 card_camera: Callable[[], MediaStreamTrack | None] | None = None) -> None:
+        """``card_camera``: what the case-card reader looks through (default: the kiosk camera of the settings;
+        the demo and tests hand it a picture of a card)."""
         super().__init__()
         self.settings = settings
         self.credential = credential
@@ -167,6 +173,7 @@ class KioskController(Emitter):
         self.printing = PrintDesk(BranchPrinter(settings.printer, settings.cups_server,  # 支所で印刷
                                                 timeout_s=settings.print_timeout_s, clock=clock),
                                   self.shared, self.emit)
+        self.card_scan = CardScan(card_camera or self._open_card_camera, self._on_card)  # 「カードをかざす」
         self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
         self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
         self.selfcheck_results: list[selfcheck.Check] = []
@@ -176,7 +183,8 @@ class KioskController(Emitter):
         self._background: set[asyncio.Task[None]] = set()
         # camera and microphone are not probed while a call has them or may take them any moment
         self.health = HealthReporter(settings, self.client, clock, lambda: self.speaker_probe,
-                                     lambda: self.media is not None or self.screen in ("waiting", "in_call"))
+                                     lambda: self.media is not None or self.screen in ("waiting", "in_call")
+                                     or self.card_scan.running)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -190,6 +198,7 @@ class KioskController(Emitter):
                 await self._idle_task
         await self._end_call_media()
         await self.printing.stop()
+        await self.card_scan.stop()
         await self.client.close()
 
     async def _token(self) -> str:
@@ -211,6 +220,33 @@ class KioskController(Emitter):
     def begin(self) -> None:
         self.touch()
         self._set_screen("choosing")
+
+    # ------------------------------------------------------------ a case card held to the camera
+    def start_card_scan(self) -> None:
+        """The resident chose 「カードをかざす」: look for a case card until one is read or :meth:`stop_card_scan`."""
+        self.touch()
+        self.card_scan.start()
+
+    def stop_card_scan(self) -> None:
+        self._spawn(self.card_scan.stop())
+
+    def card_frame(self) -> Any:
+        """What the camera sees while a card is looked for (the screen shows it, to aim the card), or None."""
+        return self.card_scan.latest_frame
+
+    def _open_card_camera(self) -> MediaStreamTrack | None:
+        s = self.settings
+        audio, video = make_local_tracks(s.media_source, width=s.video_width, height=s.video_height,
+                                         fps=s.video_fps, video_device=s.video_device, audio_device=s.audio_device)
+        if audio is not None:
+            audio.stop()  # the microphone is not needed to read a card
+        return video
+
+    def _on_card(self, name: str, data: dict[str, Any]) -> None:
+        if name == "card_scanned":
+            self.touch()
+            self.visit.case_number = data["number"]
+        self.emit(name, data)
 
     def choose_service(self, code: str) -> None:
         self.touch()
@@ -388,6 +424,7 @@ class KioskController(Emitter):
         self.call_started_at = None
         self.selfcheck_results = []
         self.printing.dismiss()
+        self.stop_card_scan()
         self.language = self.settings.language
         self.touch()
         self._set_screen("idle")

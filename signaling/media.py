@@ -105,6 +105,22 @@ class PacedVideoTrack(VideoStreamTrack):
         return frame
 
 
+class PictureTrack(PacedVideoTrack):
+    """A camera pointed at one still picture (8-bit grey, any size): e.g. a printed case card held up to the
+    kiosk camera, as the demo and the tests show it. Each frame is the same picture (yuv420p)."""
+
+    def __init__(self, grey: np.ndarray, fps: float = 15) -> None:
+        super().__init__(fps)
+        h, w = grey.shape[0] & ~1, grey.shape[1] & ~1
+        if grey.ndim != 2 or w < 16 or h < 16:
+            raise ValueError(f"a 2-D grey picture of at least 16x16 is needed, got shape {grey.shape}")
+        self._yuv = VideoFrame.from_ndarray(np.ascontiguousarray(grey[:h, :w], dtype=np.uint8),
+                                            format="gray").reformat(format="yuv420p").to_ndarray()
+
+    def render(self, index: int) -> VideoFrame:
+        return VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+
+
 class SyntheticVideoTrack(PacedVideoTrack):
     """Moving test pattern (yuv420p): colour bars, a bouncing white block, a 16-bit frame counter."""
 

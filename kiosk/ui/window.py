@@ -270,6 +270,10 @@ class KioskWindow(QWidget):
         elif name == "language":
             self.set_language(data["language"])
             self._show_page(self.current_page())  # focus back on the screen's first control
+        elif name == "card_scanned":
+            self.case_number.scanned(data["number"])
+        elif name == "card_scan_error":
+            self.case_number.scan_failed(data.get("reason", "no_camera"))
         elif name == "guest_consent":
             self.guest_consent.ask(data["request"])
         elif name == "guest_consent_done":

@@ -36,3 +36,21 @@ def case_number(text: str) -> str:
     prefix, year, serial = parse_case_number(text)
     number = format_case_number("", year, serial)[1:]
     return f"{prefix}-{number}" if prefix else number
+
+
+CARD_PREFIX = "madoguchi:case:"  # the text of a case card's QR code: the prefix, then the number in full
+
+
+def card_text(number: str) -> str:
+    """What a printed case card's QR code says (``madoguchi:case:KIT-2026-0042``)."""
+    return CARD_PREFIX + case_number(number)
+
+
+def number_on_card(text: str) -> str | None:
+    """The case number a scanned QR code carries, or None when it is not a case card (any other QR code)."""
+    if not text.startswith(CARD_PREFIX):
+        return None
+    try:
+        return case_number(text[len(CARD_PREFIX):])
+    except ValueError:
+        return None

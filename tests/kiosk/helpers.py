@@ -48,13 +48,13 @@ def click(widget: QWidget) -> None:
 
 
 async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
-                    clock: Callable[[], float] = time.monotonic, **over: Any) -> KioskApp:
+                    clock: Callable[[], float] = time.monotonic, card_camera: Any = None, **over: Any) -> KioskApp:
     kid, secret = await env.enroll_kiosk(branch)
     settings = KioskSettings(server_url=env.url, credential_file=tmp_path / f"kiosk-{kid}.json",  # type: ignore[arg-type]
                              fullscreen=False, **{**SMALL, "voice_cache_dir": SPEECH_CACHE, **over})
     cred = KioskCredential(kid, secret, branch, TEST_PIN_HASH)
     credentials.save(settings.credential_file, cred)
-    app = KioskApp(settings, cred, clock=clock)
+    app = KioskApp(settings, cred, clock=clock, card_camera=card_camera)
     app.window.resize(*SIZE)
     app.window.show()
     await app.start()

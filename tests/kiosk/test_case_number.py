@@ -5,17 +5,23 @@ was not found; the privacy reset forgets it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+import segno
 from sqlalchemy import select
 
 from server.case_records import open_case
 from server.db.models import Municipality, Staff, Ticket
+from signaling.media import PictureTrack
+from signaling.observer import wait_for
+from signaling.protocol.case_number import card_text
 from signaling.protocol.messages import StatusSet
 from tests.kiosk.helpers import click, kiosk_app, shot, visible_texts, wrong_language
-from tests.support import Env, eventually
+from tests.support import WAIT_S, Env, eventually
 
 
 async def kitami_case(env: Env) -> str:
@@ -87,5 +93,76 @@ async def test_the_case_number_is_typed_checked_and_sent_with_the_ticket(sqlite_
             await eventually(lambda: ctl.screen == "idle")
             assert ctl.visit.case_number is None and w.case_number.field.text() == ""  # the privacy reset
             assert w.needs.case.text() == t("case.open")
+    finally:
+        await app.stop()
+
+
+def card_picture(text: str, noise: str = "") -> np.ndarray:
+    """A case card as the camera sees it: white, the QR code of ``text`` (and, with ``noise``, another QR code
+    beside it that is not a case card), 640x480 grey."""
+    page = np.full((480, 640), 235, dtype=np.uint8)
+    for i, content in enumerate([text, *([noise] if noise else [])]):
+        m = np.array(list(segno.make(content, error="m").matrix), dtype=np.uint8)
+        code = np.kron(1 - m, np.ones((7, 7), dtype=np.uint8)) * 235
+        top, left = 60, 40 + i * 320
+        page[top:top + code.shape[0], left:left + code.shape[1]] = code
+    return page
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+async def test_a_case_card_held_to_the_camera_gives_the_number(sqlite_env: Env, tmp_path: Path,
+                                                              language: str) -> None:
+    """「カードをかざす」: the resident holds a printed case card to the kiosk camera (here a picture of one, beside
+    a QR code that is not a case card, which is ignored); the number is read, kept and sent with the ticket as if
+    typed, and the case is found. A kiosk whose camera cannot be opened says so and the keypad stays."""
+    env = sqlite_env
+    number = await kitami_case(env)
+    console, _ = await env.staff_client("sato")
+    await console.ask(StatusSet(status="available"))
+    cameras: list[PictureTrack] = []
+
+    def camera() -> PictureTrack:
+        cameras.append(PictureTrack(card_picture(card_text(number), noise="https://example.org/not-a-card")))
+        return cameras[-1]
+
+    app = await kiosk_app(env, tmp_path, "kitami-tokoro", media_source="none", language=language, card_camera=camera)
+    ctl, w = app.controller, app.window
+    t = w.ctx.t
+    try:
+        click(w.welcome.start)
+        await eventually(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["disability"])
+        await eventually(lambda: ctl.screen == "needs")
+        click(w.needs.case)
+        scanned = asyncio.ensure_future(wait_for(ctl, "card_scanned", WAIT_S))
+        click(w.case_number.scan)
+        assert w.case_number.camera.isVisible() and not w.case_number.pad.isVisible()
+        await eventually(lambda: w.case_number.camera.frames_painted > 0, what="the camera on screen, to aim")
+        assert not wrong_language(visible_texts(w), language)
+        await shot(w, "case_card_scan", language)
+        assert (await scanned)["number"] == number
+        await eventually(lambda: not w.case_number.isVisible(), what="the screen closes with the number")
+        assert ctl.visit.case_number == number and w.needs.case.text() == t("case.change", number=number)
+        assert cameras[0].readyState == "ended"  # the camera is closed once the card is read
+        click(w.needs.next)
+        await eventually(lambda: ctl.visit.case_found is True, what="the case found by the server")
+        assert (await last_ticket(env)).case_id is not None
+        click(w.waiting.cancel)
+        await eventually(lambda: ctl.screen == "idle")
+    finally:
+        await app.stop()
+    # no camera: said in words, the keypad is back
+    app = await kiosk_app(env, tmp_path / "b", "kitami-tokoro", media_source="none", language=language,
+                          card_camera=lambda: None)
+    ctl, w = app.controller, app.window
+    try:
+        click(w.welcome.start)
+        await eventually(lambda: ctl.screen == "choosing")
+        click(w.services_page.buttons["disability"])
+        await eventually(lambda: ctl.screen == "needs")
+        click(w.needs.case)
+        click(w.case_number.scan)
+        await eventually(lambda: w.case_number.error.isVisible(), what="no camera, said")
+        assert w.case_number.error.text() == w.ctx.t("case.problem.scan_no_camera") and w.case_number.pad.isVisible()
     finally:
         await app.stop()
