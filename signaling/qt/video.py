@@ -1,20 +1,37 @@
 """A widget that paints the latest video frame (av.VideoFrame) or a still image, scaled to fit, keeping its aspect
-ratio; optionally zoomed (:meth:`VideoView.set_zoom`, the wheel) and panned by dragging (a document up close)."""
+ratio; optionally zoomed (:meth:`VideoView.set_zoom`, the wheel) and panned by dragging (a document up close).
+
+Cost (bench/kiosk_cost.py): a frame is converted only when it is painted (a hidden view, or a frame replaced before
+the next paint, costs nothing), by one swscale context kept for the view (PyAV's ``frame.reformat`` makes a new one
+per frame: ~1 ms of set-up for a VGA frame, more than the conversion), in the unscaled YUV → 32-bit RGB path into a
+QImage over the converted frame's memory (no copy), which the raster engine scales without converting its pixel
+format first. Converting every frame with a fresh context to RGB888, copying it and scaling it was most of the
+kiosk's main-thread CPU in a call."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from av.video.reformatter import VideoReformatter
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
+def converted(frame: Any, reformatter: VideoReformatter | None = None) -> tuple[Any, QImage]:
+    """``(bgra_frame, image)``: the frame in 32-bit RGB and a QImage over its memory, valid while ``bgra_frame``
+    lives (little-endian BGRA is Qt's Format_RGB32, the raster engine's own). Pass the same ``reformatter`` for
+    every frame of a stream: it keeps its swscale context (``frame.reformat`` builds a new one per frame, which
+    cost more than the conversion itself)."""
+    bgra = (reformatter or VideoReformatter()).reformat(frame, format="bgra")
+    plane = bgra.planes[0]
+    return bgra, QImage(memoryview(plane), bgra.width, bgra.height, plane.line_size, QImage.Format.Format_RGB32)
+
+
 def frame_to_image(frame: Any) -> QImage:
     """Convert an av.VideoFrame to a QImage that owns its pixels."""
-    rgb = frame.to_ndarray(format="rgb24")
-    h, w, _ = rgb.shape
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    _keep, image = converted(frame)
+    return image.copy()
 
 
 MAX_ZOOM = 8.0
@@ -25,7 +42,9 @@ class VideoView(QWidget):
 
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._image: QImage | None = None
+        self._image: QImage | None = None  # a still (set_image), or the last frame converted
+        self._frame: Any = None  # the frame to show, converted when painted
+        self._bgra: Any = None  # the converted frame: its memory is self._image's
         self.zoom = 1.0
         self.zoomable = False  # the wheel zooms and a drag pans only when set
         self._center = QPointF(0.5, 0.5)  # of the image, in fractions, shown in the middle when zoomed
@@ -33,24 +52,47 @@ class VideoView(QWidget):
         self.placeholder = placeholder
         self.frames_painted = 0
         self._last_frame: Any = None
+        self._converted_from: Any = None
+        self._reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 120)
+        # paintEvent fills every pixel: Qt need not paint the widgets behind first (the page's styled background)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     def set_frame(self, frame: Any) -> None:
-        """Show a frame; the same frame object twice is painted once."""
+        """Show a frame; the same frame object twice is painted once. Converted at the next paint, if any."""
         if frame is None or frame is self._last_frame:
             return
-        self._last_frame = frame
-        self._image = frame_to_image(frame)
+        self._last_frame = self._frame = frame
         self.update()
 
     def set_image(self, image: QImage | None) -> None:
         """Show a still image (None: nothing) until the next frame or image."""
-        self._image, self._last_frame = image, None
+        self._image, self._last_frame, self._frame, self._bgra, self._converted_from = image, None, None, None, None
         self.update()
 
     @property
+    def has_picture(self) -> bool:
+        """A frame or a still is shown (else the placeholder text)."""
+        return self._frame is not None or self._image is not None
+
+    @property
     def image(self) -> QImage | None:
+        """What is shown, at full resolution (converted now if a frame is pending)."""
+        if self._frame is not None:
+            return frame_to_image(self._frame)
+        return self._image
+
+    def _picture_size(self) -> QSize:
+        if self._frame is not None:
+            return QSize(self._frame.width, self._frame.height)
+        return self._image.size() if self._image is not None else QSize()
+
+    def _converted(self) -> QImage:
+        """The pending frame as an image (converted once per frame, when first painted)."""
+        if self._converted_from is not self._frame or self._image is None:
+            self._bgra, self._image = converted(self._frame, self._reformatter)
+            self._converted_from = self._frame
         return self._image
 
     def set_zoom(self, zoom: float) -> None:
@@ -62,16 +104,17 @@ class VideoView(QWidget):
 
     def source_rect(self) -> QRectF:
         """The part of the image shown (all of it at zoom 1)."""
-        if self._image is None:
+        if not self.has_picture:
             return QRectF()
-        iw, ih = self._image.width(), self._image.height()
+        full = self._picture_size()
+        iw, ih = full.width(), full.height()
         w, h = iw / self.zoom, ih / self.zoom
         x = min(max(0.0, self._center.x() * iw - w / 2), iw - w)
         y = min(max(0.0, self._center.y() * ih - h / 2), ih - h)
         return QRectF(x, y, w, h)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # Qt name
-        if not self.zoomable or self._image is None:
+        if not self.zoomable or not self.has_picture:
             super().wheelEvent(event)
             return
         self.set_zoom(self.zoom * (1.25 if event.angleDelta().y() > 0 else 0.8))
@@ -82,14 +125,15 @@ class VideoView(QWidget):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # Qt name
-        if self._drag is not None and self._image is not None:
+        if self._drag is not None and self.has_picture:
             src = self.source_rect()
             scale = min(self.width() / src.width(), self.height() / src.height())
             delta = (event.position() - self._drag) / scale
             self._drag = event.position()
+            full = self._picture_size()
             self._center = QPointF(
-                min(1.0, max(0.0, self._center.x() - delta.x() / self._image.width())),
-                min(1.0, max(0.0, self._center.y() - delta.y() / self._image.height())))
+                min(1.0, max(0.0, self._center.x() - delta.x() / full.width())),
+                min(1.0, max(0.0, self._center.y() - delta.y() / full.height())))
             self.update()
         super().mouseMoveEvent(event)
 
@@ -98,14 +142,14 @@ class VideoView(QWidget):
         super().mouseReleaseEvent(event)
 
     def clear(self) -> None:
-        self._image, self._last_frame = None, None
+        self._image, self._last_frame, self._frame, self._bgra, self._converted_from = None, None, None, None, None
         self.set_zoom(1.0)
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#1b1b1b"))
-        if self._image is None:
+        if not self.has_picture:
             painter.setPen(QColor("#dddddd"))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
@@ -115,7 +159,9 @@ class VideoView(QWidget):
         img.scale(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         x = (self.width() - img.width()) // 2
         y = (self.height() - img.height()) // 2
+        image = self._converted() if self._frame is not None else self._image
+        assert image is not None
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(QRect(x, y, img.width(), img.height())), self._image, src)
+        painter.drawImage(QRectF(QRect(x, y, img.width(), img.height())), image, src)
         painter.end()
         self.frames_painted += 1

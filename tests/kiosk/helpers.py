@@ -77,7 +77,7 @@ def visible_texts(root: QWidget) -> list[tuple[str, str]]:
             texts.append(w.placeholderText())
         if isinstance(w, QListWidget):
             texts += [w.item(i).text() for i in range(w.count())]
-        if isinstance(w, VideoView) and w._image is None:
+        if isinstance(w, VideoView) and not w.has_picture:
             texts.append(w.placeholder)
         out += [(name, t) for t in texts if t and t.strip()]
     return out

@@ -115,7 +115,7 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
             assert "session.join" in actions
         assert ctl.visit.ticket_id is None and ctl.visit.chat == [] and ctl.visit.needs == []
         assert w.call.chat.count() == 0 and w.call.entry.text() == ""
-        assert w.call.video._image is None and w.call.self_view._image is None
+        assert not w.call.video.has_picture and not w.call.self_view.has_picture
         assert not any(b.isChecked() for b in w.needs.toggles.values())
         assert w.waiting.ticket == {} and w.feedback.rating() is None and w.nospec.info == {}
         assert w.current_page() is w.welcome
