@@ -51,6 +51,7 @@ class VideoView(QWidget):
         self._drag: QPointF | None = None
         self.placeholder = placeholder
         self.frames_painted = 0
+        self.frames_converted = 0  # frames turned into pixels: at most one per frame painted
         self._last_frame: Any = None
         self._converted_from: Any = None
         self._reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
@@ -93,6 +94,7 @@ class VideoView(QWidget):
         if self._converted_from is not self._frame or self._image is None:
             self._bgra, self._image = converted(self._frame, self._reformatter)
             self._converted_from = self._frame
+            self.frames_converted += 1
         return self._image
 
     def set_zoom(self, zoom: float) -> None:

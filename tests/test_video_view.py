@@ -1,0 +1,76 @@
+"""The video view (signaling/qt/video.py) converts a frame only when it paints it, once, with the right colours;
+zoomed in, it shows the middle of the full-resolution picture. What it costs: bench/kiosk_cost.py."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+from pytestqt.qtbot import QtBot
+
+from signaling.media import SyntheticVideoTrack
+from signaling.qt.video import VideoView, frame_to_image
+
+# BT.601 75 % colour bars, in RGB (signaling.media draws them in YUV): eight bars across the picture
+BARS_RGB = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0), (0, 0, 191)]
+
+
+def near(color: QColor, rgb: tuple[int, int, int], tolerance: int = 12) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip((color.red(), color.green(), color.blue()), rgb, strict=True))
+
+
+def test_a_frame_is_converted_only_when_painted(qtbot: QtBot) -> None:
+    track = SyntheticVideoTrack(640, 480)
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    for i in range(5):  # hidden: nothing shows them, nothing converts them
+        view.set_frame(track.render(i))
+    assert view.has_picture and view.frames_converted == 0 and view.frames_painted == 0
+
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted >= 1)
+    assert view.frames_converted == 1  # only the latest of the five
+    painted = view.frames_painted
+    for i in range(5, 8):  # frames replaced before the next paint are never converted
+        view.set_frame(track.render(i))
+    qtbot.waitUntil(lambda: view.frames_painted > painted)
+    assert view.frames_converted == 2
+    view.repaint()  # the same frame again (an overlay moved, a resize): painted, not converted again
+    assert view.frames_converted == 2 and view.frames_painted > painted + 1
+
+    view.clear()
+    assert not view.has_picture and view.image is None
+
+
+def test_the_colours_are_the_frames(qtbot: QtBot) -> None:
+    frame = SyntheticVideoTrack(640, 480).render(0)
+    image = frame_to_image(frame)  # the full-resolution picture, as the console's still tools read it
+    assert (image.width(), image.height()) == (640, 480)
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)  # 1:1: every bar where it was drawn
+    view.set_frame(frame)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted >= 1)
+    shown = view.grab().toImage()
+    for bar, rgb in enumerate(BARS_RGB):
+        x = bar * 80 + 40
+        assert near(image.pixelColor(x, 100), rgb), (bar, image.pixelColor(x, 100).getRgb())
+        assert near(shown.pixelColor(x, 100), rgb), (bar, shown.pixelColor(x, 100).getRgb())
+
+
+def test_zoomed_in_the_middle_of_the_full_picture_is_shown(qtbot: QtBot) -> None:
+    frame = SyntheticVideoTrack(640, 480).render(0)
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.zoomable = True
+    view.set_frame(frame)
+    view.set_zoom(4.0)  # the middle 160x120: bars 3 and 4 (green, magenta) meet at the centre
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted >= 1)
+    assert view.source_rect().getRect() == (240.0, 180.0, 160.0, 120.0)
+    shown = view.grab().toImage()
+    assert near(shown.pixelColor(100, 240), BARS_RGB[3]) and near(shown.pixelColor(540, 240), BARS_RGB[4])
