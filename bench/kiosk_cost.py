@@ -109,11 +109,11 @@ class Endpoint:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, name: str, args: list[str], env: dict[str, str], log: Path) -> Endpoint:
+    async def start(cls, name: str, args: list[str], env: dict[str, str], log: Path, root: Path = ROOT) -> Endpoint:
         err = log.open("ab")  # the child's stderr (its log); the child holds its own copy
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.cost_endpoints", *args, cwd=ROOT, env=env,
+                sys.executable, "-m", "bench.cost_endpoints", *args, cwd=root, env={**env, "PYTHONPATH": str(root)},
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err)
         finally:
             err.close()
@@ -217,18 +217,23 @@ class Bench:
     def log(self, name: str) -> Path:
         return self.tmp / f"{name}.log"
 
-    async def start(self) -> None:
+    async def start(self, baseline: Path | None = None) -> None:
+        self.kiosk, self.kiosk_peer = await self.start_kiosk("kiosk", ROOT)
+        if baseline is not None:  # the same kiosk program from another checkout (before a change), same run
+            self.baseline, self.baseline_peer = await self.start_kiosk("kiosk-baseline", baseline)
+        self.console = await self.start_console("takahashi")
+
+    async def start_kiosk(self, name: str, root: Path) -> tuple[Endpoint, str]:
         kid, secret = await self.env.enroll_kiosk("bihoro")
-        cred = self.tmp / "kiosk.json"
+        cred = self.tmp / f"{name}.json"
         cred.write_text(json.dumps({"kiosk_id": kid, "secret": secret, "branch": "bihoro"}))
         cred.chmod(0o600)
         kenv = {**self.base, "MADOGUCHI_KIOSK_SERVER_URL": self.env.url, "MADOGUCHI_KIOSK_CREDENTIAL_FILE": str(cred),
                 "MADOGUCHI_KIOSK_FULLSCREEN": "false", "MADOGUCHI_KIOSK_MEDIA_SOURCE": "synthetic",
                 "MADOGUCHI_KIOSK_DOCUMENT_CAMERA_SOURCE": "synthetic", "MADOGUCHI_KIOSK_REQUEST_TIMEOUT_S": "60"}
-        self.kiosk = await Endpoint.start("kiosk", ["kiosk"], kenv, self.log("kiosk"))
-        self.console = await self.start_console("takahashi")
-        ready = await self.kiosk.wait("ready")
-        self.kiosk_peer = f"kiosk:{ready['kiosk_id']}"
+        kiosk = await Endpoint.start(name, ["kiosk"], kenv, self.log(name), root)
+        ready = await kiosk.wait("ready")
+        return kiosk, f"kiosk:{ready['kiosk_id']}"
 
     async def start_console(self, user: str) -> Endpoint:
         cenv = {**self.base, "MADOGUCHI_CONSOLE_SERVER_URL": self.env.url, "MADOGUCHI_CONSOLE_REQUEST_TIMEOUT_S": "60"}
@@ -237,7 +242,7 @@ class Bench:
         return console
 
     async def stop(self) -> None:
-        for ep in (getattr(self, "kiosk", None), getattr(self, "console", None)):
+        for ep in (getattr(self, "kiosk", None), getattr(self, "baseline", None), getattr(self, "console", None)):
             if ep is not None:
                 await ep.stop()
 
@@ -280,7 +285,17 @@ class Bench:
     async def _screen_is(self, *names: str) -> bool:
         return str(await self.kiosk.call("screen")) in names
 
-    async def measure_kiosk(self, document: bool, **switch_off: bool) -> dict[str, Any]:
+    async def measure_kiosk(self, document: bool, baseline: bool = False, **switch_off: bool) -> dict[str, Any]:
+        if not baseline:
+            return await self._measure_kiosk(document, **switch_off)
+        mine = self.kiosk, self.kiosk_peer
+        self.kiosk, self.kiosk_peer = self.baseline, self.baseline_peer
+        try:
+            return await self._measure_kiosk(document, **switch_off)
+        finally:
+            self.kiosk, self.kiosk_peer = mine
+
+    async def _measure_kiosk(self, document: bool, **switch_off: bool) -> dict[str, Any]:
         await self.kiosk_call()
         if switch_off:
             await self.kiosk.call("diagnose", **switch_off)
@@ -411,13 +426,20 @@ async def run(ns: argparse.Namespace) -> dict[str, Any]:
             rounds: list[dict[str, Any]] = []
             mesh: dict[str, Any] | None = None
             try:
-                await bench.start()
+                await bench.start(ns.baseline)
                 await bench.kiosk_call()  # warm-up call: first imports, codecs, caches
                 await bench.end_kiosk_call()
+                if ns.baseline:
+                    await bench.measure_kiosk(False, baseline=True)  # its warm-up
                 for i in range(ns.rounds):
                     r: dict[str, Any] = {"kiosk": await bench.measure_kiosk(False), "bare": await bench.measure_bare(i)}
+                    if ns.baseline:
+                        r["kiosk_baseline"] = await bench.measure_kiosk(False, baseline=True)
+                        r["ratio_baseline"] = round(r["kiosk_baseline"]["cpu"] / r["bare"]["cpu"], 2)
                     if not ns.no_doc:
                         r["kiosk_doc"] = await bench.measure_kiosk(True)
+                        if ns.baseline:
+                            r["kiosk_doc_baseline"] = await bench.measure_kiosk(True, baseline=True)
                     if ns.diagnose:  # what the parts cost: the same call with one part switched off
                         r["kiosk_no_paint"] = await bench.measure_kiosk(False, paint=False)
                         r["kiosk_no_speaker"] = await bench.measure_kiosk(False, speaker=False)
@@ -447,10 +469,14 @@ async def run(ns: argparse.Namespace) -> dict[str, Any]:
         "rounds": ns.rounds, "seconds": ns.seconds, "warmup_s": ns.warmup, "cores": os.cpu_count(),
         "loadavg_1min": [min(bench.loads), max(bench.loads)] if bench.loads else None,
         "median_cpu": {k: summary(rounds, k) for k in ("kiosk", "bare", "kiosk_doc", "kiosk_no_paint",
-                                                        "kiosk_no_speaker", "kiosk_neither", "bare_qasync")
+                                                        "kiosk_no_speaker", "kiosk_neither", "bare_qasync",
+                                                        "kiosk_baseline", "kiosk_doc_baseline")
                        if summary(rounds, k)},
         "ratio_median": statistics.median(ratios) if ratios else None, "ratios": ratios, "goal_ratio": GOAL,
     }
+    if ns.baseline and rounds:
+        out["baseline"] = str(ns.baseline)
+        out["ratio_baseline_median"] = statistics.median(r["ratio_baseline"] for r in rounds)
     if not ns.no_doc and rounds:
         out["ratio_doc_median"] = statistics.median(r["ratio_doc"] for r in rounds)
     out["per_round"] = rounds
@@ -468,6 +494,8 @@ def main() -> None:
     parser.add_argument("--no-mesh", action="store_true", help="skip the four-endpoint mesh")
     parser.add_argument("--diagnose", action="store_true",
                         help="also the kiosk with its video painting, its speaker output, or both switched off")
+    parser.add_argument("--baseline", type=Path, help="also run the kiosk program of this checkout (e.g. a "
+                        "worktree of the commit before a change, with these two bench files copied in), same rounds")
     parser.add_argument("--perf", type=Path, help="diagnosis: `perf record -g` each measured process into this folder")
     parser.add_argument("--profile", type=Path, help="diagnosis: cProfile the kiosk's main thread into this folder")
     ns = parser.parse_args()

@@ -70,13 +70,15 @@ class SyntheticDocumentTrack(PacedVideoTrack):
         self._yuv = self._base.to_ndarray()  # (h * 3 / 2, w) planar
 
     def render(self, index: int) -> VideoFrame:
-        buf = self._yuv.copy()
+        frame = VideoFrame.from_ndarray(self._yuv, format="yuv420p")  # the page's one copy per frame (7.5 MB)
+        plane = frame.planes[0]  # the counter is stamped into the frame itself, not into a second copy
+        luma = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(self.height, plane.line_size)
         bit = max(4, (self.height // 120) & ~1)
         top = self.height - bit - bit // 2
         for b in range(16):
             on = index >> (15 - b) & 1
-            buf[top:top + bit, bit + 2 * b * bit:bit + (2 * b + 1) * bit] = 235 if on else 40
-        return VideoFrame.from_ndarray(buf, format="yuv420p")
+            luma[top:top + bit, bit + 2 * b * bit:bit + (2 * b + 1) * bit] = 235 if on else 40
+        return frame
 
 
 class DocumentCamera:
