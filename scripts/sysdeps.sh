@@ -4,6 +4,8 @@
 #   chromium ................................. headless browser tests of /monitor and the report; prints the report PDF
 #   poppler-utils ............................ pdfinfo/pdffonts/pdftotext/pdftoppm: the report PDF test reads its pages
 #   fonts-noto-cjk ........................... Japanese text in the windows, screenshots and charts
+#   fonts-dejavu-core ........................ Latin letters and digits in PDFs the console draws (the case card):
+#                                              Noto CJK's digits lose their text mapping in Qt's PDF output
 #   coturn ................................... TURN server: the tests start `turnserver` themselves (relay-only
 #                                              calls, credential failures); production: deploy/coturn/
 #   systemd .................................. a real `systemd --user` manager for the kiosk unit's test
@@ -18,7 +20,7 @@
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -u
 PKGS=(libpulse0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk poppler-utils coturn
+      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 chromium fonts-noto-cjk fonts-dejavu-core poppler-utils coturn
       systemd open-jtalk open-jtalk-mecab-naist-jdic espeak-ng cups cups-client printer-driver-cups-pdf)
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system; install the equivalents of: ${PKGS[*]}"; exit 0; }
 missing=()

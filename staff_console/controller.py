@@ -78,6 +78,7 @@ from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
+from staff_console.case_card import case_card_pdf
 from staff_console.cases import CaseDesk
 from staff_console.documents import DocumentDesk, StillEntry
 from staff_console.forms import FormDesk
@@ -377,6 +378,15 @@ class StaffController(Emitter):
     async def new_case(self, name: str = "", contact: str = "") -> bool:
         """Open a new case, and put the call I am recording (if any) under it."""
         return await self.cases.create(name, contact, self.record_session()) is not None
+
+    async def print_case_card(self) -> int | None:
+        """Print the case card (number + QR code, staff_console/case_card.py) of the call's case at the resident's
+        branch, for 「カードをかざす」 next time. None: no call under a case, or the print was refused (``print``)."""
+        call = self.call
+        if call is None or call.ended or call.case_number is None:
+            return None
+        pdf = case_card_pdf(call.case_number, call.municipality)
+        return await self.print_at_branch(pdf, f"相談番号カード {call.case_number}")
 
     def _case_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "case_linked":

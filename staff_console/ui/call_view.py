@@ -150,6 +150,7 @@ class CallView(QWidget):
         nl = QVBoxLayout(note_page)
         nl.addWidget(self.note_form)
         self.case_box = CaseBox(texts)
+        self.case_box.can_print = True  # in the call: the card prints at the resident's branch
         nl.addWidget(self.case_box)
         nl.addStretch(1)
         self.side = QTabWidget()

@@ -14,6 +14,7 @@ class CaseBox(QGroupBox):
     open_requested = Signal(str)  # number: show the case and its history
     link_requested = Signal(str)  # number: put this call under it
     new_requested = Signal(str, str)  # name, contact: open a new case with this call under it
+    card_requested = Signal()  # print the case card at the resident's branch (in a call only)
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -25,6 +26,11 @@ class CaseBox(QGroupBox):
         self.linked.setWordWrap(True)
         self.open_btn = QPushButton()
         self.open_btn.clicked.connect(lambda: self.number and self.open_requested.emit(self.number))
+        self.card_btn = QPushButton()
+        self.card_btn.setObjectName("case_card")
+        self.card_btn.clicked.connect(self.card_requested.emit)
+        self.card_btn.hide()
+        self.can_print = False  # set by the call view: the resident is still at the kiosk
         self.number_edit = QLineEdit()
         self.number_edit.setObjectName("case_number")
         self.number_edit.returnPressed.connect(self._link)
@@ -50,6 +56,7 @@ class CaseBox(QGroupBox):
         linked_row = QHBoxLayout()
         linked_row.addWidget(self.linked, 1)
         linked_row.addWidget(self.open_btn)
+        linked_row.addWidget(self.card_btn)
         link_row = QHBoxLayout()
         link_row.addWidget(self.number_edit, 1)
         link_row.addWidget(self.link_btn)
@@ -100,12 +107,14 @@ class CaseBox(QGroupBox):
         self.linked.setText(t.t("casebox.linked", number=self.number) if linked else "")
         self.linked.setVisible(linked)
         self.open_btn.setVisible(linked)
+        self.card_btn.setVisible(linked and self.can_print)
         self.unlinked.setVisible(not linked)
 
     def retranslate(self) -> None:
         t = self.texts
         self.setTitle(t.t("casebox.title"))
         self.open_btn.setText(t.t("casebox.open"))
+        self.card_btn.setText(t.t("casebox.card"))
         self.number_edit.setPlaceholderText(t.t("casebox.number_hint"))
         self.link_btn.setText(t.t("casebox.link"))
         self.none_label.setText(t.t("casebox.none"))

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from signaling.i18n import Catalog
 from signaling.protocol.models import JST, CallbackBand
+from staff_console import I18N
 from staff_console.vocab import REFERRAL_ORG_JA
-
-I18N = Path(__file__).resolve().parent.parent / "i18n"
 
 
 class Texts:

@@ -202,6 +202,7 @@ class ConsoleWindow(QMainWindow):
             box.open_requested.connect(lambda number: self._run(ctl.cases.read(number)))
             box.link_requested.connect(lambda number: self._run(ctl.link_case(number)))
             box.new_requested.connect(lambda name, contact: self._run(ctl.new_case(name, contact)))
+        self.call_view.case_box.card_requested.connect(lambda: self._run(ctl.print_case_card()))
         self.invite_dialog.answered.connect(lambda yes: self._run(ctl.answer_invite(yes)))
         self.queue_panel.join_silently.connect(lambda sid: self._run(ctl.join_call_of(sid)))
         self.queue_panel.priority_requested.connect(lambda tid, level: self._run(ctl.set_priority(tid, level)))
