@@ -16,6 +16,8 @@ backend; the queues:
 ``paperout``  the test backend ``madoguchi-paperout``: says ``STATE: +media-empty-error`` as a real printer's
               backend does when its tray is empty, then waits for paper (until the job is cancelled).
 ``paused``    a queue stopped with ``cupsdisable`` (what a printer switched off in CUPS looks like).
+``held``      the test backend ``madoguchi-hold``: the job stays printing until the test calls
+              :meth:`Cups.release` (a screenshot of 「印刷しています」 without a race), then ends well.
 
 Needs root (cupsd and the cups-pdf backend run as root) and the Debian packages cups, cups-client,
 printer-driver-cups-pdf (scripts/sysdeps.sh).
@@ -46,6 +48,15 @@ echo "STATE: +media-empty-error" >&2
 echo "ERROR: Out of paper" >&2
 exec sleep 3600
 """
+HOLD_BACKEND = """#!/bin/sh
+# A printer that prints when the test says so: the job stays "printing" until the file named in the device URI
+# (madoguchi-hold:/path) exists; then it takes the data and ends well.
+if [ $# -eq 0 ]; then echo 'direct madoguchi-hold "Unknown" "Held test printer"'; exit 0; fi
+release="${DEVICE_URI#madoguchi-hold:}"
+while [ ! -e "$release" ]; do sleep 0.05; done
+cat "${6:--}" > /dev/null
+exit 0
+"""
 
 
 @dataclass
@@ -63,6 +74,17 @@ class Cups:
     def server(self) -> str:
         """What the kiosk's ``cups_server`` setting names: here the loopback port (the socket works as well)."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def release_file(self) -> Path:
+        return self.root / "tmp" / "release-held"
+
+    def release(self) -> None:
+        """The ``held`` printer prints what it holds (and whatever comes after, until :meth:`hold`)."""
+        self.release_file.touch()
+
+    def hold(self) -> None:
+        self.release_file.unlink(missing_ok=True)
 
     @property
     def out_dir(self) -> Path:
@@ -151,9 +173,9 @@ def _lay_out() -> tuple[Path, int, Path, str]:
             (root / "bin" / item.name).symlink_to(item)
     for item in Path("/usr/lib/cups/backend").iterdir():
         (root / "bin/backend" / item.name).symlink_to(item)
-    paper_out = root / "bin/backend/madoguchi-paperout"
-    paper_out.write_text(PAPER_OUT_BACKEND)
-    paper_out.chmod(0o755)
+    for backend, text in (("madoguchi-paperout", PAPER_OUT_BACKEND), ("madoguchi-hold", HOLD_BACKEND)):
+        (root / "bin/backend" / backend).write_text(text)
+        (root / "bin/backend" / backend).chmod(0o755)
     port = free_port()
     files = {"ServerRoot": root, "RequestRoot": root / "spool", "CacheDir": root / "cache",
              "StateDir": root / "state", "TempDir": root / "tmp", "ServerBin": root / "bin",
@@ -177,6 +199,7 @@ def _queues(cups: Cups, name: str) -> None:
     cups.admin("lpadmin", "-p", "paperout", "-E", "-v", "madoguchi-paperout:/")
     cups.admin("lpadmin", "-p", "paused", "-E", "-v", "madoguchi-paperout:/")
     cups.admin("cupsdisable", "paused")
+    cups.admin("lpadmin", "-p", "held", "-E", "-v", f"madoguchi-hold:{cups.release_file}")
 
 
 def pdf_pages_text(path: Path) -> list[str]:

@@ -25,6 +25,7 @@ from kiosk.ui.form_confirm import FormConfirmOverlay
 from kiosk.ui.overlays import GuestConsentOverlay, GuestLeaveOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
+from kiosk.ui.print_overlay import PrintOverlay
 from kiosk.ui.theme import Metrics, base_text_px, stylesheet
 from kiosk.ui.widgets import Button, Label
 
@@ -195,6 +196,7 @@ class KioskWindow(QWidget):
         self.case_number.chosen.connect(self.needs.retranslate)
         self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
         self.guest_leave = GuestLeaveOverlay(ctx, self)
+        self.printing = PrintOverlay(ctx, self)  # 印刷しています (the specialist prints at the branch)
         self.call.guest_out_requested.connect(self.guest_leave.ask)
         self.guest_leave.confirmed.connect(lambda peer: self.ctx.run(self.ctx.port.withdraw_guest(peer)))
 
@@ -264,6 +266,8 @@ class KioskWindow(QWidget):
             self.call.set_document(bool(data.get("showing")), data.get("error"))
         elif name == "shared_doc":
             self.call.set_shared(data, self.ctx.port.shared_pdf())
+        elif name == "printing":
+            self.printing.show_state(data)
         elif name == "shared_doc_pointer":
             self.call.set_shared_pointer(data)
         elif name == "quality":
@@ -389,6 +393,7 @@ class KioskWindow(QWidget):
         self.guest_consent.dismiss()
         self.guest_leave.dismiss()
         self.form_confirm.dismiss()
+        self.printing.dismiss()
         self.case_number.clear()  # the typed case number is forgotten with the rest
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
@@ -398,7 +403,7 @@ class KioskWindow(QWidget):
         super().resizeEvent(event)
         self.apply_scale()
         for overlay in (self.offline, self.idle, self.guest_consent, self.guest_leave, self.case_number,
-                        self.form_confirm):
+                        self.form_confirm, self.printing):
             overlay.setGeometry(self.rect())
         self.form_confirm.fit()  # its card follows the window's height
 

@@ -312,6 +312,12 @@ class CallView(QWidget):
         if not showing and self.still_shown is None:
             self.remote.set_zoom(1.0)
 
+    def set_print(self, data: dict[str, Any]) -> None:
+        """A print at the branch (``print``): its progress and result, on the document tab."""
+        self.sharing.set_print(data)
+        self.side.setTabVisible(2, self.sharing.active)
+        self.side.setCurrentIndex(2)
+
     def set_shared(self, data: dict[str, Any], pdf: bytes | None) -> None:
         """The PDF shown on the kiosk (``shared_doc``): while it is, the resident's video gets smaller."""
         self.sharing.set_state(data, pdf)

@@ -27,6 +27,9 @@ QLabel#case_linked { font-size: 16px; font-weight: 600; color: #1f3f8f; }
 QLabel#big { font-size: 26px; font-weight: 700; }
 QLabel#hint { color: #55595f; }
 QLabel#error { color: #b00020; font-weight: 600; }
+QLabel#print_status { font-weight: 600; padding: 6px 8px; border-radius: 6px; background: #e8eefc; color: #1f3f8f; }
+QLabel#print_status[result="done"] { background: #e6f4ea; color: #0d4a22; }
+QLabel#print_status[result="bad"] { background: #fde7e9; color: #8a1020; }
 QLabel#timer { font-size: 20px; font-weight: 600; font-family: monospace; }
 QLabel#quality { color: #33363b; font-family: monospace; }
 QLabel#idle { font-size: 22px; color: #3c4043; }

@@ -221,6 +221,7 @@ class ConsoleWindow(QMainWindow):
         cv.sharing.turn.connect(ctl.turn_page)
         cv.sharing.point.connect(lambda x, y: ctl.point(x, y))
         cv.sharing.close_clicked.connect(ctl.stop_sharing)
+        cv.sharing.print_clicked.connect(ctl.print_shown)
         cv.attach_still.connect(lambda entry: self._run(ctl.attach_still(entry)))
         ctl.forms.render_pdf = render_form_pdf  # the console prints: Qt's PDF writer (staff_console/services)
         cv.form_panel.values_changed.connect(ctl.forms.set_values)
@@ -590,6 +591,10 @@ class ConsoleWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, self.texts.t("forms.save_title"), f"{code}.pdf", "PDF (*.pdf)")
         if path:
             self._run(self.ctl.forms.save_pdf(code, path))
+
+    def _on_print(self, data: dict[str, Any]) -> None:
+        """支所で印刷: the print's progress and result under the shared document."""
+        self.call_view.set_print(data)
 
     def _on_shared_doc(self, data: dict[str, Any]) -> None:
         self.call_view.set_shared(data, self.ctl.sharing.data)

@@ -40,7 +40,7 @@ from tests.support import ManualClock
 
 VIEWS = ("login", "queue", "offer", "offer_unmet", "offer_case", "call", "wrapup", "history", "supervisor", "coaching",
          "transfer", "invite", "guest_invite", "guest_lobby", "document", "document_still", "shared_doc",
-         "shared_doc_refused")
+         "shared_doc_refused", "print_printing", "print_done", "print_paper_out")
 DOC_SIZE = (2592, 1944)  # the synthetic document camera's default: 5 MP
 GUEST_LINK = "https://madoguchi.city.kitami.local/g/3q2xJd0pZrj5u4Vb9Kc1TnE7wYhLm8aQ6sDf2GtRyUo"
 SERVICES = [
@@ -157,7 +157,8 @@ def render(view: str, language: str) -> QWidget:
     sup = view in ("supervisor", "coaching")
     ctl = _controller(SUPERVISOR if sup else STAFF)
     status = {"call": "in_call", "guest_lobby": "in_call", "document": "in_call", "document_still": "in_call",
-              "shared_doc": "in_call", "shared_doc_refused": "in_call",
+              "shared_doc": "in_call", "shared_doc_refused": "in_call", "print_printing": "in_call",
+              "print_done": "in_call", "print_paper_out": "in_call",
               "coaching": "away", "wrapup": "wrap_up",
               "offer": "offered"}.get(view, "available")
     win = _window(ctl, texts, status, "coaching" if view == "coaching" else "")
@@ -212,7 +213,7 @@ def render(view: str, language: str) -> QWidget:
         cv.set_quality(CallStats(rtt_ms=18.0, loss_pct=0.0, fps=15.0, bitrate_kbps=820.0))
         _frames(cv, {KIOSK: 40, "guest:16": 90}, 10)
         return win
-    if view in ("shared_doc", "shared_doc_refused"):
+    if view in ("shared_doc", "shared_doc_refused") or view.startswith("print_"):
         parts = [Participant(peer=KIOSK, role="resident"),
                  Participant(peer=ME, role="specialist", display_name="高橋 美咲")]
         call = _call(ctl, "specialist", parts, [ChatLine("me", "申請書の2ページ目をご覧ください。")])
@@ -230,6 +231,10 @@ def render(view: str, language: str) -> QWidget:
         cv.sharing.view.set_pointer((0.3, 0.42))
         if view == "shared_doc_refused":  # a second PDF the kiosk could not open: the first stays shown
             ctl.emit("shared_doc", {"state": "error", "code": "unreadable"})
+        if view.startswith("print_"):  # 「支所で印刷」 pressed: the kiosk's answers (kiosk/printing.py)
+            state = view.removeprefix("print_")
+            reason = "media-empty-error" if state == "paper_out" else ""
+            ctl.emit("print", {"request_id": 1, "name": name, "state": state, "pages": 3, "reason": reason})
         return win
     if view in ("document", "document_still"):
         parts = [Participant(peer=KIOSK, role="resident"),
