@@ -643,7 +643,8 @@ class StaffController(Emitter):
         """Print the PDF shown on the kiosk (only a request goes out: the kiosk has it). None: nothing shown."""
         s = self.sharing
         if not s.shown or s.data is None or s.transfer_id is None:
-            self.emit("print", {"request_id": None, "name": s.name, "state": "failed", "reason": "no_document"})
+            self.emit("print", {"request_id": None, "name": s.name, "state": "failed", "reason": "no_document",
+                                "shown": True})
             return None
         return self.printing.print_shown(s.transfer_id, s.data, s.name, s.pages)
 

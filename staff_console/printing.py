@@ -13,7 +13,8 @@ The kiosk answers ``print.status``: ``printing``, then ``done``, ``paper_out``, 
 Each print that ends is recorded with the session (``POST /api/sessions/{id}/prints``: the document's title,
 page count, size and SHA-256, the result; never the content), audited by the server.
 
-Events (through the controller's emitter): ``print`` with ``request_id``, ``name`` and ``state``: ``sending``,
+Events (through the controller's emitter): ``print`` with ``request_id``, ``name``, ``shown`` (the PDF shown on
+the kiosk was printed, :meth:`PrintDesk.print_shown`) and ``state``: ``sending``,
 ``printing`` (``pages``), ``done``, ``paper_out``, ``no_printer``, ``failed`` (``reason``); a print refused here
 before anything is sent: ``failed`` with ``reason`` too_large, not_pdf, not_connected.
 """
@@ -79,7 +80,7 @@ class PrintDesk:
         self.mesh, self.session_id, self.jobs = mesh, session_id, {}
 
     def _refuse(self, name: str, reason: str) -> None:
-        self._emit("print", {"request_id": None, "name": name, "state": "failed", "reason": reason})
+        self._emit("print", {"request_id": None, "name": name, "state": "failed", "reason": reason, "shown": False})
 
     async def print_pdf(self, data: bytes, title: str) -> int | None:
         """Send ``data`` (a PDF) to the branch's printer; its request id (the ``print`` events name it), or None
@@ -153,4 +154,4 @@ class PrintDesk:
 
     def _event(self, job: PrintJob) -> None:
         self._emit("print", {"request_id": job.request_id, "name": job.name, "state": job.state,
-                             "pages": job.pages, "reason": job.reason})
+                             "pages": job.pages, "reason": job.reason, "shown": job.transfer_id is None})

@@ -593,8 +593,10 @@ class ConsoleWindow(QMainWindow):
             self._run(self.ctl.forms.save_pdf(code, path))
 
     def _on_print(self, data: dict[str, Any]) -> None:
-        """支所で印刷: the print's progress and result under the shared document."""
-        self.call_view.set_print(data)
+        """支所で印刷 of the shared document: its progress and result under it (a confirmed form's print is shown
+        with the form, ``form_pdf``)."""
+        if data.get("shown"):
+            self.call_view.set_print(data)
 
     def _on_shared_doc(self, data: dict[str, Any]) -> None:
         self.call_view.set_shared(data, self.ctl.sharing.data)

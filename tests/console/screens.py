@@ -234,7 +234,8 @@ def render(view: str, language: str) -> QWidget:
         if view.startswith("print_"):  # 「支所で印刷」 pressed: the kiosk's answers (kiosk/printing.py)
             state = view.removeprefix("print_")
             reason = "media-empty-error" if state == "paper_out" else ""
-            ctl.emit("print", {"request_id": 1, "name": name, "state": state, "pages": 3, "reason": reason})
+            ctl.emit("print", {"request_id": 1, "name": name, "state": state, "pages": 3, "reason": reason,
+                               "shown": True})
         return win
     if view in ("document", "document_still"):
         parts = [Participant(peer=KIOSK, role="resident"),

@@ -95,7 +95,8 @@ async def test_the_specialist_prints_at_the_branch(env: Env, tmp_path: Path, cup
 
         # 5. refused on the console before anything is sent
         assert await console.print_at_branch(b"not a pdf", "x") is None
-        assert console_events[-1] == {"request_id": None, "name": "x", "state": "failed", "reason": "not_pdf"}
+        assert console_events[-1] == {"request_id": None, "name": "x", "state": "failed", "reason": "not_pdf",
+                                      "shown": False}
 
         # every print that ended is recorded with the session: what, how many pages, its hash, the result
         records = await eventually(lambda: _six(env), what="six prints recorded")
