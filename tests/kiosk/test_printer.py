@@ -1,9 +1,11 @@
 """The kiosk's printing service against a real CUPS scheduler (tests/cups.py): a 3-page Japanese PDF printed on
 a cups-pdf queue comes out as 3 pages with the same text; an empty tray, a paused queue, a queue that does not
-exist, no queue set and a scheduler that is not there each come back as what they are."""
+exist, no queue set and a scheduler that is not there each come back as what they are; a print that does not end
+by the deadline (on the injected clock) is cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from typing import Any
 
@@ -12,6 +14,7 @@ from kiosk.services.printer import BranchPrinter, PrintOutcome, paper_reason
 from tests.cups import Cups, pdf_pages_text
 from tests.pdfs import make_pdf
 from tests.server_process import free_port
+from tests.support import ManualClock, eventually
 
 
 def normal(text: str) -> str:
@@ -64,6 +67,29 @@ async def test_a_missing_or_stopped_printer_is_no_printer(cups: Cups, qapp: Any)
     unreachable = BranchPrinter("pdf", f"127.0.0.1:{free_port()}")  # nothing listens there
     assert await unreachable.print_pdf(pdf, "x") == PrintOutcome("no_printer", "cups-unreachable")
     assert await unreachable.status() == PrintOutcome("no_printer", "cups-unreachable")
+
+
+async def test_a_print_that_does_not_end_in_time_is_cancelled(cups: Cups, qapp: Any) -> None:
+    clock = ManualClock()
+    printer = BranchPrinter("held", cups.server, timeout_s=120, poll_s=0.05, clock=clock)
+    task = asyncio.ensure_future(printer.print_pdf(make_pdf(1), "申請書"))
+    client = ipp.IppClient(cups.socket)
+    try:
+        async def job_state() -> int | None:
+            job = await client.request(ipp.GET_JOB_ATTRIBUTES, "/jobs/", [
+                (ipp.URI, "job-uri", "ipp://localhost/jobs/1"),
+                (ipp.KEYWORD, "requested-attributes", ("job-state",))])
+            return ipp.integer(job.first(ipp.JOB), "job-state")
+
+        await eventually(lambda: job_state(), what="the job handed to the printer")  # the printer holds it
+        assert not task.done()
+        clock.advance(119)
+        assert not task.done()
+        clock.advance(1)  # the kiosk's deadline on its own clock: no waiting here
+        assert await task == PrintOutcome("failed", "timeout", 1)
+        assert await job_state() == ipp.JOB_CANCELED  # it never comes out later
+    finally:
+        await client.close()
 
 
 def test_paper_reasons() -> None:
