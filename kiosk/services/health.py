@@ -87,7 +87,8 @@ async def printer_device(settings: KioskSettings, timeout_s: float = 5.0) -> Dev
     try:
         proc = await asyncio.create_subprocess_exec(
             LPSTAT, "-l", "-p", printer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "LC_ALL": "C"})
+            env={**os.environ, "LC_ALL": "C",  # the scheduler the kiosk prints on (kiosk/services/printer.py)
+                 **({"CUPS_SERVER": settings.cups_server} if settings.cups_server else {})})
         out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
     except FileNotFoundError:
         return DeviceHealth(device="printer", state="error", detail="lpstat not found (install cups-client)")

@@ -10,7 +10,9 @@ import unicodedata
 from typing import Any
 
 from kiosk.services import ipp
+from kiosk.services.health import printer_device
 from kiosk.services.printer import BranchPrinter, PrintOutcome, paper_reason
+from kiosk.settings import KioskSettings
 from tests.cups import Cups, pdf_pages_text
 from tests.pdfs import make_pdf
 from tests.server_process import free_port
@@ -117,3 +119,15 @@ def test_ipp_refuses_a_cut_response() -> None:
         pass
     else:
         raise AssertionError("a cut response was accepted")
+
+
+async def test_the_health_report_reads_the_same_scheduler(cups: Cups, qapp: Any, tmp_path: Any) -> None:
+    """kiosk.health's printer (lpstat) asks the scheduler the kiosk prints on (MADOGUCHI_KIOSK_CUPS_SERVER)."""
+    def settings(queue: str) -> KioskSettings:
+        return KioskSettings(printer=queue, cups_server=cups.socket, credential_file=tmp_path / "k.json")
+
+    assert (await printer_device(settings("pdf"))).state == "ok"
+    assert (await printer_device(settings("paused"))).state == "offline"
+    assert (await printer_device(settings("gone"))).state == "missing"
+    await BranchPrinter("paperout", cups.socket).print_pdf(make_pdf(1), "x")
+    assert (await printer_device(settings("paperout"))).state == "paper_out"
