@@ -97,6 +97,9 @@ async def test_the_specialist_prints_at_the_branch(env: Env, tmp_path: Path, cup
         assert await console.print_at_branch(b"not a pdf", "x") is None
         assert console_events[-1] == {"request_id": None, "name": "x", "state": "failed", "reason": "not_pdf",
                                       "shown": False}
+        console.stop_sharing()  # nothing shown: 「支所で印刷」 of the shown document has nothing to print
+        assert console.print_shown() is None
+        assert (console_events[-1]["state"], console_events[-1]["reason"]) == ("failed", "no_document")
 
         # every print that ended is recorded with the session: what, how many pages, its hash, the result
         records = await eventually(lambda: _six(env), what="six prints recorded")
