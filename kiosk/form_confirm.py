@@ -6,8 +6,8 @@ answered; the server refuses a tap on a form that was replaced meanwhile (the ne
 ``form`` events carry ``state`` and ``show`` (the :class:`~signaling.protocol.messages.FormShow` on the screen,
 or None):
 
-- ``showing``      a form waits for the resident (``notice``: ``replaced`` when a newer revision came while the
-                   resident was answering the old one, ``offline`` / ``error`` when the answer did not get through)
+- ``showing``      a form waits for the resident (``notice``: ``replaced`` when a newer revision replaced the one
+                   on the screen, ``offline`` / ``error`` when the answer did not get through)
 - ``sending``      the answer is on its way
 - ``confirmed``    the resident confirmed it (the server stored it)
 - ``change_sent``  the specialist was asked to change it
@@ -38,7 +38,8 @@ class FormConfirmDesk:
         current = self.show
         if current is not None and current.confirmation_id == msg.confirmation_id and current.revision > msg.revision:
             return  # an older revision delivered late (a reconnect's re-send): keep the newer one
-        replaced = current is not None and current.confirmation_id == msg.confirmation_id and self.state == "sending"
+        # the specialist changed the form the resident is reading (or just answering): say so
+        replaced = current is not None and current.confirmation_id == msg.confirmation_id
         self.show = msg
         self._touch()
         self._set("showing", notice="replaced" if replaced else None)

@@ -1,7 +1,7 @@
 """書かない窓口 on the kiosk window (issue 11 item 4), against a real server on a manual clock, in a call with a real
 console controller: the form the specialist sends appears in large text; 「なおしてほしい」 with 「ここがちがう」 on one
-item reaches the specialist; the corrected form replaces it (a tap naming the old hash is refused); 「この内容でよい」
-is stored with the server's time and this kiosk. Japanese and English, with screenshots."""
+item reaches the specialist; the corrected form replaces it, and a change while the resident reads it is shown and
+said (a tap naming the old hash is refused); 「この内容でよい」 is stored with the server's time and this kiosk. Japanese and English, with screenshots."""
 
 from __future__ import annotations
 
@@ -82,14 +82,21 @@ async def test_the_resident_reads_asks_for_a_change_then_confirms(env: Env, tmp_
         await eventually(lambda: not overlay.isVisible())
         assert ctl.forms.state == "change_sent"
 
-        # the specialist corrects the date and asks again: the new revision replaces the old one
-        first_id, first_hash = entry.confirmation_id, entry.content_hash
+        # the specialist corrects the date and asks again: a new revision
         assert await console.forms.send("employment_consult", {**FILLED, "next_date": "2026-12-21"})
         await eventually(lambda: overlay.isVisible() and ctl.forms.show is not None and ctl.forms.show.revision == 2)
         assert next(r for r in overlay.rows if r.key == "next_date").value.text() == (
             "Mon 21 Dec 2026" if en else "2026年12月21日（月）")
+        assert not overlay.notice.isVisible()
+        # … and changes it once more while the resident reads it: the screen follows and says so
+        old_hash = entry.content_hash
+        assert await console.forms.send("employment_consult", {**FILLED, "next_date": "2026-12-21", "hours": "15"})
+        await eventually(lambda: ctl.forms.show is not None and ctl.forms.show.revision == 3)
+        assert next(r for r in overlay.rows if r.key == "hours").value.text() == ("15 hours" if en else "15時間")
+        assert overlay.notice.isVisible() and overlay.notice.text() == t("form.replaced")
         with pytest.raises(RequestFailed) as stale:   # a tap that names what was shown before cannot confirm
-            await ctl.client.ask(FormAnswer(confirmation_id=first_id, content_hash=first_hash, answer="confirm"))
+            await ctl.client.ask(FormAnswer(confirmation_id=entry.confirmation_id, content_hash=old_hash,
+                                            answer="confirm"))
         assert stale.value.code == "conflict" and stale.value.details["reason"] == "stale"
 
         click(overlay.ok)
@@ -99,8 +106,8 @@ async def test_the_resident_reads_asks_for_a_change_then_confirms(env: Env, tmp_
         async with env.ctx.maker() as db:
             (row_db,) = (await db.execute(select(FormConfirmation))).scalars().all()
         assert (row_db.state, row_db.revision, row_db.confirmed_at, row_db.kiosk_id) == (
-            "confirmed", 2, T0, ctl.credential.kiosk_id)
-        assert row_db.content_hash == entry.content_hash != first_hash
+            "confirmed", 3, T0, ctl.credential.kiosk_id)
+        assert row_db.content_hash == entry.content_hash != old_hash
     finally:
         await app.stop()
         await console.stop()
