@@ -56,6 +56,7 @@ from server.retention.schedule import RetentionSchedule
 from server.settings import Settings, get_settings
 from server.signing_key import check_signing_key
 from server.turn import call_credentials
+from server.web_common import router as web_common_router
 from signaling.hub import Hub
 
 log = logging.getLogger("madoguchi.server")
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     app.include_router(reports_router)
     app.include_router(guest_router)
     app.include_router(admin_page_router)
+    app.include_router(web_common_router)
     if settings.api_docs:
         app.include_router(docs_router)
         app.include_router(api_docs_page_router)

@@ -64,18 +64,11 @@
     $("login-error").textContent = "";
     $("login-button").disabled = true;
     try {
-      const r = await fetch("/api/auth/login", {
-        method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
-        body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
-      });
-      if (r.status === 401) return showLogin(t("bad_login"));
-      if (r.status === 429) return showLogin(t("too_many"));
-      if (!r.ok) return showLogin(t("login_failed"));
-      const body = await r.json();
-      if (!OPS.includes(body.staff.role)) return showLogin(t("not_allowed"));
-      keep(body);
+      const signed = await window.MadoguchiSignIn.login($("username").value, $("password").value, OPS);
+      if (signed.error) return showLogin(t(signed.error));
+      keep(signed.body);
       $("password").value = "";
-      show(body.staff);
+      show(signed.body.staff);
     } catch (e) {
       showLogin(t("login_failed"));
     } finally {

@@ -172,16 +172,9 @@
     $("login-error").textContent = "";
     $("login-button").disabled = true;
     try {
-      const r = await fetch("/api/auth/login", {
-        method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
-        body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
-      });
-      if (r.status === 401) return showLogin(tr("bad_login"));
-      if (r.status === 429) return showLogin(tr("too_many"));
-      if (!r.ok) return showLogin(tr("login_failed"));
-      const body = await r.json();
-      if (!ALLOWED_ROLES.includes(body.staff.role)) return showLogin(tr("not_allowed"));
-      token = body.access_token;
+      const signed = await window.MadoguchiSignIn.login($("username").value, $("password").value, ALLOWED_ROLES);
+      if (signed.error) return showLogin(tr(signed.error));
+      token = signed.body.access_token;
       sessionStorage.setItem(TOKEN_KEY, token);
       $("password").value = "";
       startBoard();
