@@ -35,6 +35,7 @@ from kiosk.ui.port import UiContext
 from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
 from kiosk.ui.window import KioskWindow
 from signaling.i18n import Catalog
+from signaling.language_packs import load_packs
 from signaling.qt.audio import AudioOutput
 from signaling.qt.loop import log_screen_shown, stop_on_signals
 from signaling.tls import ServerCertificateError, client_context
@@ -44,7 +45,7 @@ I18N = Path(__file__).resolve().parent / "i18n"
 
 
 def catalog(settings: KioskSettings) -> Catalog:
-    return Catalog(I18N, settings.language)
+    return Catalog(I18N, settings.language, app="kiosk", packs=load_packs(settings.languages_dir))
 
 
 def window_size(settings: KioskSettings) -> tuple[int, int]:

@@ -76,9 +76,8 @@ class CallbackFlow:
             return problem
         v = ctl.visit
         ticket = v.ticket_id if v.ticket_state in ("waiting", "offered") else None
-        language = ctl.language if ctl.language in ("ja", "en") else "en"
         msg = CallbackCreate(service_code=v.service_code or "", phone=self.phone,
-                             band=CallbackBandRef(day=band.day, part=band.part), language=language,  # type: ignore[arg-type]
+                             band=CallbackBandRef(day=band.day, part=band.part), language=ctl.wire_language,
                              ticket_id=ticket)
         try:
             reply = await ctl.client.ask(msg)

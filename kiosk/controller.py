@@ -68,6 +68,7 @@ from kiosk.wait_estimate import UNKNOWN, WaitCountdown, WaitView
 from signaling.call import CallMesh, LocalMedia
 from signaling.client import ClientError, ConnState, NotConnected, RequestFailed, SignalingClient
 from signaling.document_camera import SwitchVideoTrack
+from signaling.language_packs import BUILT_IN, load_packs, wire_language
 from signaling.media import MediaDeviceError, make_local_tracks
 from signaling.observer import Emitter
 from signaling.protocol.case_number import case_number
@@ -164,6 +165,7 @@ class KioskController(Emitter):
         self.forms = FormConfirmDesk(self.client, self.emit, self.touch)  # 書かない窓口 (kiosk/form_confirm.py)
         self.branch = credential.branch
         self.language = settings.language
+        self.packs = load_packs(settings.languages_dir)  # one file per language beyond ja/en
         self.echo: EchoCanceller | None = None
         self.echo_error: str = ""
         self.local_video: TapTrack | None = None
@@ -279,6 +281,15 @@ class KioskController(Emitter):
         elif self.screen in ("choosing", "selfcheck"):
             self.reset()
 
+    @property
+    def wire_language(self) -> str:
+        """The resident's language as the wire carries it (やさしい日本語 → ja); one the server does not know
+        (an older server) goes as English, which every server accepts."""
+        wire = wire_language(self.language, self.packs)
+        welcome = self.client.welcome
+        known = welcome.languages if isinstance(welcome, Welcome) and welcome.languages else list(BUILT_IN)
+        return wire if wire in known else "en"
+
     async def request_service(self, code: str | None = None, needs: list[Need] | None = None) -> bool:
         """Take a ticket. Returns False (and emits why) when it could not."""
         self.touch()
@@ -287,9 +298,8 @@ class KioskController(Emitter):
             raise ValueError("no service chosen")
         self.visit.service_code, self.visit.needs = code, list(needs or [])
         try:
-            language = self.language if self.language in ("ja", "en") else "en"  # the wire knows ja and en
             reply = await self.client.ask(TicketCreate(service_code=code, needs=self.visit.needs,
-                                                       language=language,  # type: ignore[arg-type]
+                                                       language=self.wire_language,
                                                        case_number=self.visit.case_number))
         except RequestFailed as exc:
             if exc.code == ErrorCode.NO_SPECIALIST:

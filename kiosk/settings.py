@@ -30,7 +30,8 @@ class KioskSettings(BaseSettings):
     video_width: int = 640
     video_height: int = 480
     video_fps: int = 15
-    language: str = "ja"
+    language: str = "ja"  # the kiosk's default: ja, en, or a language pack's code (ja-easy, vi)
+    languages_dir: Path | None = None  # language packs (signaling/language_packs.py); None: the shipped ones
     # CA of the server's certificate (https): MADOGUCHI_KIOSK_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
     ca_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("MADOGUCHI_KIOSK_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))

@@ -39,6 +39,7 @@ from server.edge.web import install_web_edge
 from server.forms.registry import forms_in
 from server.gc_policy import GcPolicy
 from server.guest_page import router as guest_router
+from server.languages import server_packs
 from server.metrics import Metrics
 from server.migrate import upgrade_async
 from server.monitor import install_request_ids
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
     check_signing_key(settings)  # before anything listens: a forgeable key never serves a request
     periods(settings.retention_days)  # every kind of personal record has a retention period, or no start
     forms_in(settings.forms_dir)  # every form definition is checked before anything listens (FormDefinitionError)
+    server_packs(settings)  # a broken language file stops the start (LanguagePackError names it)
     the_clock = clock or SystemClock()
 
     @asynccontextmanager

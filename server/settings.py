@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     gc_freeze_after_connects: int = 500  # freeze the heap after this many new sockets (server/gc_policy.py)
     gc_refresh_s: float = 3600.0  # thaw + full collection at a quiet moment at most this often (0: never)
     default_handle_time_s: float = 900.0  # wait estimate before any history exists
+    # language packs, one file per language beyond ja/en (signaling/language_packs.py); empty: the shipped ones
+    languages_dir: Path | None = None
 
     # monitor / report (issue 5)
     kiosk_offline_alert_s: float = 60.0

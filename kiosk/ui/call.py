@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QVBoxLayout, QWidget
 
+from kiosk.ui.keyboard import TextKeyboard
 from kiosk.ui.pages import Page
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics
@@ -93,8 +94,16 @@ class CallPage(Page):
         self.entry.returnPressed.connect(self._send_entry)
         self.send = Button(kind="small")
         self.send.clicked.connect(self._send_entry)
+        # the on-screen keyboard (a touch-only kiosk has no other): opens under the call, the picture stays
+        self.keyboard = TextKeyboard(self.entry, "chat_kb")
+        self.keyboard.setObjectName("chat_keyboard")
+        self.keyboard.hide()
+        self.keyboard_toggle = Button(kind="small", checkable=True)
+        self.keyboard_toggle.setObjectName("chat_keyboard_toggle")
+        self.keyboard_toggle.toggled.connect(self._show_keyboard)
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.entry, 1)
+        entry_row.addWidget(self.keyboard_toggle)
         entry_row.addWidget(self.send)
         self.guest_buttons: dict[str, Button] = {}  # guest peer -> 「○○さんに退出してもらう」
         self.guest_box = QVBoxLayout()
@@ -103,7 +112,9 @@ class CallPage(Page):
             if w is self.people:
                 side_box.addLayout(self.guest_box)
         side_box.addWidget(self.chat, 1)
-        side_box.addLayout(quick_grid)
+        self.quick_area = QWidget()
+        self.quick_area.setLayout(quick_grid)
+        side_box.addWidget(self.quick_area)
         side_box.addLayout(entry_row)
         self.side = side
 
@@ -163,6 +174,7 @@ class CallPage(Page):
         self.box.addWidget(self.written_note)
         self.box.addWidget(self.document_note)
         self.box.addLayout(middle, 1)
+        self.box.addWidget(self.keyboard)
         self.box.addLayout(bar)
 
         self._lines: list[tuple[str, str]] = []
@@ -191,7 +203,8 @@ class CallPage(Page):
         self._status_key = "call.connecting"
         self._frames.start()
         self.retranslate()
-        if written:
+        if written:  # a written conversation: the keyboard is there at once
+            self.keyboard_toggle.setChecked(True)
             self.entry.setFocus()
 
     def stop(self) -> None:
@@ -214,6 +227,14 @@ class CallPage(Page):
         text = self.entry.text().strip()
         if text and self.ctx.port.send_chat(text):
             self.entry.clear()
+
+    def _show_keyboard(self, on: bool) -> None:
+        self.ctx.port.touch()
+        self.keyboard.setVisible(on)
+        self.quick_area.setVisible(not on)  # the keyboard needs the height; the phrases come back when it closes
+        self.retranslate()
+        if on:
+            self.entry.setFocus()
 
     def _mute(self, muted: bool) -> None:
         self.ctx.port.set_muted(muted)
@@ -293,7 +314,7 @@ class CallPage(Page):
         self.chat.clear()
         for who, text in self._lines:
             label = self.ctx.t("call.chat_me") if who == "me" else self.ctx.t("call.chat_staff")
-            self.chat.addItem(f"{label}：{text}" if self.ctx.language == "ja" else f"{label}: {text}")
+            self.chat.addItem(f"{label}：{text}" if self.ctx.japanese else f"{label}: {text}")
         self.chat.scrollToBottom()
 
     def set_participants(self, data: dict[str, Any]) -> None:
@@ -359,7 +380,7 @@ class CallPage(Page):
         t = self.ctx.t
         others = [p for p in self.participants if p.role != "resident"]
         self.people.setText(t("call.participants", people="、".join(self._who(p) for p in others)
-                              if self.ctx.language == "ja" else ", ".join(self._who(p) for p in others)))
+                              if self.ctx.japanese else ", ".join(self._who(p) for p in others)))
         self.people.setVisible(bool(others))
         self._guest_buttons([p for p in others if p.role == "guest"])
         self.quality.setText(t("call.quality", level=t(f"call.quality.{self.level}")))
@@ -371,6 +392,10 @@ class CallPage(Page):
         self.entry.setPlaceholderText(t("call.chat_placeholder"))
         self.entry.setAccessibleName(t("call.chat_placeholder"))
         self.send.set_text(t("call.chat_send"))
+        self.keyboard_toggle.set_text(t("call.keyboard_close" if self.keyboard_toggle.isChecked()
+                                        else "call.keyboard_open"))
+        self.keyboard.set_layout(self.ctx.keyboard_layout())
+        self.keyboard.retranslate(t)
         self.mute.set_text(t("call.unmute") if self.mute.isChecked() else t("call.mute"))
         self.camera.set_text(t("call.camera_on") if self.camera.isChecked() else t("call.camera_off"))
         self.document.set_text(t("call.document_stop") if self.showing_document else t("call.document_show"))
@@ -417,6 +442,8 @@ class CallPage(Page):
         self.stop()
         self._lines.clear()
         self.entry.clear()
+        self.keyboard.clear()
+        self.keyboard_toggle.setChecked(False)
         self.participants = []
         self.level = "unknown"
         self._status_key = None
@@ -441,4 +468,4 @@ class CallPage(Page):
 
     def focus_order(self) -> list[QWidget]:
         return [self.end, self.end_no, self.end_yes, self.mute, self.camera, self.document, *self.quick, self.entry,
-                self.send, self.chat]
+                self.keyboard_toggle, self.send, self.chat]

@@ -19,11 +19,12 @@ NEEDS: list[tuple[Need, str]] = [("sign_language", "needs.sign_language"), ("wri
 
 
 def service_name(s: ServiceInfo, language: str) -> str:
-    return s.name_ja if language == "ja" else (s.name_en or s.name_ja)
+    """In the resident's language: the server sends every service in every language it knows (1.14)."""
+    return s.text(language).name
 
 
 def service_description(s: ServiceInfo, language: str) -> str:
-    return s.description_ja if language == "ja" else s.description_en
+    return s.text(language).description
 
 
 class Page(QWidget):
@@ -110,7 +111,7 @@ class WelcomePage(Page):
         self.title.setText(t("welcome.title"))
         branch = self.ctx.port.branch
         self.branch.setText(branch)
-        self.branch.setVisible(bool(branch) and self.ctx.language == "ja")  # the branch name is Japanese data
+        self.branch.setVisible(bool(branch) and self.ctx.japanese)  # the branch name is Japanese data
         self.lead.setText(t("welcome.lead"))
         self.start.set_text(t("welcome.start"))
         self.start.setAccessibleDescription(t("welcome.start_hint"))
@@ -407,7 +408,8 @@ class NoSpecialistPage(Page):
         code = self.info.get("service_code")
         svc = next((s for s in self.ctx.port.services if s.code == code), None)
         self.service.setText(service_name(svc, self.ctx.language) if svc else "")
-        hours = self.info.get("hours_ja") if self.ctx.language == "ja" else self.info.get("hours_en")
+        hours = svc.text(self.ctx.language).hours if svc is not None and svc.texts else None
+        hours = hours or (self.info.get("hours_ja") if self.ctx.japanese else self.info.get("hours_en"))
         self.hours.setText(t("nospec.hours", hours=hours) if hours else t("nospec.hours_unknown"))
         self.lead.setText(t("nospec.lead"))
         self.other.set_text(t("nospec.other"))

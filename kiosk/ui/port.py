@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from kiosk.ui.kana import Layout
 from signaling.i18n import Catalog
 from signaling.protocol.models import CallbackBand, Need, ServiceInfo
 
@@ -153,6 +154,16 @@ class UiContext:
     @property
     def language(self) -> str:
         return self.catalog.language
+
+    @property
+    def japanese(self) -> bool:
+        """Whether the resident reads Japanese (日本語 or やさしい日本語): Japanese punctuation, the kana keyboard."""
+        return self.catalog.wire_language() == "ja"
+
+    def keyboard_layout(self) -> Layout:
+        """The on-screen keyboard for the language shown (a language pack may bring its own letters)."""
+        pack = self.catalog.packs.get(self.language)
+        return Layout.for_language(self.catalog.wire_language(), pack.keyboard if pack is not None else None)
 
     def run(self, coro: Coroutine[Any, Any, Any], done: Callable[[Any], None] | None = None) -> asyncio.Future[Any]:
         """Run a controller coroutine on the shared (qasync) loop; ``done(result)`` back on the GUI side."""

@@ -102,6 +102,8 @@ QPushButton[kind="hero"] {{ background: {PRIMARY}; color: {PRIMARY_TEXT}; border
 QPushButton[kind="danger"] {{ background: {DANGER}; color: {PRIMARY_TEXT}; border-color: {DANGER};
     font-size: {m.px(1.2)}px; }}
 QPushButton[kind="small"] {{ font-size: {m.px(0.85)}px; padding: {m.mm(1)}px {m.mm(3)}px; }}
+QPushButton[kind="key"] {{ font-size: {m.px(1.15)}px; padding: {m.mm(0.5)}px {m.mm(0.5)}px; }}
+QPushButton[kind="key"]:checked {{ background: {CHECKED}; color: {PRIMARY_TEXT}; }}
 QPushButton[kind="phrase"] {{ font-size: {m.px(0.75)}px; padding: {m.mm(0.5)}px {m.mm(1)}px; }}
 QPushButton[kind="service"] {{ text-align: left; padding: {m.mm(2)}px {m.mm(4)}px; }}
 QPushButton[kind="general"] {{ background: {GENERAL}; color: {PRIMARY_TEXT}; border-color: {GENERAL};

@@ -13,6 +13,7 @@ from server.auth import InvalidToken, decode_token
 from server.context import AppContext
 from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
 from server.guest_auth import decode_guest_token, is_guest_token
+from server.languages import known_languages, server_packs, service_texts
 from server.monitor.health import record_health
 from server.queue import (
     appointments,
@@ -160,7 +161,7 @@ class ServerHandler:
             ice_servers=ice_servers_for(self.ctx.settings, principal.peer, principal.role),
             ice_transport_policy=ice_transport_policy(self.ctx.settings), resume_token=token,
             heartbeat_s=10.0,
-            services=catalog,
+            services=catalog, languages=known_languages(self.ctx.settings),
             municipality=extra["municipality"], branch=extra["branch"],
         )
         return principal, welcome
@@ -195,8 +196,10 @@ class ServerHandler:
             on_duty = (await db.execute(
                 select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().unique().all()
         duty_skills = {sk.id for s in on_duty for sk in s.skills}
+        packs = server_packs(self.ctx.settings)
         catalog = [ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en, description_ja=s.description_ja,
-                               description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja)
+                               description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja,
+                               texts=service_texts(s, packs))
                    for s in services]
         self._catalog_cache = (now, generation, catalog)
         return catalog

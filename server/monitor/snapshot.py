@@ -18,10 +18,12 @@ from sqlalchemy import func, select
 
 from server.context import AppContext
 from server.db.models import Branch, Callback, CallSession, Kiosk, KioskHealth, Service, Staff, Ticket
+from server.languages import server_packs
 from server.monitor.health import HealthRules, health_alerts, health_view
 from server.queue import states
 from server.queue.callbacks import OPEN_STATES as CALLBACK_OPEN
 from server.settings import Settings
+from signaling.language_packs import language_label
 from signaling.protocol.monitor import (
     Alert,
     Counts,
@@ -121,6 +123,8 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
         healths = {h.kiosk_id: h for h in (await db.execute(select(KioskHealth))).scalars().all()}
         live = (await db.execute(select(CallSession).where(CallSession.ended_at.is_(None))
                                  .order_by(CallSession.accepted_at))).scalars().unique().all()
+        languages: dict[int, str] = {tid: lang for tid, lang in (await db.execute(
+            select(Ticket.id, Ticket.language).where(Ticket.id.in_([cs.ticket_id for cs in live])))).all()}
         callbacks: dict[int, int] = {sid: n for sid, n in (await db.execute(  # counts only: never a number
             select(Callback.service_id, func.count()).where(Callback.state.in_(CALLBACK_OPEN))
             .group_by(Callback.service_id))).all()}
@@ -178,7 +182,9 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
             waits.append((tk.id, place_of(tk.branch), svc, (now - tk.arrival_at).total_seconds()))
 
     session_rows: list[SessionRow] = []
+    packs = server_packs(ctx.settings)
     for cs in live:
+        lang = languages.get(cs.ticket_id, "ja")
         per_side = qualities.get(cs.id, {})
         kq, sq = quality_of(per_side.get("kiosk"), now), quality_of(per_side.get("staff"), now)
         bad = any(q is not None and q.age_s <= STALE_STATS_S and (
@@ -190,7 +196,8 @@ async def build_snapshot(ctx: AppContext) -> Snapshot:
             media="connected" if cs.media_connected_at is not None else "connecting",
             setup_ms=round(cs.setup_ms, 1) if cs.setup_ms is not None else None,
             participants=sum(1 for p in cs.participants or [] if "left_at" not in p),
-            kiosk=kq, staff=sq, bad_quality=bad,
+            kiosk=kq, staff=sq, bad_quality=bad, language=lang, language_ja=language_label(lang, "ja", packs),
+            language_en=language_label(lang, "en", packs),
         ))
 
     alerts = alerts_for(t, kiosk_rows, session_rows, waits)

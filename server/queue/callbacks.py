@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from server.db.models import Callback, Kiosk, Service, Staff
+from server.languages import check_language
 from server.queue.callback_bands import band_at, find_band, offered_bands
 from server.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from server.queue.step import Step
@@ -42,6 +43,7 @@ async def bands(step: Step, kiosk: Principal, msg: CallbackBands) -> CallbackBan
 
 async def create(step: Step, kiosk: Principal, msg: CallbackCreate) -> CallbackCreated:
     db, now = step.db, step.now
+    check_language(step.settings, msg.language)
     service = await _service(step, msg.service_code)
     band = find_band(step.settings, now, msg.band)
     if band is None:

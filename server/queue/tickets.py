@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 
 from server.case_records import find_case, last_specialist
 from server.db.models import CallSession, Kiosk, Municipality, Service, Staff, Ticket
+from server.languages import check_language
 from server.queue import states
 from server.queue.errors import Conflict, Forbidden, NoSpecialist, NotFound
 from server.queue.queue_views import tell_kiosk, waits
@@ -43,6 +44,7 @@ async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> Tick
     )).scalar_one_or_none()
     if existing is not None:
         raise Conflict("this kiosk already has an active ticket", {"ticket_id": existing.id})
+    check_language(step.settings, msg.language)
     service = (await db.execute(select(Service).where(Service.code == msg.service_code))).scalar_one_or_none()
     if service is None:
         raise NotFound(f"unknown service {msg.service_code!r}")

@@ -47,6 +47,7 @@ from signaling.protocol.models import (
     StaffStatus,
     Strict,
     TicketState,
+    WireLanguage,
 )
 from signaling.protocol.phone import japanese_phone
 from signaling.protocol.version import PROTOCOL_VERSION
@@ -93,7 +94,7 @@ class TicketCreate(Msg):
     type: Literal["ticket.create"] = "ticket.create"
     service_code: Annotated[str, Field(min_length=1, max_length=64)]
     needs: list[Need] = Field(default_factory=list, max_length=8)
-    language: Literal["ja", "en"] = "ja"
+    language: WireLanguage = "ja"  # 1.14: any code the server knows (was ja/en)
     case_number: Annotated[str, Field(min_length=1, max_length=24)] | None = None
 
     @field_validator("case_number")
@@ -297,7 +298,7 @@ class CallbackCreate(Msg):
     service_code: Annotated[str, Field(min_length=1, max_length=64)]
     phone: Annotated[str, Field(min_length=1, max_length=20)]
     band: CallbackBandRef
-    language: Literal["ja", "en"] = "ja"
+    language: WireLanguage = "ja"  # 1.14: any code the server knows (was ja/en)
     ticket_id: int | None = None
 
     @field_validator("phone")
@@ -429,6 +430,7 @@ class Welcome(ServerMsg):
     resume_token: str
     services: list[ServiceInfo] = Field(default_factory=list)
     heartbeat_s: float = 10.0
+    languages: list[str] = Field(default_factory=list)  # 1.14: the ticket languages this server accepts
 
 
 class Ack(ServerMsg):

@@ -14,6 +14,9 @@ Need = Literal["sign_language", "written", "large_text", "supporter", "interpret
 PRIORITY_MAX = 2
 Priority = Annotated[int, Field(ge=0, le=PRIORITY_MAX)]  # 0 normal, 1 high (優先), 2 urgent (至急)
 Language = Annotated[str, Field(max_length=16)]
+# 1.14: what a kiosk may send as the resident's language: a 2- or 3-letter code; the server accepts the languages
+# it knows (ja, en and one per language pack, signaling/language_packs.py) and answers invalid_message otherwise
+WireLanguage = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 EndReason = Literal[
     "resident_hangup", "staff_hangup", "media_failed", "kiosk_lost", "transferred", "server_shutdown"
 ]
@@ -46,6 +49,14 @@ class IceServer(Lenient):
     credential: str | None = None
 
 
+class ServiceText(Lenient):
+    """A service in one language (1.14): what the kiosk shows in that language."""
+
+    name: str
+    description: str = ""
+    hours: str = ""
+
+
 class ServiceInfo(Lenient):
     code: str
     name_ja: str
@@ -54,6 +65,19 @@ class ServiceInfo(Lenient):
     description_en: str = ""
     on_duty: bool = True
     hours: str = ""
+    # 1.14: the service in every language the server knows, by language code (ja, en, vi, ja-easy...); a field a
+    # language pack does not give is the Japanese one
+    texts: dict[str, ServiceText] = Field(default_factory=dict)
+
+    def text(self, *languages: str) -> ServiceText:
+        """The service in the first of ``languages`` the server sent (an older server sends no texts: its
+        Japanese or English fields)."""
+        for code in languages:
+            if code in self.texts:
+                return self.texts[code]
+        if languages[:1] == ("en",):
+            return ServiceText(name=self.name_en or self.name_ja, description=self.description_en)
+        return ServiceText(name=self.name_ja, description=self.description_ja, hours=self.hours)
 
 
 class QueueItem(Lenient):

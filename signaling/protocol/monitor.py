@@ -99,6 +99,9 @@ class SessionRow(FeedModel):
     kiosk: Quality | None
     staff: Quality | None
     bad_quality: bool
+    language: str = "ja"     # the resident's language (1.14): metadata, as the service is
+    language_ja: str = ""    # its name as Japanese and English readers say it (日本語 / ベトナム語 / Vietnamese)
+    language_en: str = ""
 
 
 class Alert(FeedModel):

@@ -13,6 +13,8 @@ PROTOCOL_VERSION = "1.15"  # 1.1: typed replies; the reply precedes the pushes i
 # 1.11: printing at the branch over the data channel (print.request, blob purpose print, print.status)
 # 1.12: confirming what staff wrote (form.list/send from consoles, form.show to the kiosk, form.answer, form.state)
 # 1.13: appointments (appointment.lookup/check_in from kiosks, appointment.update to staff; REST /api/appointments)
+# 1.14: languages follow the language packs: ticket.create/callback.create ``language`` any 2-3 letter code the
+#       server knows (invalid_message otherwise; was ja/en), welcome ``languages``, ServiceInfo ``texts`` by language
 # 1.15: guest.consent agree=false for a guest already in the call: the resident takes consent back
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from signaling.i18n import Catalog
+from signaling.language_packs import language_label
 from signaling.protocol.models import JST, CallbackBand
 from staff_console import I18N
 from staff_console.vocab import REFERRAL_ORG_JA
@@ -18,7 +19,7 @@ from staff_console.vocab import REFERRAL_ORG_JA
 
 class Texts:
     def __init__(self, language: str = "ja", service_name: Callable[[str, str], str] | None = None) -> None:
-        self.catalog = Catalog(I18N, language)
+        self.catalog = Catalog(I18N, language, app="console")  # language packs: the residents' languages too
         self._service_name = service_name
 
     @property
@@ -57,7 +58,10 @@ class Texts:
         return self.t("sep").join(items) if items else self.t("need.none")
 
     def language_name(self, code: str) -> str:
-        return self.t(f"lang.{code}") if self.has(f"lang.{code}") else code
+        """A resident's language: this catalog's name for it, else its language pack's (``_names``)."""
+        if self.has(f"lang.{code}"):
+            return self.t(f"lang.{code}")
+        return language_label(code, self.catalog.wire_language(), self.catalog.packs)
 
     def priority(self, level: int) -> str:
         return self.t(f"priority.{level}") if self.has(f"priority.{level}") else str(level)

@@ -305,7 +305,10 @@
       const first = el("tr", { cls: `session${s.bad_quality ? " bad-row" : ""}`, data: { session: s.id } },
         el("td", { rowspan: 2, cls: "place" }, el("div", { text: place(s.place) }),
           el("div", { cls: "muted", text: muni(s.place) })),
-        el("td", { rowspan: 2, text: svcName(s, "service_ja", "service_en") }),
+        el("td", { rowspan: 2 }, el("div", { text: svcName(s, "service_ja", "service_en") }),
+          // the resident's language when it is not Japanese (from the server's language packs)
+          ...(s.language && s.language !== "ja"
+            ? [el("div", { cls: "muted lang", text: svcName(s, "language_ja", "language_en") || s.language })] : [])),
         el("td", { rowspan: 2, cls: "num", text: dur }),
         el("td", { cls: "side", text: tr("side_kiosk") }), ...qualityCells(s.kiosk, snap.thresholds));
       const second = el("tr", { cls: "session-2" },
