@@ -47,15 +47,16 @@ def test_the_shipped_packs() -> None:
 
 @pytest.mark.parametrize("code", sorted(PACKS))
 def test_pack_keys_exist_and_keep_their_placeholders(code: str) -> None:
-    """A pack may leave keys out (they fall back), but every key it has is a real one of that app, with the
-    same {placeholders} as the Japanese text (a typo'd key would never show; a lost {n} would crash)."""
+    """A pack may leave keys out (they fall back), but every key it has is a real one of that app, and it uses
+    no {placeholder} the Japanese text is not given (a typo'd key would never show; an unknown field crashes).
+    It may leave one out, as English leaves out a staff member's Japanese name."""
     pack = PACKS[code]
     for app, texts in pack.sections.items():
         ja = json.loads((APPS[app] / "ja.json").read_text("utf-8"))
         unknown = set(texts) - set(ja)
         assert not unknown, f"{code}.json {app}: keys {app} does not have: {sorted(unknown)}"
         for key, text in texts.items():
-            assert _fields(text) == _fields(ja[key]), f"{code}.json {app}.{key}: placeholders differ from ja"
+            assert _fields(text) <= _fields(ja[key]), f"{code}.json {app}.{key}: placeholders ja does not have"
 
 
 def test_catalog_reads_packs_with_their_fallback(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ class CallPage(Page):
         side = QFrame()
         side.setProperty("role", "panel")
         side_box = QVBoxLayout(side)
+        side_box.setContentsMargins(6, 6, 6, 6)
         self.people = Label("small")
         self.people.setObjectName("call_people")
         self.quality = Label("small")
@@ -83,6 +84,7 @@ class CallPage(Page):
         self.chat = QListWidget()
         self.chat.setObjectName("chat_log")
         self.chat.setWordWrap(True)
+        self.chat.setMinimumHeight(60)  # with the keyboard open the log shrinks to a few lines
         self.quick = [Button(kind="phrase") for _ in QUICK]
         quick_grid = QGridLayout()
         for i, b in enumerate(self.quick):
@@ -98,12 +100,12 @@ class CallPage(Page):
         self.keyboard = TextKeyboard(self.entry, "chat_kb")
         self.keyboard.setObjectName("chat_keyboard")
         self.keyboard.hide()
-        self.keyboard_toggle = Button(kind="small", checkable=True)
+        self.keyboard_toggle = Button(kind="small")  # 「文字を打つ」 / 「キーボードを閉じる」
         self.keyboard_toggle.setObjectName("chat_keyboard_toggle")
-        self.keyboard_toggle.toggled.connect(self._show_keyboard)
+        self.keyboard_open: bool = False
+        self.keyboard_toggle.clicked.connect(lambda: self._show_keyboard(not self.keyboard_open))
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.entry, 1)
-        entry_row.addWidget(self.keyboard_toggle)
         entry_row.addWidget(self.send)
         self.guest_buttons: dict[str, Button] = {}  # guest peer -> 「○○さんに退出してもらう」
         self.guest_box = QVBoxLayout()
@@ -162,6 +164,7 @@ class CallPage(Page):
         self.end_no.clicked.connect(lambda: self._confirming(False))
         self.end_yes.clicked.connect(self._hang_up)
         bar = QHBoxLayout()
+        bar.addWidget(self.keyboard_toggle)
         bar.addWidget(self.mute)
         bar.addWidget(self.camera)
         bar.addWidget(self.muted_note)
@@ -196,16 +199,17 @@ class CallPage(Page):
     # ------------------------------------------------------------ call lifecycle
     def start(self, participants: list[Participant], *, written: bool = False,
               unmet_needs: list[str] | None = None) -> None:
-        """``written``: the call opens as a written conversation (asked for, or no signer free): say so
-        and put the cursor in the text box."""
+        """``written``: the call opens as a written conversation (asked for, or no signer free): the on-screen
+        keyboard is there at once, the cursor in the text box."""
         self.participants = list(participants)
         self.written, self.unmet_needs = written, list(unmet_needs or [])
         self._status_key = "call.connecting"
         self._frames.start()
-        self.retranslate()
-        if written:  # a written conversation: the keyboard is there at once
-            self.keyboard_toggle.setChecked(True)
+        if written:
+            self._show_keyboard(True)
             self.entry.setFocus()
+        else:
+            self.retranslate()
 
     def stop(self) -> None:
         self._frames.stop()
@@ -229,10 +233,17 @@ class CallPage(Page):
             self.entry.clear()
 
     def _show_keyboard(self, on: bool) -> None:
+        """The keyboard takes the lower part of the screen; what it displaces comes back when it closes: the
+        phrases, who is in the call, the connection, the chat's heading, the document button, the
+        written-conversation note (the open keyboard says as much)."""
         self.ctx.port.touch()
-        self.keyboard.setVisible(on)
-        self.quick_area.setVisible(not on)  # the keyboard needs the height; the phrases come back when it closes
-        self.retranslate()
+        self.keyboard_open = on
+        if not on:
+            self.keyboard.hide()
+        self.quick_area.setVisible(not on)
+        self.retranslate()  # what makes room is hidden before the keyboard shows: the screen never outgrows itself
+        if on:
+            self.keyboard.show()
         if on:
             self.entry.setFocus()
 
@@ -381,8 +392,13 @@ class CallPage(Page):
         others = [p for p in self.participants if p.role != "resident"]
         self.people.setText(t("call.participants", people="、".join(self._who(p) for p in others)
                               if self.ctx.japanese else ", ".join(self._who(p) for p in others)))
-        self.people.setVisible(bool(others))
+        keyboard_open = self.keyboard_open
+        self.people.setVisible(bool(others) and not keyboard_open)
         self._guest_buttons([p for p in others if p.role == "guest"])
+        for b in self.guest_buttons.values():  # with the people line: back when the keyboard closes
+            b.setVisible(not keyboard_open)
+        self.quality.setVisible(not keyboard_open)
+        self.chat_title.setVisible(not keyboard_open)
         self.quality.setText(t("call.quality", level=t(f"call.quality.{self.level}")))
         self.quality.set_role({"good": "ok", "poor": "bad"}.get(self.level, "small"))
         self.chat_title.setText(t("call.chat_title"))
@@ -392,14 +408,13 @@ class CallPage(Page):
         self.entry.setPlaceholderText(t("call.chat_placeholder"))
         self.entry.setAccessibleName(t("call.chat_placeholder"))
         self.send.set_text(t("call.chat_send"))
-        self.keyboard_toggle.set_text(t("call.keyboard_close" if self.keyboard_toggle.isChecked()
-                                        else "call.keyboard_open"))
+        self.keyboard_toggle.set_text(t("call.keyboard_close" if keyboard_open else "call.keyboard_open"))
         self.keyboard.set_layout(self.ctx.keyboard_layout())
         self.keyboard.retranslate(t)
         self.mute.set_text(t("call.unmute") if self.mute.isChecked() else t("call.mute"))
         self.camera.set_text(t("call.camera_on") if self.camera.isChecked() else t("call.camera_off"))
         self.document.set_text(t("call.document_stop") if self.showing_document else t("call.document_show"))
-        self.document.setVisible(self.ctx.port.document_available
+        self.document.setVisible(self.ctx.port.document_available and not keyboard_open
                                  and not (self.shared_state.get("open") and self.shared_large))
         if self.shared_state.get("open"):
             key = "call.shared_caption_large" if self.shared_large else "call.shared_caption"
@@ -417,7 +432,7 @@ class CallPage(Page):
         self.end_yes.set_text(t("call.end_yes"))
         self.end_no.set_text(t("call.end_no"))
         self.written_note.setText(t("call.written_unmet" if "sign_language" in self.unmet_needs else "call.written"))
-        self.written_note.setVisible(self.written)
+        self.written_note.setVisible(self.written and not keyboard_open)
         self.video.placeholder = t("call.remote_placeholder")
         self.video.setAccessibleName(t("call.remote_name"))
         self.self_view.placeholder = t("call.self_placeholder")
@@ -443,7 +458,7 @@ class CallPage(Page):
         self._lines.clear()
         self.entry.clear()
         self.keyboard.clear()
-        self.keyboard_toggle.setChecked(False)
+        self._show_keyboard(False)
         self.participants = []
         self.level = "unknown"
         self._status_key = None

@@ -3,7 +3,8 @@
 
 A resident types kana directly: no input method, no conversion to kanji (the specialist reads kana fine).
 A mark key acts on the character before the cursor, as on a phone's kana pad: か → が → か, は → ば → ぱ,
-つ → っ; on a Latin layout a tone key adds its combining accent to the vowel before it (a + ◌́ → á; the accent goes on the vowel just typed: c â ◌̀ n → cần).
+つ → っ. On a Latin layout a tone key adds its accent to the vowel before it (a + ◌́ → á): the accent goes
+on the vowel just typed (c â ◌̀ n → cần).
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ exempt from translation (``i18n_exempt``); the function keys take their words fr
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLineEdit, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.ui.kana import GOJUON, LATIN_PUNCTUATION, PUNCTUATION, QWERTY, SYMBOLS, Layout, apply_mark, to_katakana
 from kiosk.ui.widgets import Button
@@ -66,17 +67,20 @@ class TextKeyboard(QWidget):
     def _add_page(self, page: str, build: Callable[[QGridLayout], None]) -> None:
         w = QWidget()
         grid = QGridLayout(w)
-        grid.setSpacing(6)
+        grid.setSpacing(4)
         grid.setContentsMargins(0, 0, 0, 0)
         self.keys[page] = {}
         self._building = page
         build(grid)
+        for col in range(grid.columnCount()):
+            grid.setColumnStretch(col, 1)  # every key as wide as the next, whatever its label
         self.pages[page] = w
         self.stack.addWidget(w)
 
     def _key(self, grid: QGridLayout, what: str, label: str, row: int, col: int, span: int = 1, *,
              action: Callable[[], None] | None = None, exempt: bool = True, checkable: bool = False) -> Button:
         b = Button(label, kind="key", checkable=checkable)
+        b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # the grid decides the width
         b.setObjectName(f"{self.name}_{self._building}_{what}")
         if exempt:
             b.setProperty("i18n_exempt", True)  # a character, or a sign every reader knows (ABC, 123)
@@ -97,10 +101,10 @@ class TextKeyboard(QWidget):
         self._key(g, "katakana", "", 5, 0, 2, action=self._toggle_katakana, exempt=False, checkable=True)
         self._key(g, "to_latin", "ABC", 5, 2, action=lambda: self.show_page("latin"))
         self._key(g, "to_symbols", "123", 5, 3, action=lambda: self.show_page("symbols"))
-        self._key(g, "space", "", 5, 4, 3, action=lambda: self.type(" "), exempt=False)
-        for col, ch in enumerate(PUNCTUATION[2:], start=7):
+        self._key(g, "space", "", 5, 4, 2, action=lambda: self.type(" "), exempt=False)
+        for col, ch in enumerate(PUNCTUATION[2:], start=6):
             self._key(g, ch, ch, 5, col)
-        self._key(g, "delete", "", 5, 10, 1, action=self.delete, exempt=False)
+        self._key(g, "delete", "", 5, 9, 2, action=self.delete, exempt=False)
 
     def _latin_page(self, g: QGridLayout) -> None:
         for row, letters in enumerate(QWERTY):
@@ -111,7 +115,9 @@ class TextKeyboard(QWidget):
         for col, ch in enumerate(extra):
             self._key(g, ch, ch, row, col)
         for i, mark in enumerate(self.layout_spec.marks):
-            self._key(g, f"mark{i}", "◌" + mark, row, len(extra) + i, action=partial(self.mark, mark))
+            label = unicodedata.normalize("NFC", "a" + mark)  # the tone as a Vietnamese reader knows it: à á ả ã ạ
+            key = self._key(g, f"mark{i}", label, row, len(extra) + i, action=partial(self.mark, mark))
+            key.setProperty("mark", True)  # an accent for the vowel before, not a letter: drawn apart
         if not extra and not self.layout_spec.marks:
             for col, ch in enumerate(LATIN_PUNCTUATION):
                 self._key(g, ch, ch, row, col + 2)

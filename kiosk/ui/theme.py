@@ -102,7 +102,9 @@ QPushButton[kind="hero"] {{ background: {PRIMARY}; color: {PRIMARY_TEXT}; border
 QPushButton[kind="danger"] {{ background: {DANGER}; color: {PRIMARY_TEXT}; border-color: {DANGER};
     font-size: {m.px(1.2)}px; }}
 QPushButton[kind="small"] {{ font-size: {m.px(0.85)}px; padding: {m.mm(1)}px {m.mm(3)}px; }}
-QPushButton[kind="key"] {{ font-size: {m.px(1.15)}px; padding: {m.mm(0.5)}px {m.mm(0.5)}px; }}
+QPushButton[kind="key"] {{ font-size: {m.px(1.0)}px; padding: 0px; min-height: {m.mm(MIN_TOUCH_MM) - 8}px;
+    max-height: {m.mm(MIN_TOUCH_MM) - 8}px; min-width: {m.mm(MIN_TOUCH_MM) - 8}px; }}
+QPushButton[kind="key"][mark="true"] {{ background: {PANEL}; border-style: dashed; }}
 QPushButton[kind="key"]:checked {{ background: {CHECKED}; color: {PRIMARY_TEXT}; }}
 QPushButton[kind="phrase"] {{ font-size: {m.px(0.75)}px; padding: {m.mm(0.5)}px {m.mm(1)}px; }}
 QPushButton[kind="service"] {{ text-align: left; padding: {m.mm(2)}px {m.mm(4)}px; }}

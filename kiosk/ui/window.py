@@ -22,6 +22,7 @@ from kiosk.ui.call import CallPage
 from kiosk.ui.callback import CallbackDonePage, CallbackPage
 from kiosk.ui.case_number import CaseNumberOverlay
 from kiosk.ui.form_confirm import FormConfirmOverlay
+from kiosk.ui.language_menu import LanguageOverlay
 from kiosk.ui.overlays import GuestConsentOverlay, GuestLeaveOverlay, IdleOverlay, OfflineOverlay
 from kiosk.ui.pages import FeedbackPage, NeedsPage, NoSpecialistPage, Page, ServicesPage, WaitingPage, WelcomePage
 from kiosk.ui.port import UiContext
@@ -61,7 +62,11 @@ class TopBar(QFrame):
         self.voice.setObjectName("voice_toggle")
         self.volume = Button(kind="small")
         self.volume.setObjectName("voice_volume")
+        # the languages: one button here, the choice on a card (kiosk/ui/language_menu.py; the window sets it)
         self.languages: dict[str, Button] = {}
+        self.language_menu = Button(kind="small")
+        self.language_menu.setObjectName("language_menu")
+        self.language_menu.setProperty("i18n_exempt", True)  # 「言語 / Language」: two languages on purpose
         row.addWidget(self.title)
         row.addStretch(1)
         row.addWidget(self.call_staff)
@@ -81,13 +86,7 @@ class TopBar(QFrame):
         else:
             self.voice.hide()
             self.volume.hide()
-        for code in ctx.catalog.languages():
-            b = Button(ctx.catalog.language_name(code), kind="small", checkable=True)
-            b.setObjectName(f"lang_{code}")
-            b.setProperty("i18n_exempt", True)  # a language's name is written in that language
-            b.clicked.connect(lambda _=False, c=code: self.ctx.port.set_language(c))
-            row.addWidget(b)
-            self.languages[code] = b
+        row.addWidget(self.language_menu)
         outer.addWidget(self.staff_notice)  # a strip under the bar, full width, only while there is news
 
     def fit(self) -> None:
@@ -99,7 +98,7 @@ class TopBar(QFrame):
 
         margins = self.outer.contentsMargins()
         room = self.width() - margins.left() - margins.right()
-        buttons: list[QWidget] = [self.call_staff, *self.tools, *self.languages.values()]
+        buttons: list[QWidget] = [self.call_staff, *self.tools, self.language_menu]
         two_rows = width(buttons) > room
         self.title.setVisible(two_rows or width([self.title, *buttons]) <= room)
         if two_rows != self.two_rows:
@@ -141,12 +140,8 @@ class TopBar(QFrame):
             self.volume.set_text(t("top.volume", level=t(f"top.volume.{voice.volume}")))
             self.volume.setAccessibleDescription(t("top.volume_hint"))
             self.volume.setEnabled(voice.enabled)
-        for code, b in self.languages.items():
-            b.blockSignals(True)
-            b.setChecked(code == self.ctx.language)
-            b.blockSignals(False)
-            b.set_text(self.ctx.catalog.language_name(code))
-            b.setAccessibleDescription(t("top.language"))
+        self.language_menu.set_text(t("top.language_menu"))
+        self.language_menu.setAccessibleDescription(t("top.language"))
         self.fit()
 
 
@@ -192,6 +187,9 @@ class KioskWindow(QWidget):
         self.guest_consent = GuestConsentOverlay(ctx, self)
         self.case_number = CaseNumberOverlay(ctx, self)
         self.form_confirm = FormConfirmOverlay(ctx, self)  # 書かない窓口: above the call, below the consent question
+        self.language_choice = LanguageOverlay(ctx, self)
+        self.topbar.languages = self.language_choice.buttons
+        self.topbar.language_menu.clicked.connect(self.language_choice.open)
         self.needs.case_requested.connect(self.case_number.open)
         self.case_number.chosen.connect(self.needs.retranslate)
         self.guest_consent.answered.connect(lambda agree: self.ctx.run(self.ctx.port.answer_guest(agree)))
@@ -331,7 +329,7 @@ class KioskWindow(QWidget):
         self.stack.setCurrentWidget(page)
         order = [w for w in page.focus_order() if w.isVisibleTo(page) or not page.isVisible()]
         order += [w for w in (self.topbar.voice, self.topbar.volume) if self.ctx.voice is not None]
-        order += [self.topbar.larger, *self.topbar.languages.values()]
+        order += [self.topbar.larger, self.topbar.language_menu]
         for a, b in itertools.pairwise(order):
             QWidget.setTabOrder(a, b)
         page.on_show()
@@ -360,6 +358,7 @@ class KioskWindow(QWidget):
         self.guest_leave.retranslate()
         self.case_number.retranslate()
         self.form_confirm.retranslate()
+        self.language_choice.retranslate()
 
     def set_large_text(self, on: bool) -> None:
         if on == self.large_text:
@@ -395,6 +394,7 @@ class KioskWindow(QWidget):
         self.form_confirm.dismiss()
         self.printing.dismiss()
         self.case_number.clear()  # the typed case number is forgotten with the rest
+        self.language_choice.hide()
         self.set_large_text(False)
         self.set_language(language or self.ctx.language)
 
@@ -403,7 +403,7 @@ class KioskWindow(QWidget):
         super().resizeEvent(event)
         self.apply_scale()
         for overlay in (self.offline, self.idle, self.guest_consent, self.guest_leave, self.case_number,
-                        self.form_confirm, self.printing):
+                        self.form_confirm, self.printing, self.language_choice):
             overlay.setGeometry(self.rect())
         self.form_confirm.fit()  # its card follows the window's height
 

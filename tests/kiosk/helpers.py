@@ -47,6 +47,12 @@ def click(widget: QWidget) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def choose_language(window: Any, code: str) -> None:
+    """The resident's way to another language: 「言語 / Language」 in the top bar, then the language's button."""
+    click(window.topbar.language_menu)
+    click(window.topbar.languages[code])
+
+
 async def kiosk_app(env: Env, tmp_path: Path, branch: str = "bihoro", *,
                     clock: Callable[[], float] = time.monotonic, card_camera: Any = None, **over: Any) -> KioskApp:
     kid, secret = await env.enroll_kiosk(branch)

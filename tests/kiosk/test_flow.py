@@ -20,7 +20,7 @@ from server.db.seed import seed_demo
 from server.run import start_server
 from signaling.observer import wait_for
 from tests.integration.calls import kiosk_controller, staff_controller
-from tests.kiosk.helpers import TEST_PIN, click, kiosk_app
+from tests.kiosk.helpers import TEST_PIN, choose_language, click, kiosk_app
 from tests.support import WAIT_S, Env, ManualClock, allow_outside_supervision, eventually, make_settings
 
 
@@ -219,7 +219,7 @@ async def test_inactivity_resets_and_warns(sqlite_env: Env, tmp_path: Path) -> N
     warnings: list[dict[str, Any]] = []
     ctl.on("idle_warning", warnings.append)
     try:
-        click(w.topbar.languages["en"])
+        choose_language(w, "en")
         click(w.welcome.start)
         await eventually(lambda: ctl.screen == "choosing")
         click(w.services_page.buttons["disability"])

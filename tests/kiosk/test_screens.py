@@ -21,6 +21,7 @@ from tests.kiosk.helpers import (
     SIZE,
     TEST_PIN,
     a11y_problems,
+    choose_language,
     click,
     kiosk_app,
     shot,
@@ -58,13 +59,13 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         texts[name] = visible_texts(w)
         a11y[name] = a11y_problems(w, w.metrics.mm(MIN_TOUCH_MM))
 
-    async def choose_language() -> None:
+    async def switch_language() -> None:
         if ctl.language != language:
-            click(w.topbar.languages[language])
+            choose_language(w, language)
             await eventually(lambda: ctl.language == language and w.ctx.language == language)
 
     try:
-        await choose_language()
+        await switch_language()
         await capture("welcome")
         assert w.focusWidget() is w.welcome.start  # the one obvious button has the keyboard focus
 
@@ -181,7 +182,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         click(w.feedback.send)
         await eventually(lambda: ctl.screen == "idle")
         assert ctl.language == ctl.settings.language  # the privacy reset also resets the language
-        await choose_language()
+        await switch_language()
         await capture("thanks")
 
         w.offline.set_online(False, ticket_kept=True)
@@ -197,7 +198,7 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         await capture("idle_warning")
         click(w.idle.button)
         ctl.reset()
-        await choose_language()
+        await switch_language()
 
         for _ in range(5):
             click(w.welcome.title)  # the hidden way in for IT staff
