@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling import client
@@ -32,6 +32,11 @@ class KioskSettings(BaseSettings):
     video_fps: int = 15
     language: str = "ja"  # the kiosk's default: ja, en, or a language pack's code (ja-easy, vi)
     languages_dir: Path | None = None  # language packs (signaling/language_packs.py); None: the shipped ones
+
+    @field_validator("languages_dir", mode="before")
+    @classmethod
+    def _no_dir(cls, v: object) -> object:
+        return None if v == "" else v  # an empty variable: the shipped packs (not the current directory)
     # CA of the server's certificate (https): MADOGUCHI_KIOSK_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
     ca_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("MADOGUCHI_KIOSK_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))

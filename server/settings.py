@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # language packs, one file per language beyond ja/en (signaling/language_packs.py); empty: the shipped ones
     languages_dir: Path | None = None
 
+    @field_validator("languages_dir", mode="before")
+    @classmethod
+    def _no_dir(cls, v: object) -> object:
+        return None if v == "" else v  # an empty variable: the shipped packs (not the current directory)
+
     # monitor / report (issue 5)
     kiosk_offline_alert_s: float = 60.0
     wait_alert_s: float = 600.0

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QVBoxLayout, QWidget
 
 from kiosk.ui.keyboard import TextKeyboard
 from kiosk.ui.pages import Page
@@ -163,7 +163,10 @@ class CallPage(Page):
         self.end.clicked.connect(lambda: self._confirming(True))
         self.end_no.clicked.connect(lambda: self._confirming(False))
         self.end_yes.clicked.connect(self._hang_up)
-        bar = QHBoxLayout()
+        # the controls: a row under the call; with the keyboard open, a column beside it (the keyboard takes
+        # the height the row had, so the call keeps its banners and the chat)
+        bar = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.bar = bar
         bar.addWidget(self.keyboard_toggle)
         bar.addWidget(self.mute)
         bar.addWidget(self.camera)
@@ -177,8 +180,10 @@ class CallPage(Page):
         self.box.addWidget(self.written_note)
         self.box.addWidget(self.document_note)
         self.box.addLayout(middle, 1)
-        self.box.addWidget(self.keyboard)
-        self.box.addLayout(bar)
+        self.lower = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.lower.addWidget(self.keyboard, 1)
+        self.lower.addLayout(bar)
+        self.box.addLayout(self.lower)
 
         self._lines: list[tuple[str, str]] = []
         self.participants: list[Participant] = []
@@ -233,14 +238,18 @@ class CallPage(Page):
             self.entry.clear()
 
     def _show_keyboard(self, on: bool) -> None:
-        """The keyboard takes the lower part of the screen; what it displaces comes back when it closes: the
-        phrases, who is in the call, the connection, the chat's heading, the document button, the
-        written-conversation note (the open keyboard says as much)."""
+        """The keyboard takes the lower part of the screen, the controls stand in a column beside it (close
+        the keyboard, end the call); what it displaces comes back when it closes: the phrases, who is in the
+        call, the connection, the chat's heading, the document button, mute and camera."""
         self.ctx.port.touch()
         self.keyboard_open = on
         if not on:
             self.keyboard.hide()
         self.quick_area.setVisible(not on)
+        for w in (self.mute, self.camera):  # back with the row; the muted note says so meanwhile
+            w.setVisible(not on)
+        self.lower.setDirection(QBoxLayout.Direction.LeftToRight if on else QBoxLayout.Direction.TopToBottom)
+        self.bar.setDirection(QBoxLayout.Direction.TopToBottom if on else QBoxLayout.Direction.LeftToRight)
         self.retranslate()  # what makes room is hidden before the keyboard shows: the screen never outgrows itself
         if on:
             self.keyboard.show()
@@ -432,7 +441,7 @@ class CallPage(Page):
         self.end_yes.set_text(t("call.end_yes"))
         self.end_no.set_text(t("call.end_no"))
         self.written_note.setText(t("call.written_unmet" if "sign_language" in self.unmet_needs else "call.written"))
-        self.written_note.setVisible(self.written and not keyboard_open)
+        self.written_note.setVisible(self.written)
         self.video.placeholder = t("call.remote_placeholder")
         self.video.setAccessibleName(t("call.remote_name"))
         self.self_view.placeholder = t("call.self_placeholder")

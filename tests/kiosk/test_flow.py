@@ -75,6 +75,8 @@ async def test_whole_visit_by_touch(sqlite_env: Env, tmp_path: Path) -> None:
         await eventually(lambda: takahashi.mesh is not None and takahashi.mesh.link() is not None
                          and takahashi.mesh.link().call._channel_open.is_set())  # type: ignore[union-attr]
         theirs = asyncio.ensure_future(wait_for(takahashi, "chat", WAIT_S, lambda d: d["who"] != "me"))
+        assert w.call.keyboard_open  # a written call (筆談) opens with the on-screen keyboard; under it the phrases
+        click(w.call.keyboard_toggle)
         click(w.call.quick[4])  # "please write it down"
         assert (await theirs)["text"] == w.ctx.t("call.quick.write")
         assert takahashi.send_chat("来週、ハローワークへ一緒に行きましょう")

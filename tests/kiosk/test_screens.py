@@ -114,6 +114,8 @@ async def test_every_screen_in_one_language(sqlite_env: Env, tmp_path: Path, lan
         await eventually(lambda: console.mesh is not None and console.mesh.link() is not None
                          and console.mesh.link().call._channel_open.is_set())  # type: ignore[union-attr]
         assert console.send_chat(CHAT[language])
+        assert w.call.keyboard_open  # a written call (筆談) opens with the on-screen keyboard; under it the phrases
+        click(w.call.keyboard_toggle)
         click(w.call.quick[2])  # "please say that again"
         await eventually(lambda: w.call.chat.count() == 2)
         await eventually(lambda: w.call.level != "unknown", what="a quality report")
