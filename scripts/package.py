@@ -7,7 +7,8 @@ Output: ``<dist>/madoguchi-kiosk/madoguchi-kiosk`` and ``<dist>/madoguchi-consol
 apps' translation files. Copy the whole folder to the PC (README: "Install a kiosk").
 
 What PyInstaller does not find by itself is listed here, for the reason given beside it:
-- the i18n catalogues (``kiosk/i18n``, ``staff_console/i18n``) are read from beside the modules at run time;
+- the i18n catalogues (``kiosk/i18n``, ``staff_console/i18n``) and the language packs (``signaling/languages``)
+  are read from beside the modules at run time;
 - ``livekit.rtc`` (the kiosk's echo canceller) is imported lazily and loads ``liblivekit_ffi.so`` from its
   ``resources`` package by path, so both the module and the library are named;
 - ``aiortc.codecs`` pick their encoders by MIME type at run time; ``av``'s hook already collects every submodule;
@@ -47,6 +48,7 @@ class AppBuild:
     speech: bool = False  # pre-render the catalog's spoken guidance into the bundle
 
 
+LANGUAGES = "signaling/languages"  # the language packs, one file per language (signaling/language_packs.py)
 COMMON_HIDDEN = ["qasync", "PySide6.QtMultimedia", "PySide6.QtPdf"]
 APPS = {
     "kiosk": AppBuild("madoguchi-kiosk", "kiosk", "kiosk/i18n",
@@ -62,7 +64,8 @@ APPS = {
 def pyinstaller_args(app: AppBuild, dist: Path, work: Path) -> list[str]:
     args = [str(ROOT / app.entry / "__main__.py"), "--name", app.name, "--onedir", "--noconfirm", "--clean",
             "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work), "--specpath", str(work),
-            "--paths", str(ROOT), "--add-data", f"{ROOT / app.i18n}{os.pathsep}{app.i18n}"]
+            "--paths", str(ROOT), "--add-data", f"{ROOT / app.i18n}{os.pathsep}{app.i18n}",
+            "--add-data", f"{ROOT / LANGUAGES}{os.pathsep}{LANGUAGES}"]
     for folder in app.data:
         args += ["--add-data", f"{ROOT / folder}{os.pathsep}{folder}"]
     if app.speech:
