@@ -180,10 +180,10 @@ class CallPage(Page):
         self.box.addWidget(self.written_note)
         self.box.addWidget(self.document_note)
         self.box.addLayout(middle, 1)
-        self.lower = QBoxLayout(QBoxLayout.Direction.TopToBottom)
-        self.lower.addWidget(self.keyboard, 1)
-        self.lower.addLayout(bar)
-        self.box.addLayout(self.lower)
+        self.lower_box = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.lower_box.addWidget(self.keyboard, 1)
+        self.lower_box.addLayout(bar)
+        self.box.addLayout(self.lower_box)
 
         self._lines: list[tuple[str, str]] = []
         self.participants: list[Participant] = []
@@ -248,7 +248,7 @@ class CallPage(Page):
         self.quick_area.setVisible(not on)
         for w in (self.mute, self.camera):  # back with the row; the muted note says so meanwhile
             w.setVisible(not on)
-        self.lower.setDirection(QBoxLayout.Direction.LeftToRight if on else QBoxLayout.Direction.TopToBottom)
+        self.lower_box.setDirection(QBoxLayout.Direction.LeftToRight if on else QBoxLayout.Direction.TopToBottom)
         self.bar.setDirection(QBoxLayout.Direction.TopToBottom if on else QBoxLayout.Direction.LeftToRight)
         self.retranslate()  # what makes room is hidden before the keyboard shows: the screen never outgrows itself
         if on:

@@ -12,7 +12,7 @@ import pytest
 
 from signaling.observer import wait_for
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import click, kiosk_app, shot
+from tests.kiosk.helpers import choose_language, click, kiosk_app, shot
 from tests.support import WAIT_S, Env, eventually
 from tests.test_guest_access import guest_client
 
@@ -25,7 +25,7 @@ async def test_the_resident_asks_a_guest_to_leave(sqlite_env: Env, tmp_path: Pat
     ctl, w = app.controller, app.window
     try:
         if ctl.language != language:
-            click(w.topbar.languages[language])
+            choose_language(w, language)
             await eventually(lambda: ctl.language == language)
         t = w.ctx.t
         assert await console.set_available()
