@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--htsvoice", type=Path)
     parser.add_argument("--dictionary", type=Path)
     ns = parser.parse_args(argv)
-    report = asyncio.run(prerender(Catalog(I18N), ns.out, htsvoice=ns.htsvoice, dictionary=ns.dictionary))
+    report = asyncio.run(prerender(Catalog(I18N, app="kiosk"), ns.out, htsvoice=ns.htsvoice,  # with the packs
+                                   dictionary=ns.dictionary))
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 1 if any(r.get("failed") for r in report.values()) else 0
 
