@@ -15,7 +15,7 @@ from kiosk.app import KioskApp
 from kiosk.speech.guide import VOLUME_GAINS, Utterance
 from signaling.observer import wait_for
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import click, kiosk_app, shot
+from tests.kiosk.helpers import choose_language, click, kiosk_app, shot
 from tests.support import WAIT_S, Env, ManualClock, eventually
 
 SPEECH = "local:speech"
@@ -76,12 +76,12 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
         click(w.needs.next)
         await heard.said("nospec", "ja")
 
-        click(w.topbar.languages["en"])  # the same screen again, in the resident's new language
+        choose_language(w, "en")  # the same screen again, in the resident's new language
         await heard.said("nospec", "en")
         click(w.nospec.other)
         await heard.said("services", "en")
         await shot(w, "voice_services", "en")
-        click(w.topbar.languages["ja"])
+        choose_language(w, "ja")
         back = await heard.said("services", "ja")
         assert back.cached  # said before: from the disk cache, no engine ran
         assert heard.pages() == [("welcome", "ja"), ("services", "ja"), ("needs", "ja"), ("nospec", "ja"),
@@ -165,7 +165,7 @@ async def test_default_off_inactivity_quiet_and_reset(sqlite_env: Env, tmp_path:
     try:
         assert not guide.enabled and not w.topbar.voice.isChecked()
         assert w.topbar.voice.text() == w.ctx.t("top.voice_off")
-        click(w.topbar.languages["en"])
+        choose_language(w, "en")
         click(w.welcome.start)
         await eventually(lambda: ctl.screen == "choosing")
         assert heard.spoken() == []
