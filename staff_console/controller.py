@@ -773,6 +773,17 @@ class StaffController(Emitter):
         self.emit("history", {"rows": list(rows)})
         return rows
 
+    async def history_forms(self, session_id: int) -> list[dict[str, Any]] | None:
+        """The forms (書かない窓口) kept with a past session, for the history's detail: event ``history_forms``
+        (``session_id``, ``forms``). None when they could not be read (``error`` code ``history``)."""
+        try:
+            forms = await self.api.session_forms(session_id)
+        except (ApiError, OSError) as exc:
+            self.emit("error", {"code": "history", "message": str(exc), "request": "forms"})
+            return None
+        self.emit("history_forms", {"session_id": session_id, "forms": forms})
+        return forms
+
     # ------------------------------------------------------------ server events
     async def _on_message(self, msg: ServerMessage) -> None:
         match msg:

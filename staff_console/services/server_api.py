@@ -118,6 +118,10 @@ class StaffApi:
     async def attachments(self, session_id: int) -> list[dict[str, Any]]:
         return list(await self._call("GET", f"/api/sessions/{session_id}/attachments"))
 
+    async def session_forms(self, session_id: int) -> list[dict[str, Any]]:
+        """Every form kept with the session (confirmed, change asked, or left unanswered); the read is audited."""
+        return list(await self._call("GET", f"/api/sessions/{session_id}/forms"))
+
     async def confirmed_form(self, session_id: int, confirmation_id: int) -> dict[str, Any]:
         """A form kept with the session, as stored (server: routes/forms.py; the read is audited)."""
         return dict(await self._call("GET", f"/api/sessions/{session_id}/forms/{confirmation_id}"))

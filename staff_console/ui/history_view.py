@@ -30,6 +30,7 @@ from staff_console.ui.text import Texts
 class HistoryView(QWidget):
     search = Signal(dict)  # {"date_from", "date_to", "branch", "service", "staff_id"}
     case_lookup = Signal(str)  # a 相談番号 typed by the specialist: open that case
+    forms_wanted = Signal(int)  # a session was selected: its confirmed forms, to show under its note
 
     def __init__(self, texts: Texts, model: HistoryModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +39,8 @@ class HistoryView(QWidget):
         self.services: list[str] = []
         self.branches: dict[str, str] = {}
         self.staff: list[tuple[int, str]] = []
+        self.shown_session: int | None = None
+        self.forms: list[dict[str, Any]] = []  # the selected session's forms (書かない窓口), once read
         today = QDate.currentDate()
         self.date_from = QDateEdit(today.addDays(-30))
         self.date_to = QDateEdit(today)
@@ -157,7 +160,39 @@ class HistoryView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return
-        self.detail.setHtml(self.detail_html(self.model.row_data(rows[0].row())))
+        row = self.model.row_data(rows[0].row())
+        self.shown_session = int(row["id"]) if row.get("id") is not None else None
+        self.forms = []
+        self.detail.setHtml(self.detail_html(row))
+        if self.shown_session is not None:
+            self.forms_wanted.emit(self.shown_session)
+
+    def set_forms(self, session_id: int, forms: list[dict[str, Any]]) -> None:
+        """The forms of the selected session arrived (ignored if another one was selected meanwhile)."""
+        if session_id != self.shown_session:
+            return
+        self.forms = list(forms)
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.detail.setHtml(self.detail_html(self.model.row_data(rows[0].row())))
+
+    def forms_html(self) -> str:
+        t, e = self.texts, html.escape
+        en = t.language == "en"
+        parts = []
+        for f in self.forms:
+            c = f["content"]
+            state = t.t(f"history.form_state.{f['state']}") if t.has(f"history.form_state.{f['state']}") else f["state"]
+            parts.append(f"<h4>{e(c['title_en'] if en else c['title_ja'])} — {e(state)}</h4>")
+            cells = "".join(f"<tr><th align='left' valign='top' style='padding-right:12px'>"
+                            f"{e(x['label_en'] if en else x['label_ja'])}</th>"
+                            f"<td>{e(x['shown_en'] if en else x['shown_ja']).replace(chr(10), '<br>')}</td></tr>"
+                            for x in c["fields"])
+            when = f.get("confirmed_at") or f.get("answered_at")
+            proof = t.t("history.form_proof", when=t.when(when) if when else "—", kiosk=f.get("kiosk_name") or "—",
+                        hash=f["content_hash"][:16])
+            parts.append(f"<table>{cells}</table><p><small>{e(proof)}</small></p>")
+        return "".join(parts)
 
     def detail_html(self, r: dict[str, Any]) -> str:
         t = self.texts
@@ -169,7 +204,7 @@ class HistoryView(QWidget):
                 f" · {e(t.end_reason(r.get('end_reason') or ''))}</p>")
         note = r.get("note")
         if not note:
-            return head + f"<p><i>{e(t.t('history.note_none'))}</i></p>"
+            return head + f"<p><i>{e(t.t('history.note_none'))}</i></p>" + self.forms_html()
         rows = [(t.t("history.category"), t.category(note["category"])),
                 (t.t("note.summary"), note.get("summary") or "—"),
                 (t.t("note.follow_up"), (note.get("follow_up_by") or t.t("history.follow_up_yes"))
@@ -179,7 +214,7 @@ class HistoryView(QWidget):
             rows.append((t.t("note.shared"), t.t("history.follow_up_yes")))
         cells = "".join(f"<tr><th align='left' valign='top' style='padding-right:12px'>{e(k)}</th>"
                         f"<td>{e(v).replace(chr(10), '<br>')}</td></tr>" for k, v in rows)
-        return head + f"<table>{cells}</table>"
+        return head + f"<table>{cells}</table>" + self.forms_html()
 
     def retranslate(self) -> None:
         t = self.texts

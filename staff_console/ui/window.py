@@ -198,6 +198,7 @@ class ConsoleWindow(QMainWindow):
         self.case_dialog.save_requested.connect(
             lambda number, name, contact: self._run(ctl.cases.update(number, name, contact)))
         self.history_view.case_lookup.connect(lambda number: self._run(ctl.cases.read(number)))
+        self.history_view.forms_wanted.connect(lambda sid: self._run(ctl.history_forms(sid)))
         for box in (self.call_view.case_box, self.wrapup_view.case_box):
             box.open_requested.connect(lambda number: self._run(ctl.cases.read(number)))
             box.link_requested.connect(lambda number: self._run(ctl.link_case(number)))
@@ -296,6 +297,9 @@ class ConsoleWindow(QMainWindow):
         if data.get("saved"):
             self.statusBar().showMessage(self.texts.t("case.saved_notice", number=data["case"]["number"]), 8000)
         self.case_dialog.show_case(data["case"])
+
+    def _on_history_forms(self, data: dict[str, Any]) -> None:
+        self.history_view.set_forms(data["session_id"], data["forms"])
 
     def _on_case_linked(self, data: dict[str, Any]) -> None:
         number = str(data["case"]["number"])

@@ -11,7 +11,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from server.db.models import AuditEvent
 from signaling.protocol.forms import content_hash
 from tests.console.conftest import scene
 from tests.integration.calls import kiosk_controller, staff_controller
@@ -132,3 +134,23 @@ async def test_fill_ask_correct_confirm_and_the_pdf(tmp_path: Path, language: st
         saved = tmp_path / "saved.pdf"
         assert await ctl.forms.save_pdf("employment_consult", str(saved))
         assert saved.read_bytes().startswith(b"%PDF")
+
+        # afterwards, the history shows the confirmed form under the session's record (the read is audited)
+        sid = ctl.call.session_id  # type: ignore[union-attr]
+        assert await ctl.hang_up()
+        await eventually(lambda: ctl.wrapup is not None, what="wrap-up")
+        assert await ctl.save_note("就労の相談", "週3日")
+        assert await ctl.finish_wrapup()
+        win.tabs.setCurrentIndex(1)
+        hv = win.history_view
+        await eventually(lambda: hv.model.rowCount() > 0, what="the history")
+        await eventually(lambda: hv.shown_session == sid and hv.forms, what="the session's forms read")
+        detail = hv.detail.toPlainText()
+        assert t("history.form_state.confirmed") in detail
+        for f in record["content"]["fields"]:
+            assert (f["shown_en"] if en else f["shown_ja"]).split("\n")[0] in detail, f["key"]
+        assert record["content_hash"][:16] in detail
+        await shot(win, "history_form", language, app="console")
+        async with env.ctx.maker() as db:
+            reads = (await db.execute(select(AuditEvent).where(AuditEvent.action == "form.read"))).scalars().all()
+        assert reads and all(r.actor == f"staff:{ctl.me['id']}" for r in reads)
