@@ -74,3 +74,36 @@ def test_zoomed_in_the_middle_of_the_full_picture_is_shown(qtbot: QtBot) -> None
     assert view.source_rect().getRect() == (240.0, 180.0, 160.0, 120.0)
     shown = view.grab().toImage()
     assert near(shown.pixelColor(100, 240), BARS_RGB[3]) and near(shown.pixelColor(540, 240), BARS_RGB[4])
+
+
+def test_a_smaller_view_converts_at_its_own_size_once_per_frame(qtbot: QtBot) -> None:
+    """The self-view in the corner: swscale shrinks the frame as it converts it; repaints of the same frame (its
+    parent repainting under it) copy that small picture, not convert again; the colours are the frame's."""
+    track = SyntheticVideoTrack(640, 480)
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.set_frame(track.render(0))
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted >= 1)
+    assert view.frames_converted == 1 and view._image is not None
+    assert (view._image.width(), view._image.height()) == (320, 240)  # converted at the size shown
+    for _ in range(3):
+        view.repaint()
+    assert view.frames_converted == 1 and view.frames_painted >= 4
+    shown = view.grab().toImage()
+    for bar, rgb in enumerate(BARS_RGB):
+        x = bar * 40 + 20
+        assert near(shown.pixelColor(x, 50), rgb), (bar, shown.pixelColor(x, 50).getRgb())
+    assert view.image is not None and view.image.width() == 640  # what is shown, at full resolution
+
+    view.set_frame(track.render(1))
+    view.repaint()
+    assert view.frames_converted == 2
+    view.resize(200, 150)  # another size: converted again at that size
+    view.repaint()
+    assert view.frames_converted == 3 and view._image.width() == 200
+    view.set_zoom(2.0)  # zoomed: the full picture, scaled when drawn
+    view.repaint()
+    assert view._image.width() == 640

@@ -22,6 +22,9 @@ QUICK = ["call.quick.yes", "call.quick.no", "call.quick.again", "call.quick.slow
          "call.quick.understood"]
 ANNOUNCED_ROLES = ("supervisor", "third_party", "guest")
 BANNER_S = 8
+FRAME_TICK_MS = 66  # the views take the latest frames 15 times a second (the call's video rate)
+SELF_VIEW_FPS = 5  # the resident's own small picture (bench/kiosk_cost.py: each frame of it costs a repaint)
+SELF_VIEW_EVERY = max(1, round(1000 / FRAME_TICK_MS / SELF_VIEW_FPS))  # ticks per self-view frame
 
 
 def quality_level(stats: Any) -> str:
@@ -190,7 +193,8 @@ class CallPage(Page):
         self.level = "unknown"
         self._status_key: str | None = None
         self._frames = QTimer(self)
-        self._frames.setInterval(66)
+        self._frames.setInterval(FRAME_TICK_MS)
+        self._ticks = 0
         self._frames.timeout.connect(self._paint)
         self._banner_timer = QTimer(self)
         self._banner_timer.setSingleShot(True)
@@ -222,11 +226,18 @@ class CallPage(Page):
         self.self_view.clear()
 
     def _paint(self) -> None:
+        """Every frame tick (15 a second): the latest frames into the views. The resident's own small picture
+        changes at :data:`SELF_VIEW_FPS` (enough to see oneself framed; each of its frames repaints that corner);
+        the specialist's video, and the document while it is shown large, at every tick."""
         remote, local = self.ctx.port.remote_frame(), self.ctx.port.local_frame()
+        self._ticks += 1
         if self.showing_document:  # the resident sees the paper large, to place it; the specialist in the corner
-            remote, local = local, remote
+            self.video.set_frame(local)
+            self.self_view.set_frame(remote)
+            return
         self.video.set_frame(remote)
-        self.self_view.set_frame(local)
+        if self._ticks % SELF_VIEW_EVERY == 0 or not self.self_view.has_picture:
+            self.self_view.set_frame(local)
 
     # ------------------------------------------------------------ intents
     def _send(self, text: str) -> None:

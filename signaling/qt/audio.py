@@ -1,9 +1,12 @@
 """Speaker output: remote audio frames (and local sounds such as a chime) mixed into one QAudioSink.
 
 Fed from ``CallPeer.on_audio_frame`` (any rate/layout; resampled to 48 kHz mono s16 per
-source), mixed on a 10 ms Qt timer and written to the sink in push mode, so nothing
-runs on Qt's audio thread. ``on_rendered(pcm)`` receives exactly what was handed to
-the device: the reference an echo canceller needs.
+source), mixed on a 20 ms Qt timer (the sink buffers 100 ms) and written to the sink in
+push mode, so nothing runs on Qt's audio thread. ``on_rendered(pcm)`` receives exactly
+what was handed to the device: the reference an echo canceller needs (the canceller cuts it
+into its own 10 ms chunks; tests/kiosk/test_echo.py feeds it 20 ms blocks). A 10 ms timer
+cost the kiosk ~0.01 of a core more in a call for nothing (bench/kiosk_cost.py); one source
+playing alone (the usual call) is copied through, not mixed.
 
 QtMultimedia lives in ``pyside6-addons`` and needs the system library ``libpulse0``
 on Linux (DESIGN §9). Without an output device (or without QtMultimedia) the output
@@ -62,7 +65,7 @@ class _Source:
 
 class AudioOutput(QObject):
     def __init__(self, device: str | None = None, *, on_rendered: Callable[[bytes], None] | None = None,
-                 max_buffer_ms: int = 200, tick_ms: int = 10, parent: QObject | None = None) -> None:
+                 max_buffer_ms: int = 200, tick_ms: int = 20, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.on_rendered = on_rendered
         self.max_bytes = BYTES_PER_S * max_buffer_ms // 1000
@@ -167,17 +170,24 @@ class AudioOutput(QObject):
         n = min(room, have)
         if n <= 0:
             return
-        mix = np.zeros(n // 2, dtype=np.int32)
-        for key in list(self._sources):
-            src = self._sources[key]
+        playing = [key for key, src in self._sources.items() if len(src.buf) >= 2]
+        if len(playing) == 1:  # one source alone (the usual call): its samples as they are, zero-padded
+            src = self._sources[playing[0]]
             take = min(n, len(src.buf))
             take -= take % 2
-            if take:
+            pcm = bytes(src.buf[:take]) + bytes(n - take)
+            del src.buf[:take]
+        else:
+            mix = np.zeros(n // 2, dtype=np.int32)
+            for key in playing:
+                src = self._sources[key]
+                take = min(n, len(src.buf))
+                take -= take % 2
                 mix[: take // 2] += np.frombuffer(bytes(src.buf[:take]), dtype=np.int16)
                 del src.buf[:take]
-            if key.startswith("local:") and not src.buf:
-                del self._sources[key]
-        pcm = np.clip(mix, -32768, 32767).astype(np.int16).tobytes()
+            pcm = np.clip(mix, -32768, 32767).astype(np.int16).tobytes()
+        for key in [k for k, src in self._sources.items() if k.startswith("local:") and not src.buf]:
+            del self._sources[key]
         if self._io is not None:
             self._io.write(pcm)
         self.bytes_rendered += len(pcm)

@@ -6,7 +6,10 @@ the next paint, costs nothing), by one swscale context kept for the view (PyAV's
 per frame: ~1 ms of set-up for a VGA frame, more than the conversion), in the unscaled YUV → 32-bit RGB path into a
 QImage over the converted frame's memory (no copy), which the raster engine scales without converting its pixel
 format first. Converting every frame with a fresh context to RGB888, copying it and scaling it was most of the
-kiosk's main-thread CPU in a call."""
+kiosk's main-thread CPU in a call. A view smaller than the frame (the kiosk's self-view in the corner) has swscale
+convert and shrink it in one pass to the size shown (an area filter: sharper than the raster engine's bilinear
+shrink of the full picture), kept until the frame or the size changes: the parent's repaints (the remote view it
+sits on, 15 a second) repaint it by a plain copy."""
 
 from __future__ import annotations
 
@@ -18,12 +21,18 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QW
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
-def converted(frame: Any, reformatter: VideoReformatter | None = None) -> tuple[Any, QImage]:
+def converted(frame: Any, reformatter: VideoReformatter | None = None,
+              size: tuple[int, int] | None = None) -> tuple[Any, QImage]:
     """``(bgra_frame, image)``: the frame in 32-bit RGB and a QImage over its memory, valid while ``bgra_frame``
-    lives (little-endian BGRA is Qt's Format_RGB32, the raster engine's own). Pass the same ``reformatter`` for
-    every frame of a stream: it keeps its swscale context (``frame.reformat`` builds a new one per frame, which
-    cost more than the conversion itself)."""
-    bgra = (reformatter or VideoReformatter()).reformat(frame, format="bgra")
+    lives (little-endian BGRA is Qt's Format_RGB32, the raster engine's own); ``size``: scaled to (width, height)
+    in the same pass (area filter, for shrinking). Pass the same ``reformatter`` for every frame of a stream: it
+    keeps its swscale context (``frame.reformat`` builds a new one per frame, which cost more than the conversion
+    itself)."""
+    reformatter = reformatter or VideoReformatter()
+    if size is None:
+        bgra = reformatter.reformat(frame, format="bgra")
+    else:
+        bgra = reformatter.reformat(frame, format="bgra", width=size[0], height=size[1], interpolation="AREA")
     plane = bgra.planes[0]
     return bgra, QImage(memoryview(plane), bgra.width, bgra.height, plane.line_size, QImage.Format.Format_RGB32)
 
@@ -54,6 +63,7 @@ class VideoView(QWidget):
         self.frames_converted = 0  # frames turned into pixels: at most one per frame painted
         self._last_frame: Any = None
         self._converted_from: Any = None
+        self._converted_size: tuple[int, int] | None = None  # None: full size (scaled when drawn)
         self._reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 120)
@@ -70,6 +80,7 @@ class VideoView(QWidget):
     def set_image(self, image: QImage | None) -> None:
         """Show a still image (None: nothing) until the next frame or image."""
         self._image, self._last_frame, self._frame, self._bgra, self._converted_from = image, None, None, None, None
+        self._converted_size = None
         self.update()
 
     @property
@@ -89,11 +100,12 @@ class VideoView(QWidget):
             return QSize(self._frame.width, self._frame.height)
         return self._image.size() if self._image is not None else QSize()
 
-    def _converted(self) -> QImage:
-        """The pending frame as an image (converted once per frame, when first painted)."""
-        if self._converted_from is not self._frame or self._image is None:
-            self._bgra, self._image = converted(self._frame, self._reformatter)
-            self._converted_from = self._frame
+    def _converted(self, size: tuple[int, int] | None = None) -> QImage:
+        """The pending frame as an image (converted once per frame, when first painted): at ``size`` (swscale
+        shrinks it in the conversion), or at full size (None)."""
+        if self._converted_from is not self._frame or self._converted_size != size or self._image is None:
+            self._bgra, self._image = converted(self._frame, self._reformatter, size)
+            self._converted_from, self._converted_size = self._frame, size
             self.frames_converted += 1
         return self._image
 
@@ -161,9 +173,14 @@ class VideoView(QWidget):
         img.scale(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         x = (self.width() - img.width()) // 2
         y = (self.height() - img.height()) // 2
-        image = self._converted() if self._frame is not None else self._image
-        assert image is not None
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(QRect(x, y, img.width(), img.height())), image, src)
+        if self._frame is not None and self.zoom == 1.0 and 2 <= img.width() < self._frame.width and img.height() >= 2:
+            # shrunk: converted at the size shown, in one pass, and drawn as it is
+            small = self._converted((img.width(), img.height()))
+            painter.drawImage(x, y, small)
+        else:
+            image = self._converted() if self._frame is not None else self._image
+            assert image is not None
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(QRect(x, y, img.width(), img.height())), image, src)
         painter.end()
         self.frames_painted += 1
