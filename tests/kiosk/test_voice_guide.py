@@ -155,8 +155,8 @@ async def test_screens_speak_in_order_and_the_switch_and_volume_work(sqlite_env:
 
 
 async def test_default_off_inactivity_quiet_and_reset(sqlite_env: Env, tmp_path: Path) -> None:
-    """MADOGUCHI_KIOSK_VOICE=off: no speech until the resident turns it on; a reset by inactivity says nothing
-    and turns it off again for the next resident."""
+    """MADOGUCHI_KIOSK_VOICE=off: no speech until the resident turns it on; "are you still there?" is said; a reset
+    by inactivity says nothing and turns it off again for the next resident."""
     clock = ManualClock()
     app = await kiosk_app(sqlite_env, tmp_path, clock=clock, voice=False, voice_volume=1, inactivity_reset_s=30.0)
     ctl, w = app.controller, app.window
@@ -184,8 +184,11 @@ async def test_default_off_inactivity_quiet_and_reset(sqlite_env: Env, tmp_path:
         await heard.said("welcome", "ja")
         click(w.welcome.start)
         await heard.said("services", "ja")
+        clock.advance(16)  # untouched: "are you still there?" is said too
+        ctl.check_inactivity()
+        await heard.said("idle_warning", "ja")
         n = len(heard.spoken())
-        clock.advance(31)  # nobody touches the screen: reset by inactivity, quietly
+        clock.advance(15)  # still nobody: reset by inactivity, quietly
         ctl.check_inactivity()
         assert ctl.screen == "idle" and not guide.enabled and heard.events[-1] == ("stop",)
         assert len(heard.spoken()) == n
