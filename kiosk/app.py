@@ -85,6 +85,8 @@ class KioskApp:
             self.controller.speaker_probe = self.audio.probe
             self.controller.on("call_ended", lambda _d: self.audio.clear() if self.audio else None)
         self.speech = self._speech_guide() if self.audio is not None else None
+        if self.speech is not None:
+            self.controller.voice_probe = self.speech.probe
         self.ctx = UiContext(self.controller, self.catalog, general_service=settings.general_service,
                              kiosk_label=str(credential.kiosk_id), version=__version__, voice=self.speech)
         chime = self.audio.chime if self.audio is not None and settings.chime else None

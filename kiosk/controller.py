@@ -178,6 +178,7 @@ class KioskController(Emitter):
         self.card_scan = CardScan(card_camera or self._open_card_camera, self._on_card)  # 「カードをかざす」
         self.on_remote_audio: Callable[[str, Any], None] | None = None  # (peer, av.AudioFrame), set by the window
         self.speaker_probe: selfcheck.SpeakerProbe | None = None  # set by the window (QtMultimedia)
+        self.voice_probe: selfcheck.SpeakerProbe | None = None  # 「音声案内」's engines (kiosk/speech/), set by the app
         self.selfcheck_results: list[selfcheck.Check] = []
         self._pin_failures: list[float] = []
         self._idle_warned = False
@@ -457,11 +458,14 @@ class KioskController(Emitter):
         return True
 
     async def run_selfcheck(self) -> list[selfcheck.Check]:
-        """Camera, microphone, speaker, server; the results also go out as the ``selfcheck`` event."""
+        """Camera, microphone, speaker, server (and the voice guidance's engines); the results also go out as the
+        ``selfcheck`` event."""
         self.touch()
         results = await selfcheck.run_all(self.settings, self.speaker_probe)
         if self.echo_error:
             results.append(selfcheck.Check("echo_cancellation", False, self.echo_error))
+        if self.voice_probe is not None:
+            results.append(selfcheck.Check("voice", *self.voice_probe()))
         self.selfcheck_results = results
         self.touch()
         self.emit("selfcheck", {"results": results})

@@ -152,6 +152,19 @@ class SpeechGuide(QObject):
                 out[lang] = f"{engine.name} {engine.voice}"
         return out
 
+    def probe(self) -> tuple[bool, str]:
+        """For the self-check: every language with an engine can use it (``_speech: none`` ones are silent on
+        purpose); the detail names each language's engine, or what is missing."""
+        parts, ok = [], True
+        for lang in self.catalog.languages():
+            engine, usable = self.engine(lang)
+            if engine is None:
+                parts.append(f"{lang}: -")
+            else:
+                parts.append(f"{lang}: {engine.name}" + ("" if usable else " missing"))
+                ok = ok and usable
+        return ok, ", ".join(parts)
+
     # ------------------------------------------------------------ controller events
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "screen":

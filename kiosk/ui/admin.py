@@ -13,7 +13,7 @@ from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets import Button, Label, hbox
 from signaling.i18n import Catalog
 
-CHECKS = ("camera", "microphone", "speaker", "server", "echo_cancellation")
+CHECKS = ("camera", "microphone", "speaker", "server", "echo_cancellation", "voice")
 
 
 class PinPage(Page):
@@ -175,7 +175,7 @@ class SelfCheckPage(Page):
             verdict.setText("" if r is None else t("selfcheck.ok") if r.ok else t("selfcheck.ng"))
             verdict.set_role("ok" if r is not None and r.ok else "bad")
             detail.setText("" if r is None else r.detail)
-            visible = name != "echo_cancellation" or r is not None
+            visible = name not in ("echo_cancellation", "voice") or r is not None
             for w in (what, verdict, detail):
                 w.setVisible(visible)
         self.hint.setText(t("selfcheck.speaker_hint"))

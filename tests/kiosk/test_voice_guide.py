@@ -15,7 +15,7 @@ from kiosk.app import KioskApp
 from kiosk.speech.guide import VOLUME_GAINS, Utterance
 from signaling.observer import wait_for
 from tests.integration.calls import staff_controller
-from tests.kiosk.helpers import choose_language, click, kiosk_app, shot
+from tests.kiosk.helpers import TEST_PIN, choose_language, click, kiosk_app, shot
 from tests.support import WAIT_S, Env, ManualClock, eventually
 
 SPEECH = "local:speech"
@@ -192,5 +192,12 @@ async def test_default_off_inactivity_quiet_and_reset(sqlite_env: Env, tmp_path:
         ctl.check_inactivity()
         assert ctl.screen == "idle" and not guide.enabled and heard.events[-1] == ("stop",)
         assert len(heard.spoken()) == n
+
+        # IT's self-check says which languages speak, with which engine
+        assert ctl.unlock_selfcheck(TEST_PIN)
+        await eventually(lambda: w.selfcheck.results and not w.selfcheck.running, what="self-check done")
+        voice = next(r for r in w.selfcheck.results if r.name == "voice")
+        assert voice.ok and "ja: open_jtalk" in voice.detail and "en: espeak-ng" in voice.detail
+        assert w.selfcheck.rows["voice"][1].text() == w.ctx.t("selfcheck.ok")
     finally:
         await app.stop()
