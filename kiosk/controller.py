@@ -13,9 +13,10 @@ specialist admitted, to announce 「○○（手話通訳）が参加します�
 (``agree``: the resident's answer, or None when the question lapsed with the call), ``health`` (a health
 report was sent); the document camera (:mod:`kiosk.documents`): ``document`` (``showing``, ``error``),
 ``still_sent`` (a still the specialist asked for went out: ``request_id``, ``sha256``, ``size``); ``callback``/
-``callback_done`` (kiosk/callback_flow.py), ``branch_call`` (kiosk/branch_staff.py); a PDF the specialist shows
-(:mod:`kiosk.shared_docs`): ``shared_doc``, ``shared_doc_pointer``; printing at the branch (:mod:`kiosk.printing`):
-``printing``; a form to confirm (:mod:`kiosk.form_confirm`): ``form``.
+``callback_done`` (kiosk/callback_flow.py), ``appointment`` (kiosk/appointment_flow.py), ``branch_call``
+(kiosk/branch_staff.py); a PDF the specialist shows (:mod:`kiosk.shared_docs`): ``shared_doc``,
+``shared_doc_pointer``; printing at the branch (:mod:`kiosk.printing`): ``printing``; a form to confirm
+(:mod:`kiosk.form_confirm`): ``form``.
 
 Time: every rule that depends on time reads :attr:`KioskController.clock` (injected; tests advance it):
 the inactivity reset, the PIN lockout, the wait countdown (``wait`` event, :mod:`kiosk.wait_estimate`),
@@ -43,11 +44,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, get_args
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from kiosk import __version__
+from kiosk.appointment_flow import AppointmentFlow
 from kiosk.branch_staff import BranchStaff
 from kiosk.callback_flow import CallbackFlow
 from kiosk.card_scan import CardScan
@@ -94,15 +97,16 @@ from signaling.protocol.messages import (
     Welcome,
 )
 from signaling.protocol.models import Need, Participant, ServiceInfo
-from signaling.protocol.replies import TicketCreated
+from signaling.protocol.replies import AppointmentCheckedIn, TicketCreated
 from signaling.tls import client_context
 
 log = logging.getLogger("madoguchi.kiosk")
 FINAL_TICKET_STATES = ("cancelled", "abandoned", "done", "no_specialist")
 REPORTED_SCREENS = set(get_args(KioskScreen))
-SCREEN_REPORT_AS = {"no_specialist": "choosing", "callback": "choosing", "callback_done": "idle"}  # not on the wire
+SCREEN_REPORT_AS = {"no_specialist": "choosing", "callback": "choosing", "callback_done": "idle",
+                    "appointment": "choosing", "appointment_confirm": "choosing"}  # not on the wire
 RESETTABLE_SCREENS = ("choosing", "needs", "no_specialist", "selfcheck", "callback",
-                      "callback_done")  # untouched too long: back to welcome
+                      "callback_done", "appointment", "appointment_confirm")  # untouched too long: back to welcome
 PIN_ATTEMPTS, PIN_LOCKOUT_S = 5, 60.0
 
 
@@ -126,6 +130,7 @@ class ResidentVisit:
     written: bool = False  # the call opened in written conversation (筆談)
     case_number: str | None = None  # the 相談番号 typed on the keypad, sent with the ticket
     case_found: bool | None = None  # the server's answer: False means served as a walk-in all the same
+    appointment_at: datetime | None = None  # checked in for an appointment at this time (offered then)
 
 
 class KioskController(Emitter):
@@ -161,6 +166,7 @@ class KioskController(Emitter):
         self.countdown = WaitCountdown()
         self.wait_view: WaitView = UNKNOWN
         self.callback = CallbackFlow(self)  # 折り返し電話 (kiosk/callback_flow.py)
+        self.appointment = AppointmentFlow(self)  # 予約の方 (kiosk/appointment_flow.py)
         self.branch_staff = BranchStaff(self.client, self.emit)  # 支所の職員を呼ぶ (kiosk/branch_staff.py)
         self.forms = FormConfirmDesk(self.client, self.emit, self.touch)  # 書かない窓口 (kiosk/form_confirm.py)
         self.branch = credential.branch
@@ -333,6 +339,17 @@ class KioskController(Emitter):
         self.emit("ticket", self._ticket_payload())
         return True
 
+    def checked_in(self, reply: AppointmentCheckedIn) -> None:
+        """For kiosk/appointment_flow.py: checked in for an appointment; the waiting screen, as for a ticket."""
+        v = self.visit
+        v.ticket_id, v.service_code, v.appointment_at = reply.ticket_id, reply.service_code, reply.starts_at
+        if v.session_id is not None or v.ticket_state not in (None, "waiting", "offered"):
+            return  # the call has begun meanwhile
+        v.ticket_state, v.position = "waiting", reply.position
+        self._rebase_wait(reply.estimated_wait_s)
+        self._set_screen("waiting")
+        self.emit("ticket", self._ticket_payload())
+
     async def cancel(self) -> None:
         """Cancel waiting (or leave the choice screens) and clear everything."""
         if self.visit.ticket_id is not None and self.visit.ticket_state in ("waiting", "offered"):
@@ -427,6 +444,7 @@ class KioskController(Emitter):
         guidance then keeps quiet."""
         self.visit = ResidentVisit()
         self.callback.forget()
+        self.appointment.forget()
         self.branch_staff.forget()
         self.forms.forget()
         self.countdown.clear()
@@ -755,7 +773,8 @@ class KioskController(Emitter):
         v = self.visit
         return {"ticket_id": v.ticket_id, "state": v.ticket_state, "position": v.position,
                 "estimated_wait_s": v.estimated_wait_s, "service_code": v.service_code,
-                "unmet_needs": list(v.unmet_needs), "case_found": v.case_found, "wait": self.wait_view.payload()}
+                "unmet_needs": list(v.unmet_needs), "case_found": v.case_found, "wait": self.wait_view.payload(),
+                "appointment_at": v.appointment_at}
 
     # ------------------------------------------------------------ the wait, counted down
     def _rebase_wait(self, estimate_s: float | None) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QVBoxLayou
 from kiosk.ui.port import UiContext
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets import Button, CardButton, FaceButton, Label, hbox
-from signaling.protocol.models import Need, ServiceInfo
+from signaling.protocol.models import JST, Need, ServiceInfo
 
 NEEDS: list[tuple[Need, str]] = [("sign_language", "needs.sign_language"), ("written", "needs.written"),
                                  ("large_text", "needs.large_text"), ("supporter", "needs.supporter")]
@@ -90,7 +90,10 @@ class WelcomePage(Page):
         self.branch = Label("lead", center=True)
         self.lead = Label("title", center=True)
         self.start = Button(kind="hero")
+        self.start.setObjectName("welcome_start")
         self.hint = Label("lead", center=True)
+        self.appointment = Button(kind="primary")  # 「予約の方」 (kiosk/appointment_flow.py)
+        self.appointment.setObjectName("welcome_appointment")
         self.note = Label("lead", center=True)
         self.thanks = Label("banner", center=True)
         self.thanks.hide()
@@ -98,12 +101,13 @@ class WelcomePage(Page):
         for w in (self.title, self.branch, self.lead):
             self.box.addWidget(w)
         self.box.addStretch(1)
-        self.box.addLayout(hbox(self.start, stretch_ends=True))
+        self.box.addLayout(hbox(self.start, self.appointment, stretch_ends=True))  # side by side: the screen is full
         self.box.addWidget(self.hint)
         self.box.addStretch(1)
         self.box.addWidget(self.note)
         self.box.addWidget(self.thanks)
         self.start.clicked.connect(self.ctx.port.begin)
+        self.appointment.clicked.connect(self.ctx.port.appointment.open)
         TapCounter(self.title).triggered.connect(self.pin_requested)
 
     def retranslate(self) -> None:
@@ -116,6 +120,8 @@ class WelcomePage(Page):
         self.start.set_text(t("welcome.start"))
         self.start.setAccessibleDescription(t("welcome.start_hint"))
         self.hint.setText(t("welcome.start_hint"))
+        self.appointment.set_text(t("welcome.appointment"))
+        self.appointment.setAccessibleDescription(t("welcome.appointment_hint"))
         self.note.setText(t("welcome.note"))
         self.thanks.setText(t("welcome.thanks"))
 
@@ -124,7 +130,7 @@ class WelcomePage(Page):
         self.note.setVisible(not on)  # one line at the bottom at a time: the screen stays uncluttered
 
     def focus_order(self) -> list[QWidget]:
-        return [self.start]
+        return [self.start, self.appointment]
 
 
 class ServicesPage(Page):
@@ -297,6 +303,8 @@ class WaitingPage(Page):
         self.unmet.setObjectName("waiting_unmet")
         self.case_unknown = Label("banner", center=True)  # the case number was not found: a walk-in all the same
         self.case_unknown.setObjectName("waiting_case_not_found")
+        self.appointment = Label("banner", center=True)  # checked in for an appointment: offered at its time
+        self.appointment.setObjectName("waiting_appointment")
         self.hint = Label("lead", center=True)
         self.cancel = Button()
         self.cancel.setObjectName("waiting_cancel")
@@ -312,6 +320,7 @@ class WaitingPage(Page):
         self.box.addWidget(self.state)
         self.box.addWidget(self.unmet)
         self.box.addWidget(self.case_unknown)
+        self.box.addWidget(self.appointment)
         self.box.addStretch(1)
         self.box.addWidget(self.hint)
         self.box.addLayout(hbox(self.cancel, self.callback, stretch_ends=True))
@@ -359,6 +368,9 @@ class WaitingPage(Page):
         self.unmet.setVisible("sign_language" in (tk.get("unmet_needs") or []))
         self.case_unknown.setText(t("waiting.case_not_found"))
         self.case_unknown.setVisible(tk.get("case_found") is False)
+        at = tk.get("appointment_at")
+        self.appointment.setText(t("waiting.appointment", time=f"{at.astimezone(JST):%H:%M}") if at else "")
+        self.appointment.setVisible(at is not None)
         self.hint.setText(t("waiting.hint"))
         self.cancel.set_text(t("waiting.cancel"))
         self.callback.set_text(t("callback.offer"))

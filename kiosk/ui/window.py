@@ -18,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QInputEvent, QKeySequence, QResizeEvent, 
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.ui.admin import PinPage, SelfCheckPage
+from kiosk.ui.appointment import AppointmentConfirmPage, AppointmentPage
 from kiosk.ui.call import CallPage
 from kiosk.ui.callback import CallbackDonePage, CallbackPage
 from kiosk.ui.case_number import CaseNumberOverlay
@@ -32,7 +33,8 @@ from kiosk.ui.widgets import Button, Label
 
 SCREEN_PAGES = {"idle": "welcome", "choosing": "services", "needs": "needs", "waiting": "waiting",
                 "no_specialist": "nospec", "in_call": "call", "feedback": "feedback", "selfcheck": "selfcheck",
-                "callback": "callback", "callback_done": "callback_done"}
+                "callback": "callback", "callback_done": "callback_done", "appointment": "appointment",
+                "appointment_confirm": "appointment_confirm"}
 LARGE_TEXT = 1.3
 TOUCHES = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress)  # the resident is here
 THANKS_MS = 6000
@@ -172,9 +174,12 @@ class KioskWindow(QWidget):
         self.selfcheck = SelfCheckPage(ctx)
         self.callback = CallbackPage(ctx)
         self.callback_done = CallbackDonePage(ctx)
+        self.appointment = AppointmentPage(ctx)
+        self.appointment_confirm = AppointmentConfirmPage(ctx)
         self.pages: dict[str, Page] = {}
         for page in (self.welcome, self.services_page, self.needs, self.waiting, self.nospec, self.call,
-                     self.feedback, self.pin, self.selfcheck, self.callback, self.callback_done):
+                     self.feedback, self.pin, self.selfcheck, self.callback, self.callback_done, self.appointment,
+                     self.appointment_confirm):
             self.pages[page.name] = page
             self.stack.addWidget(page)
         lay = QVBoxLayout(self)
