@@ -76,6 +76,7 @@ from signaling.protocol.models import CallStats, GuestRole, Participant, QueueIt
 from signaling.protocol.replies import Reply
 from signaling.tls import client_context
 from staff_console import __version__
+from staff_console.appointments import AppointmentDesk
 from staff_console.branch_calls import BranchCallDesk
 from staff_console.callbacks import CallbackDesk
 from staff_console.case_card import case_card_pdf
@@ -203,6 +204,7 @@ class StaffController(Emitter):
         self.callbacks = CallbackDesk(self._request, self.emit, lambda: self.me.get("id"))
         self.branch_calls = BranchCallDesk(self._request, self.emit)
         self.cases = CaseDesk(self.api, self._case_event)
+        self.appointments = AppointmentDesk(self.api, self.emit, language=lambda: self.settings.language)
         self._offered_case: tuple[int, str | None] | None = None  # (ticket id, case number) of the last offer
         self._invited_at: dict[int, float] = {}
         self.documents = DocumentDesk(self.api, self.emit)
@@ -840,7 +842,7 @@ class StaffController(Emitter):
                 await self._on_session_ended(msg)
             case _:
                 (self.guests.on_message(msg) or self.callbacks.on_message(msg) or self.branch_calls.on_message(msg)
-                 or self.forms.on_message(msg))
+                 or self.forms.on_message(msg) or self.appointments.on_message(msg))
 
     async def _on_status(self, msg: StatusUpdate) -> None:
         self.status, self.status_reason = msg.status, msg.reason

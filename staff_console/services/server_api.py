@@ -53,6 +53,7 @@ class StaffApi:
         return await self._send(method, path, self.token, **kw)
 
     async def _send(self, method: str, path: str, token: str | None, **kw: Any) -> Any:
+        raw = kw.pop("raw", False)  # the body as bytes (a page), not JSON
         headers = {**kw.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         for attempt in range(len(self.servers)):
             try:
@@ -72,7 +73,7 @@ class StaffApi:
             except ValueError:
                 detail = r.text
             raise ApiError(r.status_code, detail)
-        return r.json()
+        return r.content if raw else r.json()
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
         data = await self._send("POST", "/api/auth/login", None, json={"username": username, "password": password})
@@ -125,6 +126,21 @@ class StaffApi:
     async def confirmed_form(self, session_id: int, confirmation_id: int) -> dict[str, Any]:
         """A form kept with the session, as stored (server: routes/forms.py; the read is audited)."""
         return dict(await self._call("GET", f"/api/sessions/{session_id}/forms/{confirmation_id}"))
+
+    async def appointments(self, day: str) -> dict[str, Any]:
+        """The municipality's appointments of ``day`` (YYYY-MM-DD), its branches and specialists."""
+        return dict(await self._call("GET", "/api/appointments", params={"day": day}))
+
+    async def book_appointment(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self._call("POST", "/api/appointments", json=body))
+
+    async def cancel_appointment(self, appointment_id: int) -> dict[str, Any]:
+        return dict(await self._call("POST", f"/api/appointments/{appointment_id}/cancel"))
+
+    async def appointment_day_page(self, day: str, language: str) -> bytes:
+        """The printable day view (HTML, A4)."""
+        return bytes(await self._call("GET", "/api/appointments/day", params={"day": day, "lang": language},
+                                      raw=True))
 
     async def history(self, **filters: Any) -> list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v not in (None, "")}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from datetime import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -30,9 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signaling.protocol.models import JST
 from signaling.qt.bridge import EventBridge
 from staff_console.guests import qr_png
 from staff_console.services.form_pdf import render_form_pdf
+from staff_console.ui.appointment_panel import AppointmentPanel
 from staff_console.ui.call_view import CallView
 from staff_console.ui.callback_panel import CallbackPanel
 from staff_console.ui.case_dialog import CaseDialog
@@ -163,6 +166,10 @@ class ConsoleWindow(QMainWindow):
         self.tabs.addTab(self.work, "")
         self.tabs.addTab(self.history_view, "")
         self.tabs.addTab(self.callback_panel, "")
+        self.appointment_panel = AppointmentPanel(texts)  # 予約 (staff_console/appointments.py)
+        self.tabs.addTab(self.appointment_panel, "")
+        self.open_file: Callable[[str], object] = lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        self._appointments_loaded = False
         self.tabs.currentChanged.connect(self._tab_changed)
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -236,6 +243,14 @@ class ConsoleWindow(QMainWindow):
         self.callback_panel.claim_requested.connect(lambda cid: self._run(ctl.callbacks.claim(cid)))
         self.callback_panel.outcome_requested.connect(
             lambda cid, outcome, note: self._run(ctl.callbacks.record(cid, outcome, note)))
+        ap = self.appointment_panel
+        ap.day_requested.connect(lambda days: self._run(ctl.appointments.step(days)))
+        ap.today_requested.connect(lambda: self._run(ctl.appointments.today()))
+        ap.cancel_requested.connect(lambda aid: self._run(ctl.appointments.cancel(aid)))
+        ap.print_requested.connect(lambda: self._run(ctl.appointments.print_day(self.texts.language)))
+        ap.book_requested.connect(lambda v: self._run(ctl.appointments.book(
+            v["branch_code"], v["service_code"], v["day"], time(*v["start"]), v["duration_min"], v["staff_id"],
+            v["case_number"])))
 
         # controller events
         self.bridge = EventBridge(ctl, self)
@@ -279,10 +294,11 @@ class ConsoleWindow(QMainWindow):
         self.setWindowTitle(t.t("app.title"))
         self.tabs.setTabText(0, t.t("tab.work"))
         self.tabs.setTabText(1, t.t("tab.history"))
+        self.tabs.setTabText(3, t.t("tab.appointments"))
         self._callback_tab()
         self._render_branch_calls()
         for w in (self.header, self.queue_panel, self.idle, self.call_view, self.wrapup_view, self.history_view,
-                  self.offer_dialog, self.invite_dialog, self.callback_panel, self.case_dialog):
+                  self.offer_dialog, self.invite_dialog, self.callback_panel, self.case_dialog, self.appointment_panel):
             w.retranslate()  # type: ignore[attr-defined]
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self._render_banner()
@@ -301,6 +317,23 @@ class ConsoleWindow(QMainWindow):
     def _on_history_forms(self, data: dict[str, Any]) -> None:
         self.history_view.set_forms(data["session_id"], data["forms"])
 
+    def _on_appointments(self, data: dict[str, Any]) -> None:
+        self.appointment_panel.show_day(data["day"], data["items"], data["branches"], data["specialists"])
+
+    def _on_appointment_booked(self, data: dict[str, Any]) -> None:
+        item = data["item"]
+        dialog = self.appointment_panel.dialog
+        if dialog is not None:
+            dialog.accept()
+        text = self.texts.t("appt.booked_notice", number=item.number,
+                            start=f"{item.starts_at.astimezone(JST):%m/%d %H:%M}")
+        self.appointment_panel.say(text)
+        self.appointment_panel.select(item.appointment_id)
+        self.statusBar().showMessage(text, 15_000)
+
+    def _on_appointment_print(self, data: dict[str, Any]) -> None:
+        self.open_file(str(data["path"]))
+
     def _on_case_linked(self, data: dict[str, Any]) -> None:
         number = str(data["case"]["number"])
         for box in (self.call_view.case_box, self.wrapup_view.case_box):
@@ -317,6 +350,7 @@ class ConsoleWindow(QMainWindow):
         self.idle.partner = partner
         self.idle.retranslate()
         self._callback_tab()
+        self.tabs.setTabVisible(3, staff.get("role") in ("specialist", "supervisor"))
         self.history_view.set_choices([s.code for s in self.ctl.services], self.ctl.history_branches)
         self.header.retranslate()
 
@@ -501,6 +535,12 @@ class ConsoleWindow(QMainWindow):
         if data.get("request") == "wrapup.done" and data.get("details", {}).get("missing"):
             self.wrapup_view.form.show_problems(["category"])
             return
+        if code == "appointment":
+            reason = data.get("reason", "unreachable")
+            text = self.texts.t(f"error.appointment.{reason}", message=data.get("message", ""))
+            self.appointment_panel.say(text)
+            self.statusBar().showMessage(text, 12_000)
+            return
         if code == "case":
             text = self.texts.t(f"error.case.{data.get('reason', 'unreachable')}")
             for box in (self.call_view.case_box, self.wrapup_view.case_box):
@@ -642,6 +682,9 @@ class ConsoleWindow(QMainWindow):
             self.audio.chime()
 
     def _tab_changed(self, index: int) -> None:
+        if index == 3 and not self._appointments_loaded:
+            self._appointments_loaded = True
+            self._run(self.ctl.appointments.show())
         if index == 1 and not self._history_loaded:
             self._history_loaded = True
             if self.ctl.is_supervisor and not self.ctl.colleagues:

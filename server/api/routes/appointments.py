@@ -19,6 +19,7 @@ from server.db.audit import audit
 from server.db.models import Appointment, Branch, Service, Staff
 from server.queue import appointment_book
 from server.queue.errors import Conflict, Forbidden, Invalid, NotFound, QueueError
+from server.queue.views import CALL_ROLES
 from server.reports.pdf import PdfUnavailable, html_to_pdf
 from signaling.principal import Principal
 from signaling.protocol.case_number import case_number
@@ -47,9 +48,26 @@ class AppointmentIn(BaseModel):
         return None if number is None else case_number(number)
 
 
+class BranchOut(BaseModel):
+    code: str
+    name_ja: str
+    name_en: str
+
+
+class SpecialistOut(BaseModel):
+    id: int
+    name: str
+    services: list[str]
+
+
 class DayOut(BaseModel):
+    """The day's appointments, and what a booking form offers: the municipality's branches and the specialists and
+    supervisors of the municipality with their services."""
+
     day: date
     items: list[AppointmentItem]
+    branches: list[BranchOut] = Field(default_factory=list)
+    specialists: list[SpecialistOut] = Field(default_factory=list)
 
 
 def _principal(s: Staff) -> Principal:
@@ -96,8 +114,16 @@ async def list_day(ctx: Ctx, db: DB, staff: ApptStaff, day: Day = None, branch: 
     """The municipality's appointments of ``day`` (Japan time; default today), by time; ``branch``/``staff_id``
     narrow it to one branch or one specialist."""
     day, _, items = await _day(ctx, db, staff, day, branch, staff_id)
+    branches = (await db.execute(select(Branch).where(Branch.municipality_id == staff.municipality_id)
+                                 .order_by(Branch.id))).scalars().all()
+    colleagues = (await db.execute(select(Staff).where(
+        Staff.municipality_id == staff.municipality_id, Staff.active, Staff.role.in_(CALL_ROLES)).order_by(Staff.id)
+    )).scalars().unique().all()
     await db.commit()
-    return DayOut(day=day, items=items)
+    return DayOut(day=day, items=items,
+                  branches=[BranchOut(code=b.code, name_ja=b.name_ja, name_en=b.name_en) for b in branches],
+                  specialists=[SpecialistOut(id=s.id, name=s.display_name, services=[x.code for x in s.skills])
+                               for s in colleagues])
 
 
 @router.get("/day")
