@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     appointment_early_s: float = Field(default=3600.0, ge=0)  # a check-in up to this long before its time is taken
     appointment_grace_s: float = Field(default=300.0, ge=0)  # its specialist (on duty) alone, this long after its time
     appointment_horizon_s: float = Field(default=3600.0, ge=0)  # booked slots this close hold their specialist (waits)
+    appointment_attempts: int = Field(default=10, ge=1)  # unknown numbers a kiosk may type within the window ...
+    appointment_attempts_window_s: float = Field(default=600.0, gt=0)  # ... before it is refused for a while
 
     log_json: bool = True
     log_level: str = "INFO"

@@ -9,6 +9,11 @@ then ahead of walk-ins (server/queue/routing.py), preferring the booked speciali
 after its time — but only if they are on duty then (:func:`appointment_timers` drops the preference otherwise).
 A resident who checks in early waits for their time on the waiting screen.
 
+Guessing: a kiosk whose numbers were refused ``appointment_attempts`` times within ``appointment_attempts_window_s``
+(whatever the reason) is refused (``locked``) until the oldest of them leaves the window — six random digits per
+municipality and day are otherwise guessable from a kiosk at a few dozen tries a second. Counted in the node's memory
+(a kiosk that reconnects to another node starts afresh there).
+
 Timers (:func:`appointment_timers`, every engine tick): a booked appointment nobody checked in to
 ``appointment_no_show_s`` after its start is released as a no-show; a checked-in one follows its ticket (answered:
 served; cancelled or abandoned: booked again, so the resident may check in again until the no-show limit). Every
@@ -73,6 +78,12 @@ async def check_in(step: Step, kiosk: Principal, msg: AppointmentCheckIn) -> App
 async def _for_kiosk(step: Step, kiosk: Principal, number: str, lock: bool = False) -> Appointment:
     """The appointment ``number`` names for this kiosk now, or the refusal that explains why not."""
     db, now, s = step.db, step.now, step.settings
+    window = timedelta(seconds=s.appointment_attempts_window_s)
+    refused = [at for at in step.shared.refused_numbers.get(kiosk.principal_id, []) if at > now - window]
+    step.shared.refused_numbers[kiosk.principal_id] = refused
+    if len(refused) >= s.appointment_attempts:
+        raise Conflict("too many wrong reservation numbers from this kiosk: ask the staff",
+                       {"reason": "locked", "retry_after_s": round((refused[0] + window - now).total_seconds())})
     k = await db.get(Kiosk, kiosk.principal_id)
     assert k is not None
     today = now.astimezone(JST).date()
@@ -81,7 +92,7 @@ async def _for_kiosk(step: Step, kiosk: Principal, number: str, lock: bool = Fal
     ))).scalars().unique().all()
     a = next((x for x in found if x.day == today), None)
     if a is None:
-        step.audit(kiosk.peer, "appointment.check_in_refused", "", reason="unknown" if not found else "other_day")
+        refused.append(now)
         if not found:
             raise NotFound("no appointment with this number", {"reason": "unknown"})
         other = _nearest(found, today)
@@ -91,7 +102,7 @@ async def _for_kiosk(step: Step, kiosk: Principal, number: str, lock: bool = Fal
         await db.refresh(a, with_for_update=LOCK_APPOINTMENT)
     reason, details = _refusal(a, k, now, s.appointment_early_s, s.appointment_no_show_s)
     if reason is not None:
-        step.audit(kiosk.peer, "appointment.check_in_refused", f"appointment:{a.id}", reason=reason)
+        refused.append(now)
         details = {"reason": reason, "starts_at": a.starts_at.isoformat(), **details}
         raise Conflict(f"appointment {reason.replace('_', ' ')}", details)
     return a

@@ -48,6 +48,8 @@ class Shared:
     store: SharedStore
     told: dict[int, tuple[str, int | None, float | None, datetime]] = field(default_factory=dict)
     # ticket -> (state, position, estimate, when) last pushed to its kiosk (by this node)
+    refused_numbers: dict[int, list[datetime]] = field(default_factory=dict)
+    # kiosk -> when it typed a reservation number that was refused (server/queue/appointments.py; this node's)
 
 
 @dataclass

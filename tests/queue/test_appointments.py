@@ -320,3 +320,24 @@ async def test_the_lookup_shows_the_appointment_and_a_check_in_after_its_time_is
     await w.run(presence.set_status, tanaka, StatusSet(status="available"))
     assert offers(w.take_msgs()) == [(tanaka.peer, r.ticket_id)]  # ahead of the walk-in waiting since T0+5
     assert (await w.ticket(second.ticket_id)).state == "waiting"
+
+
+async def test_a_kiosk_that_keeps_typing_wrong_numbers_is_refused_for_a_while(w: World) -> None:
+    await w.staff("sato", available=True)
+    a = await book(w, 600)
+    kiosk, other = await w.kiosk(), await w.kiosk()
+    wrong = [f"{n:06d}" for n in range(20) if f"{n:06d}" != a.number][:10]
+    for number in wrong:
+        with pytest.raises(NotFound):
+            await w.run(appointments.lookup, kiosk, AppointmentLookup(number=number))
+    with pytest.raises(Conflict) as locked:  # the right number too, now
+        await w.run(appointments.lookup, kiosk, AppointmentLookup(number=a.number))
+    assert locked.value.details == {"reason": "locked", "retry_after_s": 600}
+    assert w.take() == []
+    found = await w.run(appointments.lookup, other, AppointmentLookup(number=a.number))  # another kiosk: its own count
+    assert isinstance(found, AppointmentFound)
+    await w.tick(599)
+    with pytest.raises(Conflict):
+        await w.run(appointments.lookup, kiosk, AppointmentLookup(number=a.number))
+    await w.tick(1)  # the first wrong number has left the window
+    assert isinstance(await w.run(appointments.lookup, kiosk, AppointmentLookup(number=a.number)), AppointmentFound)
