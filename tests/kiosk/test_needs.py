@@ -33,7 +33,9 @@ async def test_sign_language_without_a_signer_is_served_in_writing(sqlite_env: E
         click(w.needs.toggles["sign_language"])
         click(w.needs.next)
         await eventually(lambda: ctl.screen == "waiting", what="placed, not turned away")
-        assert ctl.visit.unmet_needs == ["sign_language"]
+        # the ticket's first push can reach the kiosk's handler before the awaiting request resumes with the
+        # reply (which carries unmet_needs): wait for the reply's effect, not just the screen
+        await eventually(lambda: ctl.visit.unmet_needs == ["sign_language"], what="the reply's unmet needs")
         await eventually(w.waiting.unmet.isVisible, what="the written-conversation notice")
         assert w.waiting.unmet.text() == t("waiting.unmet_sign")
         assert ("手話" in w.waiting.unmet.text()) == (language == "ja")
