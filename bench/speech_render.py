@@ -29,7 +29,7 @@ from signaling.i18n import Catalog
 
 
 async def run(runs: int) -> dict[str, Any]:
-    cat = Catalog(I18N)
+    cat = Catalog(I18N, app="kiosk")  # with the language packs
     out: dict[str, Any] = {"runs": runs}
     for lang in cat.languages():
         engine = engine_for(lang, cat.lookup("_speech", lang))

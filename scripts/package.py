@@ -104,7 +104,7 @@ def prerender_speech(out: Path) -> None:
     from kiosk.speech.prerender import I18N, prerender
     from signaling.i18n import Catalog
 
-    report = asyncio.run(prerender(Catalog(I18N), out))
+    report = asyncio.run(prerender(Catalog(I18N, app="kiosk"), out))  # with the language packs
     print(f"package: speech {json.dumps(report, ensure_ascii=False)}", flush=True)
 
 
