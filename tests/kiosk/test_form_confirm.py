@@ -1,7 +1,8 @@
 """書かない窓口 on the kiosk window (issue 11 item 4), against a real server on a manual clock, in a call with a real
 console controller: the form the specialist sends appears in large text; 「なおしてほしい」 with 「ここがちがう」 on one
 item reaches the specialist; the corrected form replaces it, and a change while the resident reads it is shown and
-said (a tap naming the old hash is refused); 「この内容でよい」 is stored with the server's time and this kiosk. Japanese and English, with screenshots."""
+said (a tap naming the old hash is refused); 「この内容でよい」 is stored with the server's time and this kiosk.
+Japanese and English, with screenshots."""
 
 from __future__ import annotations
 
