@@ -4,8 +4,9 @@ camera only while the case-number screen asks for a card, and stops it when a ca
 back to the keypad, or the screen closes. Only a Madoguchi case card counts (``madoguchi:case:<number>``,
 signaling/protocol/case_number.py); any other QR code in front of the camera is ignored.
 
-Decoding is zxing-cpp on the frame's grey plane, in a worker thread (never on the event loop), every
-``every``-th frame. Events: ``card_scanned`` (``number``), ``card_scan_error`` (``reason``: ``no_camera``).
+Decoding is zxing-cpp on a copy of the frame's grey plane, in a worker thread (never on the event loop), every
+``every``-th frame; the copy is taken on the loop, never in the worker (the screen paints that frame meanwhile).
+Events: ``card_scanned`` (``number``), ``card_scan_error`` (``reason``: ``no_camera``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import zxingcpp
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -24,9 +26,19 @@ from signaling.protocol.case_number import number_on_card
 log = logging.getLogger("madoguchi.kiosk.card")
 
 
-def qr_texts(frame: Any) -> list[str]:
-    """The texts of the QR codes in a video frame (its luma plane is the grey picture)."""
-    grey = frame.to_ndarray(format="gray")
+def luma(frame: Any) -> np.ndarray:
+    """A copy of the frame's grey picture, taken on the event loop: the screen paints the same frame object on
+    this thread, and PyAV may not convert one frame in two threads at once (a test run hung for ever that way).
+    For the planar YUV formats cameras give, the luma plane is copied as it is; anything else is converted."""
+    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "nv12", "gray"):
+        plane = frame.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, plane.line_size)
+        return rows[:, :frame.width].copy()
+    return np.asarray(frame.to_ndarray(format="gray"))
+
+
+def qr_texts(grey: np.ndarray) -> list[str]:
+    """The texts of the QR codes in a grey picture (zxing-cpp; run in a worker thread)."""
     # the format set is made per call: a module-level zxing-cpp object outlives the interpreter's teardown and
     # nanobind then reports the whole module as leaked at exit
     only_qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -76,7 +88,7 @@ class CardScan:
                 n += 1
                 if n % self.every:
                     continue
-                for text in await asyncio.to_thread(qr_texts, frame):
+                for text in await asyncio.to_thread(qr_texts, luma(frame)):
                     number = number_on_card(text)
                     if number is not None:
                         self._emit("card_scanned", {"number": number})
