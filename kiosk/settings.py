@@ -33,10 +33,12 @@ class KioskSettings(BaseSettings):
     language: str = "ja"  # the kiosk's default: ja, en, or a language pack's code (ja-easy, vi)
     languages_dir: Path | None = None  # language packs (signaling/language_packs.py); None: the shipped ones
 
-    @field_validator("languages_dir", mode="before")
+    @field_validator("languages_dir", "ca_file", mode="before")
     @classmethod
-    def _no_dir(cls, v: object) -> object:
-        return None if v == "" else v  # an empty variable: the shipped packs (not the current directory)
+    def _no_path(cls, v: object) -> object:
+        # an empty variable (.env.example ships MADOGUCHI_CA_FILE=) means none: the shipped packs, the system's
+        # CAs — not the current directory, which pydantic makes of "" (every connection then failed to start)
+        return None if v == "" else v
     # CA of the server's certificate (https): MADOGUCHI_KIOSK_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
     ca_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("MADOGUCHI_KIOSK_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))

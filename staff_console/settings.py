@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaling import client
@@ -25,6 +25,11 @@ class ConsoleSettings(BaseSettings):
     # CA of the server's certificate (https): MADOGUCHI_CONSOLE_CA_FILE, else MADOGUCHI_CA_FILE; None: the system's CAs
     ca_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("MADOGUCHI_CONSOLE_CA_FILE", "MADOGUCHI_CA_FILE", "ca_file"))
+
+    @field_validator("ca_file", mode="before")
+    @classmethod
+    def _no_path(cls, v: object) -> object:
+        return None if v == "" else v  # an empty variable (as .env.example ships it): the system's CAs
     connect_timeout_s: float = 10.0
     media_grace_s: float = 30.0
     reconnect_max_s: float = 5.0  # longest pause between reconnect attempts (a specialist waits for this)

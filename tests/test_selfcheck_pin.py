@@ -114,3 +114,4 @@ def test_an_old_kiosk_gets_its_pin_on_the_pc(tmp_path: Path) -> None:
     assert again.returncode == 1 and "--replace" in again.stderr
     assert set_pin("739201\n739201\n", "--replace").returncode == 0
     assert credentials.pin_matches(credentials.load(path).selfcheck_pin_hash, "739201")  # type: ignore[union-attr]
+
