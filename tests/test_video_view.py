@@ -107,3 +107,25 @@ def test_a_smaller_view_converts_at_its_own_size_once_per_frame(qtbot: QtBot) ->
     view.set_zoom(2.0)  # zoomed: the full picture, scaled when drawn
     view.repaint()
     assert view._image.width() == 640
+
+
+def test_beside_the_picture_the_background(qtbot: QtBot) -> None:
+    """A wider view than the frame: the picture in the middle, the background (painted only there) beside it."""
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(400, 150)  # the 4:3 frame fills 200x150 in the middle
+    view.set_frame(SyntheticVideoTrack(640, 480).render(0))
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.frames_painted >= 1)
+    shown = view.grab().toImage()
+    for x in (2, 98, 302, 397):
+        assert near(shown.pixelColor(x, 75), (0x1b, 0x1b, 0x1b), 2), (x, shown.pixelColor(x, 75).getRgb())
+    assert near(shown.pixelColor(100 + 12, 40), BARS_RGB[0])  # 25 pixels a bar
+    assert near(shown.pixelColor(100 + 6 * 25 + 12, 40), BARS_RGB[6])
+    view.resize(200, 350)  # taller: the frame fills 200x150 in the middle, the background above and below
+    view.repaint()
+    shown = view.grab().toImage()
+    for y in (2, 98, 252, 347):
+        assert near(shown.pixelColor(100, y), (0x1b, 0x1b, 0x1b), 2), (y, shown.pixelColor(100, y).getRgb())
+    assert near(shown.pixelColor(12, 140), BARS_RGB[0])

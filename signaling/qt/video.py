@@ -44,6 +44,7 @@ def frame_to_image(frame: Any) -> QImage:
 
 
 MAX_ZOOM = 8.0
+BACKGROUND = QColor("#1b1b1b")
 
 
 class VideoView(QWidget):
@@ -162,8 +163,8 @@ class VideoView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#1b1b1b"))
         if not self.has_picture:
+            painter.fillRect(self.rect(), BACKGROUND)
             painter.setPen(QColor("#dddddd"))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
@@ -173,6 +174,16 @@ class VideoView(QWidget):
         img.scale(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         x = (self.width() - img.width()) // 2
         y = (self.height() - img.height()) // 2
+        target = QRect(x, y, img.width(), img.height())
+        if self._frame is None:  # a still may have transparent parts: the background under all of it
+            painter.fillRect(self.rect(), BACKGROUND)
+        else:  # a frame covers its rectangle: the background only beside it (not 0.6 MP filled, then painted over)
+            w, h = self.width(), self.height()
+            for band in (QRect(0, 0, w, y), QRect(0, target.bottom() + 1, w, h - target.bottom() - 1),
+                         QRect(0, y, x, target.height()), QRect(target.right() + 1, y, w - target.right() - 1,
+                                                                 target.height())):
+                if band.width() > 0 and band.height() > 0:
+                    painter.fillRect(band, BACKGROUND)
         if self._frame is not None and self.zoom == 1.0 and 2 <= img.width() < self._frame.width and img.height() >= 2:
             # shrunk: converted at the size shown, in one pass, and drawn as it is
             small = self._converted((img.width(), img.height()))
@@ -181,6 +192,6 @@ class VideoView(QWidget):
             image = self._converted() if self._frame is not None else self._image
             assert image is not None
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(QRectF(QRect(x, y, img.width(), img.height())), image, src)
+            painter.drawImage(QRectF(target), image, src)
         painter.end()
         self.frames_painted += 1
