@@ -988,6 +988,17 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def _bare_ws(ws: object) -> str:
+    """The WebSocket implementation for the bare relay: ours is the edge guard's subclass of uvicorn's
+    websockets-sansio protocol (a class, not a name); the bare relay runs the same implementation, unguarded."""
+    if isinstance(ws, str):
+        return ws
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    assert isinstance(ws, type) and issubclass(ws, WebSocketsSansIOProtocol), ws
+    return "websockets-sansio"
+
+
 def uvicorn_ws_settings() -> dict[str, Any]:
     """The WebSocket settings of server/run.py, read from the real config (the bare relay gets the same)."""
     from server.run import uvicorn_config
@@ -1022,7 +1033,7 @@ def run_target(mode: str, a: argparse.Namespace, ws_cfg: dict[str, Any], logdir:
     else:
         server = Child("bare-server", [sys.executable, str(ROOT / "bench" / "bare_relay.py"),
                                        "--port", str(port),
-                                       "--ws", ws_cfg["ws"], "--ws-max-size", str(ws_cfg["ws_max_size"]),
+                                       "--ws", _bare_ws(ws_cfg["ws"]), "--ws-max-size", str(ws_cfg["ws_max_size"]),
                                        "--ws-per-message-deflate", str(int(ws_cfg["ws_per_message_deflate"])),
                                        "--ws-ping-interval", str(ws_cfg["ws_ping_interval"]),
                                        "--ws-ping-timeout", str(ws_cfg["ws_ping_timeout"]), *watch],
