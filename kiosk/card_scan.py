@@ -12,7 +12,6 @@ Events: ``card_scanned`` (``number``), ``card_scan_error`` (``reason``: ``no_cam
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ import zxingcpp
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from signaling.protocol.case_number import number_on_card
+from signaling.tasks import cancel_and_wait
 
 log = logging.getLogger("madoguchi.kiosk.card")
 
@@ -65,10 +65,7 @@ class CardScan:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self.latest_frame = None
 
     async def _run(self) -> None:

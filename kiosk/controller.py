@@ -98,6 +98,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import Need, Participant, ServiceInfo
 from signaling.protocol.replies import AppointmentCheckedIn, TicketCreated
+from signaling.tasks import cancel_and_wait
 from signaling.tls import client_context
 
 log = logging.getLogger("madoguchi.kiosk")
@@ -201,10 +202,7 @@ class KioskController(Emitter):
         self._idle_task = asyncio.create_task(self._tick_loop())
 
     async def stop(self) -> None:
-        if self._idle_task is not None:
-            self._idle_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._idle_task
+        await cancel_and_wait(self._idle_task)
         await self._end_call_media()
         await self.printing.stop()
         await self.card_scan.stop()

@@ -18,7 +18,6 @@ failed; ``name``, ``reason``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +34,7 @@ from signaling.protocol.channel import (
     PrintState,
     PrintStatus,
 )
+from signaling.tasks import cancel_and_wait
 
 log = logging.getLogger("madoguchi.kiosk.printing")
 
@@ -101,10 +101,7 @@ class PrintDesk:
     async def stop(self) -> None:
         """The program stops: a print under way is given up (CUPS keeps what it already has)."""
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _print(self, peer: str, request_id: int, data: bytes, name: str, pages: int | None) -> None:
         try:

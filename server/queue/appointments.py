@@ -32,6 +32,7 @@ from server.queue.appointment_book import LOCK_APPOINTMENT, push_appointment
 from server.queue.errors import Conflict, NotFound
 from server.queue.queue_views import waits
 from server.queue.step import Step
+from server.queue.tickets import refuse_a_second_ticket
 from server.queue.views import ON_DUTY, staff_peer
 from signaling.principal import Principal
 from signaling.protocol.messages import AppointmentCheckIn, AppointmentLookup
@@ -49,11 +50,7 @@ async def lookup(step: Step, kiosk: Principal, msg: AppointmentLookup) -> Appoin
 
 async def check_in(step: Step, kiosk: Principal, msg: AppointmentCheckIn) -> AppointmentCheckedIn:
     db, now = step.db, step.now
-    existing = (await db.execute(
-        select(Ticket).where(Ticket.kiosk_id == kiosk.principal_id, Ticket.state.in_(states.AT_KIOSK))
-    )).scalar_one_or_none()
-    if existing is not None:
-        raise Conflict("this kiosk already has an active ticket", {"ticket_id": existing.id})
+    await refuse_a_second_ticket(step, kiosk)
     a = await _for_kiosk(step, kiosk, msg.number, lock=True)
     t = Ticket(kiosk_id=kiosk.principal_id, branch_id=a.branch_id, municipality_id=a.municipality_id,
                service_id=a.service_id, service=a.service, branch=a.branch, needs=[], language=msg.language,

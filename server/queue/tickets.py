@@ -25,6 +25,7 @@ from server.queue.views import (
     LOCK_STAFF,
     LOCK_TICKET,
     ON_DUTY,
+    active_ticket,
     kiosk_peer,
     needs_for,
     staff_peer,
@@ -37,13 +38,16 @@ from signaling.protocol.models import Participant
 from signaling.protocol.replies import Accepted, TicketCreated, TicketRef
 
 
-async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> TicketCreated:
-    db, now = step.db, step.now
-    existing = (await db.execute(
-        select(Ticket).where(Ticket.kiosk_id == kiosk.principal_id, Ticket.state.in_(states.AT_KIOSK))
-    )).scalar_one_or_none()
+async def refuse_a_second_ticket(step: Step, kiosk: Principal) -> None:
+    """One ticket per kiosk at a time (a walk-in's or an appointment's): the one it has is named in the conflict."""
+    existing = await active_ticket(step.db, kiosk.principal_id)
     if existing is not None:
         raise Conflict("this kiosk already has an active ticket", {"ticket_id": existing.id})
+
+
+async def create_ticket(step: Step, kiosk: Principal, msg: TicketCreate) -> TicketCreated:
+    db, now = step.db, step.now
+    await refuse_a_second_ticket(step, kiosk)
     check_language(step.settings, msg.language)
     service = (await db.execute(select(Service).where(Service.code == msg.service_code))).scalar_one_or_none()
     if service is None:

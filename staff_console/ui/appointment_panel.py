@@ -27,14 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from signaling.protocol.models import JST, AppointmentItem
-from staff_console.ui.models import ID_ROLE, Index, _Table
+from staff_console.ui.models import ID_ROLE, Index, _ItemsTable
 from staff_console.ui.queue_panel import _table
 from staff_console.ui.text import Texts
 
 STATE_COLOURS = {"checked_in": "#1b7f3b", "served": "#6b6b6b", "no_show": "#b00020", "cancelled": "#9a9a9a"}
 
 
-class AppointmentModel(_Table):
+class AppointmentModel(_ItemsTable):
     columns = ("appt.col.time", "appt.col.service", "appt.col.branch", "appt.col.staff", "appt.col.case",
                "appt.col.number", "appt.col.state")
     TIME, SERVICE, BRANCH, STAFF, CASE, NUMBER, STATE = range(7)
@@ -42,14 +42,6 @@ class AppointmentModel(_Table):
     def __init__(self, texts: Texts, parent: QObject | None = None) -> None:
         super().__init__(texts, parent)
         self.items: list[AppointmentItem] = []
-
-    def _rows(self) -> Sequence[Any]:
-        return self.items
-
-    def set_items(self, items: Sequence[AppointmentItem]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self.items):

@@ -62,6 +62,22 @@ class _Table(QAbstractTableModel):
         return str(self.data(self.index(row, column)) or "")
 
 
+class _ItemsTable(_Table):
+    """A table of one list of items, replaced whole by :meth:`set_items` (callbacks, appointments)."""
+
+    def __init__(self, texts: Texts, parent: QObject | None = None) -> None:
+        super().__init__(texts, parent)
+        self.items: list[Any] = []
+
+    def _rows(self) -> Sequence[Any]:
+        return self.items
+
+    def set_items(self, items: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+
 class QueueModel(_Table):
     columns = ("queue.col.waited", "queue.col.priority", "queue.col.service", "queue.col.where", "queue.col.needs",
                "queue.col.state")
@@ -219,7 +235,7 @@ class HistoryModel(_Table):
         return None
 
 
-class CallbackModel(_Table):
+class CallbackModel(_ItemsTable):
     """Callback tasks (折り返し電話): when to call, what about, where from, the number, where it stands. Only the
     tasks the server sent this account (its own municipality's) are ever here."""
 
@@ -232,14 +248,6 @@ class CallbackModel(_Table):
         super().__init__(texts, parent)
         self.items: list[CallbackItem] = []
         self.my_id = my_id
-
-    def _rows(self) -> Sequence[Any]:
-        return self.items
-
-    def set_items(self, items: Sequence[CallbackItem]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self.items):

@@ -205,7 +205,7 @@ class ConsoleWindow(QMainWindow):
         self.case_dialog.save_requested.connect(
             lambda number, name, contact: self._run(ctl.cases.update(number, name, contact)))
         self.history_view.case_lookup.connect(lambda number: self._run(ctl.cases.read(number)))
-        self.history_view.forms_wanted.connect(lambda sid: self._run_if_live(lambda: ctl.history_forms(sid)))
+        self.history_view.forms_wanted.connect(lambda sid: self._run(ctl.history_forms(sid)))
         for box in (self.call_view.case_box, self.wrapup_view.case_box):
             box.open_requested.connect(lambda number: self._run(ctl.cases.read(number)))
             box.link_requested.connect(lambda number: self._run(ctl.link_case(number)))
@@ -275,18 +275,14 @@ class ConsoleWindow(QMainWindow):
 
     # ------------------------------------------------------------ plumbing
     def _run(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a window drawn without the console's loop (the screenshot scenes): nothing runs
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
-
-    def _run_if_live(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-        """For what a view asks by itself (a row selected as a list fills): only with the console's loop running —
-        a window drawn without it (the screenshot scenes) fetches nothing."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._run(make())
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
