@@ -35,7 +35,7 @@ from kiosk.ui.port import UiContext
 from kiosk.ui.theme import FONT_FAMILY, Metrics, base_text_px, stylesheet
 from kiosk.ui.window import KioskWindow
 from signaling.i18n import Catalog
-from signaling.language_packs import load_packs
+from signaling.language_packs import LanguagePack, load_packs
 from signaling.qt.audio import AudioOutput
 from signaling.qt.loop import log_screen_shown, stop_on_signals
 from signaling.tls import ServerCertificateError, client_context
@@ -44,8 +44,10 @@ log = logging.getLogger("madoguchi.kiosk.app")
 I18N = Path(__file__).resolve().parent / "i18n"
 
 
-def catalog(settings: KioskSettings) -> Catalog:
-    return Catalog(I18N, settings.language, app="kiosk", packs=load_packs(settings.languages_dir))
+def catalog(settings: KioskSettings, packs: dict[str, LanguagePack] | None = None) -> Catalog:
+    """The kiosk's texts; ``packs``: language files already read (the controller's), else read now."""
+    return Catalog(I18N, settings.language, app="kiosk",
+                   packs=load_packs(settings.languages_dir) if packs is None else packs)
 
 
 def window_size(settings: KioskSettings) -> tuple[int, int]:
@@ -78,7 +80,7 @@ class KioskApp:
         self.settings = settings
         self.controller = KioskController(settings, credential, clock=clock, card_camera=card_camera)
         self.controller.shared.loader = page_count  # PDFs the specialist shows are read with QtPdf
-        self.catalog = catalog(settings)
+        self.catalog = catalog(settings, self.controller.packs)  # the files the controller read, not again
         self.audio = AudioOutput(settings.audio_output_device, on_rendered=self.controller.far_end) if audio else None
         if self.audio is not None:
             self.controller.on_remote_audio = self.audio.push
