@@ -32,7 +32,7 @@ from server.api_docs_page.routes import router as api_docs_page_router
 from server.attempt_limits import make_limits
 from server.cluster import Cluster, LocalCluster, RedisCluster, default_node_id
 from server.context import AppContext
-from server.db.session import make_engine, make_sessionmaker
+from server.db.session import make_engine, make_read_engine, make_sessionmaker
 from server.delivery import Delivery
 from server.edge.ops import docs_router
 from server.edge.web import install_web_edge
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
             await upgrade_async(settings.database_url)
         db_engine = make_engine(settings.database_url)
         maker = make_sessionmaker(db_engine)
+        read_engine = make_read_engine(settings.database_url, db_engine)
         metrics = Metrics()
         node_id = settings.node_id or default_node_id()
         cluster: Cluster = (RedisCluster(settings.redis_url, node_id, prefix=settings.redis_prefix,
@@ -106,8 +107,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
         queue = QueueEngine(maker, settings, the_clock, metrics, delivery, cluster)
         hashing = PasswordHashing(settings.hash_queue, nice=settings.hash_nice)
         await hashing.warm_up()
-        ctx = AppContext(maker=maker, settings=settings, metrics=metrics, clock=the_clock, engine=queue,
-                         delivery=delivery, limits=make_limits(settings), hashing=hashing)
+        ctx = AppContext(maker=maker, reader=make_sessionmaker(read_engine), settings=settings, metrics=metrics,
+                         clock=the_clock, engine=queue, delivery=delivery, limits=make_limits(settings),
+                         hashing=hashing)
         handler = ServerHandler(ctx)
         hub = Hub(handler, rate_per_s=settings.ws_rate_per_s, burst=settings.ws_burst,
                   remote=None if delivery.one_node else delivery)
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
             await asyncio.gather(*(hub.disconnect(peer, 1001, "server shutting down")
                                    for peer in list(hub.connections)), return_exceptions=True)
             await cluster.close()
+            if read_engine is not db_engine:
+                await read_engine.dispose()
             await db_engine.dispose()
             hashing.close()
             await ctx.limits.close()

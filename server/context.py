@@ -22,6 +22,7 @@ from signaling.hub import Hub
 @dataclass
 class AppContext:
     maker: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession]  # lookups that change nothing (server.db.session.make_read_engine)
     settings: Settings
     metrics: Metrics
     clock: Clock

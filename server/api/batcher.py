@@ -1,29 +1,34 @@
-"""Connects and disconnects that arrive in the same moment — a reconnect storm after a node died — run as
-one queue step (one transaction, one lock) instead of one each: each caller still waits for its own."""
+"""Requests that arrive in the same moment — a reconnect storm after a node died — done as one piece of work
+(one transaction, one lock, one round of queries) instead of one each: each caller still waits for, and gets,
+its own result."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-class Batcher(Generic[T]):
-    def __init__(self, run: Callable[[list[T]], Awaitable[None]], limit: int = 200) -> None:
+class Batcher(Generic[T, R]):
+    """``run`` takes the items of one moment and returns one result per item, in order."""
+
+    def __init__(self, run: Callable[[list[T]], Awaitable[Sequence[R]]], limit: int = 200) -> None:
         self._run = run
         self._limit = limit
-        self._items: list[tuple[T, asyncio.Future[None]]] = []
+        self._items: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> None:
-        """Run ``item`` with whatever else arrives meanwhile; returns once its batch is done (or raises)."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def submit(self, item: T) -> R:
+        """Run ``item`` with whatever else arrives meanwhile; returns its result once its batch is done (or
+        raises what the batch raised)."""
+        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._items.append((item, fut))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
-        await fut
+        return await fut
 
     async def _drain(self) -> None:
         try:
@@ -31,14 +36,24 @@ class Batcher(Generic[T]):
                 await asyncio.sleep(0)  # one turn of the loop: the sockets of this moment join the batch
                 batch, self._items = self._items[: self._limit], self._items[self._limit:]
                 try:
-                    await self._run([item for item, _ in batch])
+                    results = await self._run([item for item, _ in batch])
+                    if len(results) != len(batch):
+                        raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
                 except Exception as exc:
                     for _, fut in batch:
                         if not fut.done():
                             fut.set_exception(exc)
                 else:
-                    for _, fut in batch:
+                    for (_, fut), result in zip(batch, results, strict=True):
                         if not fut.done():
-                            fut.set_result(None)
+                            fut.set_result(result)
         finally:
             self._task = None
+
+
+def for_each(run: Callable[[list[T]], Awaitable[object]]) -> Callable[[list[T]], Awaitable[list[None]]]:
+    """Adapts a batch operation that has no per-item result (it succeeds or fails as a whole)."""
+    async def run_all(batch: list[T]) -> list[None]:
+        await run(batch)
+        return [None] * len(batch)
+    return run_all

@@ -3,15 +3,17 @@ which the engine runs (reply first, then the outbox). Queue errors become ``erro
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from server.api.batcher import Batcher
+from server.api.batcher import Batcher, for_each
 from server.auth import InvalidToken, decode_token
 from server.context import AppContext
-from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff
+from server.db.models import STAFF_ROLES, Branch, Kiosk, Municipality, Service, Staff, StaffSkill
 from server.guest_auth import decode_guest_token, is_guest_token
 from server.languages import known_languages, server_packs, service_texts
 from server.monitor.health import record_health
@@ -93,6 +95,16 @@ def wire_error(exc: QueueError) -> HubError:
     return HubError(ERROR_CODE.get(type(exc), ErrorCode.CONFLICT), exc.message, exc.details)
 
 
+@dataclass(frozen=True)
+class _Account:
+    """Who a token belongs to, as read at sign-in (``token_version``: staff only)."""
+
+    principal: Principal
+    municipality: str
+    branch: str
+    token_version: int | None = None
+
+
 class ServerHandler:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -102,17 +114,16 @@ class ServerHandler:
         self.seq_of: dict[str, int] = {}  # peer -> the cluster registration of its socket here
         self.version_of: dict[str, int] = {}  # staff peer -> the account's token version its socket authenticated at
         self._catalog_cache: tuple[float, int, list[ServiceInfo]] | None = None  # (when, engine generation, it)
+        self._catalog_read: tuple[int, asyncio.Future[list[ServiceInfo]]] | None = None  # (generation, the read)
         engine = ctx.engine
-        self._kiosks_in: Batcher[tuple[Principal, str, bool]] = Batcher(
-            lambda batch: engine.run(presence.kiosks_connected, batch))
-        self._kiosks_out: Batcher[Principal] = Batcher(lambda batch: engine.run(presence.kiosks_disconnected, batch))
-        self._stats_in: Batcher[tuple[Principal, CallStatsReport, list[QueueError | None]]] = Batcher(
-            self._record_stats)
-
-    async def _record_stats(self, batch: list[tuple[Principal, CallStatsReport, list[QueueError | None]]]) -> None:
-        outcomes = await self.ctx.engine.run(calls.record_stats_batch, [(p, msg) for p, msg, _ in batch])
-        for (_, _, outcome), result in zip(batch, outcomes, strict=True):
-            outcome.append(result)
+        self._accounts: Batcher[tuple[str, int], _Account | None] = Batcher(self._lookup_accounts)
+        self._kiosks_in: Batcher[tuple[Principal, str, bool], None] = Batcher(
+            for_each(lambda batch: engine.run(presence.kiosks_connected, batch)))
+        self._kiosks_out: Batcher[Principal, None] = Batcher(
+            for_each(lambda batch: engine.run(presence.kiosks_disconnected, batch)))
+        # call.stats of the same moment from every socket: one step, each report its own outcome (None: recorded)
+        self._stats_in: Batcher[tuple[Principal, CallStatsReport], QueueError | None] = Batcher(
+            lambda batch: engine.run(calls.record_stats_batch, batch))
 
     async def authenticate(self, auth: Auth) -> tuple[Principal, Welcome]:
         if is_guest_token(auth.token):
@@ -121,30 +132,16 @@ class ServerHandler:
             claims = decode_token(self.ctx.settings.secret_key, auth.token)
         except InvalidToken as exc:
             raise AuthRejected(ErrorCode.AUTH_FAILED, str(exc)) from None
-        # one Core row per connect (no ORM objects, no eager-load queries): a reconnect storm is thousands of these
-        async with self.ctx.maker() as db:
-            if claims.kind == "kiosk":
-                k = (await db.execute(
-                    select(Kiosk.id, Kiosk.name, Kiosk.revoked_at, Kiosk.credential_hash, Branch.municipality_id,
-                           Branch.name_ja, Municipality.name_ja.label("municipality"))
-                    .join(Branch, Kiosk.branch_id == Branch.id).join(Municipality)
-                    .where(Kiosk.id == claims.principal_id))).one_or_none()
-                if k is None or k.revoked_at is not None or k.credential_hash is None:
-                    raise AuthRejected(ErrorCode.AUTH_FAILED, "kiosk unknown or revoked")
-                principal = Principal("kiosk", k.id, "kiosk", k.name, k.municipality_id)
-                extra = {"municipality": k.municipality, "branch": k.name_ja}
-            else:
-                s = (await db.execute(
-                    select(Staff.id, Staff.active, Staff.role, Staff.token_version, Staff.display_name,
-                           Staff.municipality_id, Municipality.name_ja.label("municipality"))
-                    .join(Municipality, Staff.municipality_id == Municipality.id)
-                    .where(Staff.id == claims.principal_id))).one_or_none()
-                if s is None or not s.active or s.role not in STAFF_ROLES:
-                    raise AuthRejected(ErrorCode.AUTH_FAILED, "staff account unknown or disabled")
-                if claims.ver != s.token_version:
-                    raise AuthRejected(ErrorCode.AUTH_FAILED, "token revoked: refresh or log in again")
-                principal = Principal("staff", s.id, s.role, s.display_name, s.municipality_id)
-                extra = {"municipality": s.municipality, "branch": ""}
+        # the sign-ins of one moment share one read-only lookup: a reconnect storm is thousands of these
+        account = await self._accounts.submit((claims.kind, claims.principal_id))
+        if claims.kind == "kiosk":
+            if account is None:
+                raise AuthRejected(ErrorCode.AUTH_FAILED, "kiosk unknown or revoked")
+        elif account is None:
+            raise AuthRejected(ErrorCode.AUTH_FAILED, "staff account unknown or disabled")
+        elif claims.ver != account.token_version:
+            raise AuthRejected(ErrorCode.AUTH_FAILED, "token revoked: refresh or log in again")
+        principal = account.principal
         catalog = await self._catalog()
         token = secrets.token_urlsafe(24)
         old_token = self.token_of.pop(principal.peer, None)
@@ -162,9 +159,35 @@ class ServerHandler:
             ice_transport_policy=ice_transport_policy(self.ctx.settings), resume_token=token,
             heartbeat_s=10.0,
             services=catalog, languages=known_languages(self.ctx.settings),
-            municipality=extra["municipality"], branch=extra["branch"],
+            municipality=account.municipality, branch=account.branch,
         )
         return principal, welcome
+
+    async def _lookup_accounts(self, wanted: list[tuple[str, int]]) -> list[_Account | None]:
+        """The accounts behind the tokens of one moment, in two Core queries (no ORM objects): a kiosk that
+        is enrolled and not revoked, a staff member who is active in a role that signs in here."""
+        kiosk_ids = {pid for kind, pid in wanted if kind == "kiosk"}
+        staff_ids = {pid for kind, pid in wanted if kind != "kiosk"}
+        found: dict[tuple[str, int], _Account] = {}
+        async with self.ctx.reader() as db, db.begin():
+            if kiosk_ids:
+                for k in (await db.execute(
+                        select(Kiosk.id, Kiosk.name, Branch.municipality_id, Branch.name_ja,
+                               Municipality.name_ja.label("municipality"))
+                        .join(Branch, Kiosk.branch_id == Branch.id).join(Municipality)
+                        .where(Kiosk.id.in_(kiosk_ids), Kiosk.revoked_at.is_(None),
+                               Kiosk.credential_hash.is_not(None)))).all():
+                    found["kiosk", k.id] = _Account(Principal("kiosk", k.id, "kiosk", k.name, k.municipality_id),
+                                                    k.municipality, k.name_ja)
+            if staff_ids:
+                for s in (await db.execute(
+                        select(Staff.id, Staff.role, Staff.token_version, Staff.display_name, Staff.municipality_id,
+                               Municipality.name_ja.label("municipality"))
+                        .join(Municipality, Staff.municipality_id == Municipality.id)
+                        .where(Staff.id.in_(staff_ids), Staff.active, Staff.role.in_(STAFF_ROLES)))).all():
+                    found["staff", s.id] = _Account(Principal("staff", s.id, s.role, s.display_name, s.municipality_id),
+                                                    s.municipality, "", s.token_version)
+        return [found.get(("kiosk" if kind == "kiosk" else "staff", pid)) for kind, pid in wanted]
 
     async def _authenticate_guest(self, auth: Auth) -> tuple[Principal, Welcome]:
         """A browser guest: a principal for its one invitation, while it is open and its call is live."""
@@ -185,17 +208,30 @@ class ServerHandler:
 
     async def _catalog(self) -> list[ServiceInfo]:
         """The services and whether anyone is on duty for each, for the welcome. Shared by the connects of
-        one second while nothing changes on this node (a reconnect storm reads it once, not once per socket);
-        another node's change shows within a second, and ``ticket.create`` decides from the database itself."""
+        one second while nothing changes on this node (a reconnect storm reads it once, not once per socket,
+        and the sockets that arrive while it is being read wait for that one read); another node's change
+        shows within a second, and ``ticket.create`` decides from the database itself."""
         now, generation = time.monotonic(), self.ctx.engine.generation
         cached = self._catalog_cache
         if cached is not None and cached[1] == generation and now - cached[0] < CATALOG_TTL_S:
             return cached[2]
-        async with self.ctx.maker() as db:
+        reading = self._catalog_read
+        if reading is None or reading[0] != generation:
+            reading = (generation, asyncio.ensure_future(self._read_catalog(now, generation)))
+            self._catalog_read = reading
+            reading[1].add_done_callback(lambda _: self._read_done(reading))
+        return await asyncio.shield(reading[1])  # one caller's cancellation does not cancel the others' read
+
+    def _read_done(self, reading: tuple[int, asyncio.Future[list[ServiceInfo]]]) -> None:
+        if self._catalog_read is reading:
+            self._catalog_read = None
+
+    async def _read_catalog(self, now: float, generation: int) -> list[ServiceInfo]:
+        async with self.ctx.reader() as db, db.begin():
             services = (await db.execute(select(Service).order_by(Service.sort_order))).scalars().all()
-            on_duty = (await db.execute(
-                select(Staff).where(Staff.status.in_(ON_DUTY), Staff.active))).scalars().unique().all()
-        duty_skills = {sk.id for s in on_duty for sk in s.skills}
+            duty_skills = set((await db.execute(
+                select(StaffSkill.service_id).join(Staff, Staff.id == StaffSkill.staff_id)
+                .where(Staff.status.in_(ON_DUTY), Staff.active))).scalars())
         packs = server_packs(self.ctx.settings)
         catalog = [ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en, description_ja=s.description_ja,
                                description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja,
@@ -268,10 +304,9 @@ class ServerHandler:
             case CallMedia():
                 await run(calls.media_state, p, msg, reply=respond)
             case CallStatsReport():  # batched with the other sockets' reports of this moment: one step for all
-                outcome: list[QueueError | None] = []
-                await self._stats_in.submit((p, msg, outcome))
-                if outcome and outcome[0] is not None:
-                    raise outcome[0]
+                refused = await self._stats_in.submit((p, msg))
+                if refused is not None:
+                    raise refused
                 respond(Empty())
             case InviteRequest():
                 await run(participants.invite, p, msg.session_id, msg.staff_id, reply=respond)

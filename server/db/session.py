@@ -21,7 +21,10 @@ def _sqlite_path(url: str) -> Path | None:
     return None
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """``read_only``: an engine for lookups that change nothing (a socket's sign-in, the service catalog). On
+    SQLite its transactions begin deferred and are refused any write (``query_only``): in WAL mode they read a
+    snapshot beside the one writer instead of queueing for its lock, as every ``BEGIN IMMEDIATE`` does."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
@@ -36,14 +39,24 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+
+
+def make_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine for read-only lookups: its own on a SQLite file (see ``make_engine``), ``engine`` otherwise
+    (PostgreSQL reads never wait for a writer; an in-memory SQLite is one connection's database)."""
+    if url.startswith("sqlite") and ":memory:" not in url:
+        return make_engine(url, read_only=True)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
