@@ -713,6 +713,46 @@ async def breakdown(a: argparse.Namespace, ids: dict[str, list[int]]) -> None:
         async def tick(i: int) -> None:
             await engine.tick()
 
+        # a storm through the hub itself (no uvicorn, no websockets): n sign-ins, 100 in flight, as the holder
+        # does; the catalog cache is cleared first, as after a change on this node
+        class StormTransport:
+            def __init__(self, auth: str) -> None:
+                self.auth: str | None = auth
+                self.welcomed, self.gone = asyncio.Event(), asyncio.Event()
+
+            async def receive_text(self) -> str:
+                if self.auth is not None:
+                    text, self.auth = self.auth, None
+                    return text
+                await self.gone.wait()
+                raise ConnectionError("closed")
+
+            async def send_text(self, data: str) -> None:
+                if '"type":"welcome"' in data[:60]:
+                    self.welcomed.set()
+
+            async def close(self, code: int = 1000, reason: str = "") -> None:
+                self.gone.set()
+
+        storm = [StormTransport(json.dumps({"type": "auth", "id": f"s{i}", "token": t})) for i, t in enumerate(tokens)]
+        in_flight = asyncio.Semaphore(100)
+        serving: list[asyncio.Task[None]] = []
+
+        async def storm_one(t: StormTransport) -> None:
+            async with in_flight:
+                serving.append(asyncio.create_task(ctx.hub.serve(t)))
+                await t.welcomed.wait()
+
+        handler._catalog_cache = None
+        w0, c0 = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(storm_one(t) for t in storm))
+        await asyncio.gather(*(c.ready for c in ctx.hub.connections.values() if c.ready is not None))
+        out["connect_storm_through_hub"] = {"connects": n, "wall_ms": round((time.perf_counter() - w0) / n * 1000, 3),
+                                            "cpu_ms": round((time.process_time() - c0) / n * 1000, 3)}
+        for t in storm:
+            t.gone.set()
+        await asyncio.gather(*serving)  # every socket's serve, to its on_disconnect
+
         await timed("authenticate", authenticate, n)
         await timed("authenticate.decode_token", decode, n)
         await timed("on_connect.kiosk_connected", connected, n)
