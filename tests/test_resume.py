@@ -104,7 +104,11 @@ async def test_kiosk_and_console_resume_a_call(tmp_path: Path, backend: str) -> 
 
 
 async def test_server_restart_keeps_waiting_ticket(tmp_path: Path, backend: str) -> None:
-    async with world(tmp_path, backend, kiosk_grace_s=5.0) as w:
+    # the rules' time stands still (both servers read this clock): the kiosk's grace cannot run out while a
+    # loaded machine restarts the server and the kiosk's backoff brings it back (seen in a loaded CI run: the
+    # kiosk came back after 5 s of wall-clock grace and was told its ticket was abandoned)
+    clock = ManualClock(datetime.now(UTC))
+    async with world(tmp_path, backend, clock=clock, kiosk_grace_s=5.0) as w:
         sato = await w.staff("sato", available=True)
         kiosk = await w.kiosk()
         tid = (await kiosk.req(TicketCreate(service_code="disability")))["ticket_id"]
@@ -113,7 +117,7 @@ async def test_server_restart_keeps_waiting_ticket(tmp_path: Path, backend: str)
         port = w.env.server.port
         await w.env.server.stop()
         await eventually(lambda: kiosk.client.state in ("offline", "connecting"), what="the kiosk sees the loss")
-        restarted = await start_server(w.env.settings, port=port)
+        restarted = await start_server(w.env.settings, port=port, clock=clock)
         try:
             w.env.server = restarted
             w.env.app = _unwrap(restarted)
