@@ -42,9 +42,19 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 def click(widget: QWidget) -> None:
     """A real mouse click in the middle of a visible, enabled control (what a finger does)."""
-    assert widget.isVisible(), f"{widget.objectName() or widget} is not visible"
+    assert widget.isVisible(), f"{widget.objectName() or widget} is not visible ({_hidden_by(widget)})"
     assert widget.isEnabled(), f"{widget.objectName() or widget} is disabled"
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def _hidden_by(widget: QWidget) -> str:
+    """Which of the widget's ancestors is hidden (the first from the widget up), for a failed click's message."""
+    w: QWidget | None = widget
+    while w is not None:
+        if w.isHidden():
+            return f"hidden: {w.objectName() or type(w).__name__}" + ("" if w is widget else " (an ancestor)")
+        w = w.parentWidget()
+    return "no ancestor hidden: its window is not shown"
 
 
 def choose_language(window: Any, code: str) -> None:
