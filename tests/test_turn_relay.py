@@ -32,7 +32,7 @@ from signaling.peer import CallPeer, TurnFailed
 from signaling.protocol.models import IceServer
 from signaling.turn_check import probe_turn
 from tests.coturn import RELAY_IP, Coturn, free_udp_port, start_coturn
-from tests.support import eventually
+from tests.support import WAIT_S, eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -72,7 +72,7 @@ class Received(asyncio.DatagramProtocol):
 async def release(transport: turn.TurnTransport, protocol: Received) -> None:
     """Delete the allocation and wait until it is gone (aioice calls connection_lost then)."""
     transport.close()
-    await asyncio.wait_for(protocol.lost, 10)
+    await asyncio.wait_for(protocol.lost, WAIT_S)
 
 
 async def allocate(server: Coturn) -> tuple[turn.TurnTransport, Received]:
