@@ -32,10 +32,12 @@ if os.environ.get("MADOGUCHI_REQUIRE_PG") and not os.environ.get("MADOGUCHI_TEST
     raise RuntimeError("MADOGUCHI_REQUIRE_PG is set (CI) but MADOGUCHI_TEST_PG_URL is not: "
                        "PostgreSQL tests would be skipped")
 
+
 def _worker_database() -> None:
     """Under pytest-xdist (``-n 2``) each worker empties and fills its own PostgreSQL database: the tests reset
     the schema of the database they are given. The worker's is the given one's name + ``_gw0``, ``_gw1``...,
-    made here (from the server's ``postgres`` database) if it is missing. Redis needs nothing: every cluster test has its own key prefix."""
+    made here (from the server's ``postgres`` database) if it is missing. Redis needs nothing: every cluster
+    test has its own key prefix."""
     worker, url = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("MADOGUCHI_TEST_PG_URL", "")
     if not worker or not url:
         return
