@@ -129,7 +129,7 @@ async def test_the_read_only_engine_reads_beside_a_writer_and_cannot_write(tmp_p
         await writer.dispose()
 
 
-async def test_postgresql_reads_through_the_one_pool(tmp_path: Path) -> None:
+async def test_postgresql_reads_through_the_one_pool() -> None:
     writer = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     try:
         assert make_read_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", writer) is writer

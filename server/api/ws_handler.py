@@ -113,8 +113,8 @@ class ServerHandler:
         self.app_versions: dict[str, str] = {}
         self.seq_of: dict[str, int] = {}  # peer -> the cluster registration of its socket here
         self.version_of: dict[str, int] = {}  # staff peer -> the account's token version its socket authenticated at
-        self._catalog_cache: tuple[float, int, list[ServiceInfo]] | None = None  # (when, engine generation, it)
-        self._catalog_read: tuple[int, asyncio.Future[list[ServiceInfo]]] | None = None  # (generation, the read)
+        # (when its read began, engine generation, the read: pending while it runs, then the catalog)
+        self._catalog_cache: tuple[float, int, asyncio.Future[list[ServiceInfo]]] | None = None
         engine = ctx.engine
         self._accounts: Batcher[tuple[str, int], _Account | None] = Batcher(self._lookup_accounts)
         self._kiosks_in: Batcher[tuple[Principal, str, bool], None] = Batcher(
@@ -167,7 +167,7 @@ class ServerHandler:
         """The accounts behind the tokens of one moment, in two Core queries (no ORM objects): a kiosk that
         is enrolled and not revoked, a staff member who is active in a role that signs in here."""
         kiosk_ids = {pid for kind, pid in wanted if kind == "kiosk"}
-        staff_ids = {pid for kind, pid in wanted if kind != "kiosk"}
+        staff_ids = {pid for kind, pid in wanted if kind == "staff"}
         found: dict[tuple[str, int], _Account] = {}
         async with self.ctx.reader() as db, db.begin():
             if kiosk_ids:
@@ -187,7 +187,7 @@ class ServerHandler:
                         .where(Staff.id.in_(staff_ids), Staff.active, Staff.role.in_(STAFF_ROLES)))).all():
                     found["staff", s.id] = _Account(Principal("staff", s.id, s.role, s.display_name, s.municipality_id),
                                                     s.municipality, "", s.token_version)
-        return [found.get(("kiosk" if kind == "kiosk" else "staff", pid)) for kind, pid in wanted]
+        return [found.get(w) for w in wanted]
 
     async def _authenticate_guest(self, auth: Auth) -> tuple[Principal, Welcome]:
         """A browser guest: a principal for its one invitation, while it is open and its call is live."""
@@ -213,32 +213,23 @@ class ServerHandler:
         shows within a second, and ``ticket.create`` decides from the database itself."""
         now, generation = time.monotonic(), self.ctx.engine.generation
         cached = self._catalog_cache
-        if cached is not None and cached[1] == generation and now - cached[0] < CATALOG_TTL_S:
-            return cached[2]
-        reading = self._catalog_read
-        if reading is None or reading[0] != generation:
-            reading = (generation, asyncio.ensure_future(self._read_catalog(now, generation)))
-            self._catalog_read = reading
-            reading[1].add_done_callback(lambda _: self._read_done(reading))
-        return await asyncio.shield(reading[1])  # one caller's cancellation does not cancel the others' read
+        if cached is None or cached[1] != generation or (cached[2].done() and (
+                now - cached[0] >= CATALOG_TTL_S or cached[2].cancelled() or cached[2].exception() is not None)):
+            cached = (now, generation, asyncio.ensure_future(self._read_catalog()))  # a failed read is not kept
+            self._catalog_cache = cached
+        return await asyncio.shield(cached[2])  # one caller's cancellation does not cancel the others' read
 
-    def _read_done(self, reading: tuple[int, asyncio.Future[list[ServiceInfo]]]) -> None:
-        if self._catalog_read is reading:
-            self._catalog_read = None
-
-    async def _read_catalog(self, now: float, generation: int) -> list[ServiceInfo]:
+    async def _read_catalog(self) -> list[ServiceInfo]:
         async with self.ctx.reader() as db, db.begin():
             services = (await db.execute(select(Service).order_by(Service.sort_order))).scalars().all()
             duty_skills = set((await db.execute(
                 select(StaffSkill.service_id).join(Staff, Staff.id == StaffSkill.staff_id)
                 .where(Staff.status.in_(ON_DUTY), Staff.active))).scalars())
         packs = server_packs(self.ctx.settings)
-        catalog = [ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en, description_ja=s.description_ja,
-                               description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja,
-                               texts=service_texts(s, packs))
-                   for s in services]
-        self._catalog_cache = (now, generation, catalog)
-        return catalog
+        return [ServiceInfo(code=s.code, name_ja=s.name_ja, name_en=s.name_en, description_ja=s.description_ja,
+                            description_en=s.description_en, on_duty=s.id in duty_skills, hours=s.hours_ja,
+                            texts=service_texts(s, packs))
+                for s in services]
 
     async def on_connect(self, conn: Connection, resumed: bool) -> None:
         p, engine = conn.principal, self.ctx.engine
