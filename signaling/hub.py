@@ -46,7 +46,7 @@ from signaling.protocol.messages import (
     RtcOfferRelay,
     Welcome,
 )
-from signaling.protocol.version import AUTH_TIMEOUT_S
+from signaling.protocol.version import AUTH_CHECK_TIMEOUT_S, AUTH_TIMEOUT_S
 
 log = logging.getLogger("madoguchi.hub")
 SEND_TIMEOUT_S = 5.0
@@ -230,6 +230,7 @@ class Hub:
         self.burst = burst
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, set[str]] = {}
+        self.auth_check_timeout_s = AUTH_CHECK_TIMEOUT_S
         self.connects_total = 0  # authenticated connections since start (the GC policy watches for bursts)
         self.on_message_counted: Callable[[str, str | None], None] | None = None  # (type, error code)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -315,9 +316,15 @@ class Hub:
             await self._reject(transport, msg.id, ErrorCode.NOT_AUTHENTICATED, "first frame must be auth")
             return None
         try:
-            principal, welcome = await self.handler.authenticate(msg)
+            async with asyncio.timeout(self.auth_check_timeout_s):
+                principal, welcome = await self.handler.authenticate(msg)
         except HubError as exc:
             await self._reject(transport, msg.id, exc.code, exc.message)
+            return None
+        except TimeoutError:
+            # not a refusal: the account could not be read in time; the client tries again after its backoff
+            await self._reject(transport, msg.id, ErrorCode.INTERNAL, "sign-in could not be checked in time; "
+                               "try again", CloseCode.INTERNAL_ERROR)
             return None
         conn = Connection(transport, principal, self.rate, self.burst)
         old = self.connections.get(conn.peer)
@@ -340,12 +347,13 @@ class Hub:
         except Exception:
             log.exception("on_connect failed for %s", conn.peer)
 
-    async def _reject(self, transport: Transport, ref: str | None, code: ErrorCode, message: str) -> None:
+    async def _reject(self, transport: Transport, ref: str | None, code: ErrorCode, message: str,
+                      close: CloseCode = CloseCode.POLICY_VIOLATION) -> None:
         self._count("auth", code)
         with contextlib.suppress(Exception):
             await transport.send_text(dump(Error(ref=ref, code=code, message=message)))
         with contextlib.suppress(Exception):
-            await transport.close(CloseCode.POLICY_VIOLATION, message[:120])
+            await transport.close(close, message[:120])
 
     async def _loop(self, conn: Connection) -> None:
         while not conn.closed:

@@ -23,7 +23,7 @@ from server.db.models import Branch, Kiosk, Staff
 from server.db.session import make_engine, make_read_engine, make_sessionmaker
 from signaling.hub import AuthRejected
 from signaling.protocol.messages import Auth, StatusSet
-from tests.support import Env, make_settings
+from tests.support import WAIT_S, Env, make_settings
 
 N = 40
 
@@ -165,3 +165,23 @@ async def test_a_batch_answers_each_caller_and_a_failure_reaches_only_its_batch(
     whole: Batcher[str, None] = Batcher(for_each(record))
     assert await asyncio.gather(whole.submit("a"), whole.submit("b")) == [None, None]
     assert done == [["a", "b"]]
+
+
+async def test_a_cancelled_batch_leaves_no_caller_waiting() -> None:
+    """The loop closing cancels the batch that is running: its callers, and those queued behind it, are told so
+    instead of waiting for ever (a sign-in left waiting would hold its server's shutdown)."""
+    started = asyncio.Event()
+
+    async def stall(items: list[int]) -> list[int]:
+        started.set()
+        await asyncio.Event().wait()
+        return items
+
+    batcher: Batcher[int, int] = Batcher(stall, limit=1)
+    running, queued = asyncio.ensure_future(batcher.submit(1)), asyncio.ensure_future(batcher.submit(2))
+    await started.wait()
+    assert batcher._task is not None
+    batcher._task.cancel()
+    async with asyncio.timeout(WAIT_S):
+        results = await asyncio.gather(running, queued, return_exceptions=True)
+    assert [str(r) for r in results] == ["the batch was cancelled before it was done"] * 2

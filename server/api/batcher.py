@@ -31,6 +31,7 @@ class Batcher(Generic[T, R]):
         return await fut
 
     async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._items:
                 await asyncio.sleep(0)  # one turn of the loop: the sockets of this moment join the batch
@@ -47,6 +48,12 @@ class Batcher(Generic[T, R]):
                     for (_, fut), result in zip(batch, results, strict=True):
                         if not fut.done():
                             fut.set_result(result)
+        except BaseException:  # cancelled (the loop is closing): nobody will run these, so nobody may wait for them
+            left, self._items = batch + self._items, []
+            for _, fut in left:
+                if not fut.done():
+                    fut.set_exception(RuntimeError("the batch was cancelled before it was done"))
+            raise
         finally:
             self._task = None
 
