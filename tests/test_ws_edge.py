@@ -79,16 +79,20 @@ async def staff_client(env: Env, username: str) -> tuple[SignalingClient, Inbox]
     return await env.client(tok, inbox.queue), inbox
 
 
-async def kiosk_client(env: Env, branch: str) -> tuple[SignalingClient, Inbox]:
+async def kiosk_tok(env: Env, branch: str) -> str:
     async with env.ctx.maker() as db, db.begin():
         b = (await db.execute(select(Branch).where(Branch.code == branch))).scalar_one()
         k = Kiosk(branch_id=b.id, name=f"edge kiosk {branch}", credential_hash="(test)", enrolled_at=utcnow())
         db.add(k)
         await db.flush()
-        kid = k.id
+        return issue_token(env.settings.secret_key, "kiosk", k.id, "kiosk", 600)
+
+
+async def kiosk_client(env: Env, branch: str) -> tuple[SignalingClient, Inbox]:
+    token = await kiosk_tok(env, branch)
 
     async def tok() -> str:
-        return issue_token(env.settings.secret_key, "kiosk", kid, "kiosk", 600)
+        return token
 
     inbox = Inbox()
     return await env.client(tok, inbox.queue), inbox
@@ -288,16 +292,15 @@ async def test_silent_socket_closed_after_auth_timeout(env: Env, witness: Signal
 
 @pytest.mark.skipif("pg" not in BACKENDS, reason="a PostgreSQL table lock is the stall")
 async def test_a_sign_in_the_database_cannot_check_in_time_is_told_to_try_again(tmp_path: Path) -> None:
-    """A stalled database (a migration's lock on the staff table) holds no socket: past the hub's bound the client
-    is told ``internal`` and closed 1011, which it retries; once the lock is gone the same token signs in, and the
-    server stops without waiting for the stalled read's socket."""
+    """A stalled database (a migration's lock on the kiosk table) holds no socket: past the hub's bound the kiosk
+    is told ``internal`` and closed 1011, which it retries; once the lock is gone the same token signs in."""
     async with server_env(make_settings(tmp_path, "pg")) as env:
-        token = await staff_tok(env, "suzuki")
+        token = await kiosk_tok(env, "bihoro")
         env.ctx.hub.auth_check_timeout_s = 0.5
         locker = create_async_engine(env.settings.database_url)
         try:
-            async with locker.connect() as lock:
-                await lock.execute(text("LOCK TABLE staff IN ACCESS EXCLUSIVE MODE"))
+            async with locker.connect() as lock:  # nothing else writes the kiosk table while no kiosk is online
+                await lock.execute(text("LOCK TABLE kiosk IN ACCESS EXCLUSIVE MODE"))
                 async with raw_ws(env) as ws:
                     await ws.send(json.dumps({"type": "auth", "id": "auth-1", "token": token}))
                     code, frames = await closed_with(ws)
