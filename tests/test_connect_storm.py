@@ -6,6 +6,7 @@ that nobody is let in or kept out by it."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from websockets import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from server.api.batcher import Batcher, for_each
 from server.auth import issue_token
@@ -23,7 +26,9 @@ from server.db.models import Branch, Kiosk, Staff
 from server.db.session import make_engine, make_read_engine, make_sessionmaker
 from signaling.hub import AuthRejected
 from signaling.protocol.messages import Auth, StatusSet
-from tests.support import WAIT_S, Env, make_settings
+from signaling.protocol.version import SUBPROTOCOL
+from tests.conftest import BACKENDS
+from tests.support import WAIT_S, Env, make_settings, server_env
 
 N = 40
 
@@ -165,6 +170,37 @@ async def test_a_batch_answers_each_caller_and_a_failure_reaches_only_its_batch(
     whole: Batcher[str, None] = Batcher(for_each(record))
     assert await asyncio.gather(whole.submit("a"), whole.submit("b")) == [None, None]
     assert done == [["a", "b"]]
+
+
+@pytest.mark.skipif("pg" not in BACKENDS, reason="a PostgreSQL table lock is the stall")
+async def test_a_sign_in_the_database_cannot_check_in_time_is_told_to_try_again(tmp_path: Path) -> None:
+    """A stalled database (a migration's lock on the kiosk table) holds no socket: past the hub's bound the kiosk
+    is told ``internal`` and closed 1011, which it retries; once the lock is gone the same token signs in.
+    (Its own server and database: a lock beside a server shared with other tests could deadlock with its work.)"""
+    async with server_env(make_settings(tmp_path, "pg")) as env:
+        [kid] = await add_kiosks(env, 1)
+        auth = json.dumps({"type": "auth", "id": "auth-1",
+                           "token": issue_token(env.settings.secret_key, "kiosk", kid, "kiosk", 600)})
+        env.ctx.hub.auth_check_timeout_s = 0.5
+        locker = create_async_engine(env.settings.database_url)
+        try:
+            async with locker.connect() as lock:  # nothing else writes the kiosk table while no kiosk is online
+                await lock.execute(text("LOCK TABLE kiosk IN ACCESS EXCLUSIVE MODE"))
+                async with connect(env.server.ws_url, subprotocols=[SUBPROTOCOL], open_timeout=WAIT_S) as ws:
+                    await ws.send(auth)
+                    async with asyncio.timeout(WAIT_S):
+                        answer = json.loads(await ws.recv())
+                        with pytest.raises(ConnectionClosed) as closed:
+                            await ws.recv()
+                assert (answer["type"], answer["code"], answer["ref"]) == ("error", "internal", "auth-1")
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+                await lock.rollback()
+            async with connect(env.server.ws_url, subprotocols=[SUBPROTOCOL], open_timeout=WAIT_S) as ws:
+                await ws.send(auth)
+                async with asyncio.timeout(WAIT_S):
+                    assert json.loads(await ws.recv())["type"] == "welcome"
+        finally:
+            await locker.dispose()
 
 
 async def test_a_cancelled_batch_leaves_no_caller_waiting() -> None:
