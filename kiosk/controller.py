@@ -350,10 +350,14 @@ class KioskController(Emitter):
 
     async def cancel(self) -> None:
         """Cancel waiting (or leave the choice screens) and clear everything."""
-        if self.visit.ticket_id is not None and self.visit.ticket_state in ("waiting", "offered"):
+        visit = self.visit
+        if visit.ticket_id is not None and visit.ticket_state in ("waiting", "offered"):
             with contextlib.suppress(ClientError):
-                await self.client.request(TicketCancel(ticket_id=self.visit.ticket_id))
-        self.reset()
+                await self.client.request(TicketCancel(ticket_id=visit.ticket_id))
+        # the server's ``cancelled`` comes before the request's ack and resets already: the next resident may have
+        # begun meanwhile, and a second reset would wipe what they have chosen and typed
+        if self.visit is visit:
+            self.reset()
 
     async def hang_up(self) -> None:
         sid = self.visit.session_id

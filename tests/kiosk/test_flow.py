@@ -143,10 +143,14 @@ async def test_cancel_while_waiting(sqlite_env: Env, tmp_path: Path) -> None:
         click(w.needs.next)
         await eventually(lambda: ctl.screen == "waiting")
         tid = ctl.visit.ticket_id
+        resets: list[dict[str, object]] = []
+        ctl.on("reset", resets.append)
         revoked = asyncio.ensure_future(wait_for(takahashi, "offer_revoked", WAIT_S))
         click(w.waiting.cancel)
         await eventually(lambda: ctl.screen == "idle")
         await revoked
+        await eventually(w.waiting.cancel.isEnabled, what="the cancel's end")  # the request's ack is in
+        assert len(resets) == 1  # one reset: a second, after the next resident began, would wipe their choices
         async with env.ctx.maker() as db:
             t = await db.get(Ticket, tid)
             assert t is not None and t.state == "cancelled"
