@@ -41,7 +41,7 @@ from signaling.protocol.codec import ProtocolError, dump, parse_server
 from signaling.protocol.errors import CloseCode
 from signaling.protocol.messages import Ack, Auth, Error, Pong, ServerMessage, Welcome
 from signaling.protocol.replies import Reply, parse_reply
-from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL
+from signaling.protocol.version import MAX_FRAME_BYTES, SUBPROTOCOL, WELCOME_WAIT_S
 from signaling.tls import certificate_problem
 
 log = logging.getLogger("madoguchi.client")
@@ -293,7 +293,7 @@ class SignalingClient:
             resume = self.welcome.resume_token if self.welcome else None
             auth = Auth(token=token, resume_token=resume, app_version=self.app_version)
             await ws.send(dump(auth))
-            first = parse_server(await asyncio.wait_for(ws.recv(), 10))
+            first = parse_server(await asyncio.wait_for(ws.recv(), WELCOME_WAIT_S))
             if isinstance(first, Error):
                 raise AuthFailed(f"{first.code}: {first.message}")
             if not isinstance(first, Welcome):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import websockets
 from sqlalchemy import select
+from websockets.asyncio.client import ClientConnection, connect
 
 from server.admin_catalog import set_outside_supervision
 from server.admin_ops import create_enrollment
@@ -27,6 +30,7 @@ from server.settings import Settings
 from server.signing_key import new_signing_key
 from signaling.client import SignalingClient
 from signaling.protocol.messages import ServerMessage
+from signaling.protocol.version import SUBPROTOCOL
 
 T = TypeVar("T")
 
@@ -265,3 +269,39 @@ async def finished_session(env: Env, branch_code: str, service_code: str, userna
             db.add(Note(session_id=sess.id, municipality_id=branch.municipality_id, author_id=staff.id,
                         category=note_category, summary="相談の内容"))
         return int(sess.id)
+
+
+# ---------------------------------------------------------------- raw WebSockets (the edge of /ws)
+
+
+@asynccontextmanager
+async def raw_ws(env: Env, token: str | None = None, **kw: Any) -> AsyncIterator[ClientConnection]:
+    """A raw socket; with a token it is authenticated (welcome checked) before it is yielded."""
+    args: dict[str, Any] = dict(subprotocols=[SUBPROTOCOL], compression=None, max_size=None, open_timeout=WAIT_S,
+                                ping_interval=None)
+    args.update(kw)
+    async with connect(env.server.ws_url, **args) as ws:
+        if token is not None:
+            await ws.send(json.dumps({"type": "auth", "id": "auth-1", "token": token}))
+            welcome = await recv_json(ws)
+            assert welcome["type"] == "welcome", welcome
+        yield ws
+
+
+async def recv_json(ws: ClientConnection, wait_s: float = WAIT_S) -> dict[str, Any]:
+    raw = await asyncio.wait_for(ws.recv(), wait_s)
+    obj = json.loads(raw)
+    assert isinstance(obj, dict)
+    return obj
+
+
+async def closed_with(ws: ClientConnection, wait_s: float = WAIT_S) -> tuple[int | None, list[dict[str, Any]]]:
+    """Read until the server closes; return its close code and the frames it sent before."""
+    frames: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(wait_s):
+            while True:
+                frames.append(json.loads(await ws.recv()))
+    except websockets.ConnectionClosed as exc:
+        return (exc.rcvd.code if exc.rcvd is not None else None), frames
+    raise AssertionError("unreachable")

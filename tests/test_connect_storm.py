@@ -16,8 +16,6 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from websockets import ConnectionClosed
-from websockets.asyncio.client import connect
 
 from server.api.batcher import Batcher, for_each
 from server.auth import issue_token
@@ -26,9 +24,8 @@ from server.db.models import Branch, Kiosk, Staff
 from server.db.session import make_engine, make_read_engine, make_sessionmaker
 from signaling.hub import AuthRejected
 from signaling.protocol.messages import Auth, StatusSet
-from signaling.protocol.version import SUBPROTOCOL
 from tests.conftest import BACKENDS
-from tests.support import WAIT_S, Env, make_settings, server_env
+from tests.support import WAIT_S, Env, closed_with, make_settings, raw_ws, server_env
 
 N = 40
 
@@ -179,26 +176,21 @@ async def test_a_sign_in_the_database_cannot_check_in_time_is_told_to_try_again(
     (Its own server and database: a lock beside a server shared with other tests could deadlock with its work.)"""
     async with server_env(make_settings(tmp_path, "pg")) as env:
         [kid] = await add_kiosks(env, 1)
-        auth = json.dumps({"type": "auth", "id": "auth-1",
-                           "token": issue_token(env.settings.secret_key, "kiosk", kid, "kiosk", 600)})
+        token = issue_token(env.settings.secret_key, "kiosk", kid, "kiosk", 600)
+        auth = json.dumps({"type": "auth", "id": "auth-1", "token": token})
         env.ctx.hub.auth_check_timeout_s = 0.5
         locker = create_async_engine(env.settings.database_url)
         try:
             async with locker.connect() as lock:  # nothing else writes the kiosk table while no kiosk is online
                 await lock.execute(text("LOCK TABLE kiosk IN ACCESS EXCLUSIVE MODE"))
-                async with connect(env.server.ws_url, subprotocols=[SUBPROTOCOL], open_timeout=WAIT_S) as ws:
+                async with raw_ws(env) as ws:
                     await ws.send(auth)
-                    async with asyncio.timeout(WAIT_S):
-                        answer = json.loads(await ws.recv())
-                        with pytest.raises(ConnectionClosed) as closed:
-                            await ws.recv()
-                assert (answer["type"], answer["code"], answer["ref"]) == ("error", "internal", "auth-1")
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+                    code, frames = await closed_with(ws)
+                assert [(f["type"], f["code"], f["ref"]) for f in frames] == [("error", "internal", "auth-1")]
+                assert code == 1011
                 await lock.rollback()
-            async with connect(env.server.ws_url, subprotocols=[SUBPROTOCOL], open_timeout=WAIT_S) as ws:
-                await ws.send(auth)
-                async with asyncio.timeout(WAIT_S):
-                    assert json.loads(await ws.recv())["type"] == "welcome"
+            async with raw_ws(env, token):  # welcome checked
+                pass
         finally:
             await locker.dispose()
 

@@ -13,7 +13,6 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import jwt
@@ -21,7 +20,7 @@ import pytest
 import pytest_asyncio
 import websockets
 from sqlalchemy import select
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from server.auth import issue_token
 from server.db.base import utcnow
@@ -40,23 +39,9 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.version import AUTH_TIMEOUT_S, MAX_FRAME_BYTES, SUBPROTOCOL
 from tests.conftest import BACKENDS
-from tests.support import WAIT_S, Env, Inbox, make_settings, server_env
+from tests.support import WAIT_S, Env, Inbox, closed_with, make_settings, raw_ws, recv_json, server_env
 
 # ---------------------------------------------------------------- helpers
-
-
-@asynccontextmanager
-async def raw_ws(env: Env, token: str | None = None, **kw: Any) -> AsyncIterator[ClientConnection]:
-    """A raw socket; with a token it is authenticated (welcome checked) before it is yielded."""
-    args: dict[str, Any] = dict(subprotocols=[SUBPROTOCOL], compression=None, max_size=None, open_timeout=WAIT_S,
-                                ping_interval=None)
-    args.update(kw)
-    async with connect(env.server.ws_url, **args) as ws:
-        if token is not None:
-            await ws.send(json.dumps({"type": "auth", "id": "auth-1", "token": token}))
-            welcome = await recv_json(ws)
-            assert welcome["type"] == "welcome", welcome
-        yield ws
 
 
 # Tokens are issued with the server's own key (a login or a kiosk enrollment costs several argon2 hashes,
@@ -77,30 +62,19 @@ async def staff_client(env: Env, username: str) -> tuple[SignalingClient, Inbox]
     return await env.client(tok, inbox.queue), inbox
 
 
-async def kiosk_tok(env: Env, branch: str) -> str:
+async def kiosk_client(env: Env, branch: str) -> tuple[SignalingClient, Inbox]:
     async with env.ctx.maker() as db, db.begin():
         b = (await db.execute(select(Branch).where(Branch.code == branch))).scalar_one()
         k = Kiosk(branch_id=b.id, name=f"edge kiosk {branch}", credential_hash="(test)", enrolled_at=utcnow())
         db.add(k)
         await db.flush()
-        return issue_token(env.settings.secret_key, "kiosk", k.id, "kiosk", 600)
-
-
-async def kiosk_client(env: Env, branch: str) -> tuple[SignalingClient, Inbox]:
-    token = await kiosk_tok(env, branch)
+        kid = k.id
 
     async def tok() -> str:
-        return token
+        return issue_token(env.settings.secret_key, "kiosk", kid, "kiosk", 600)
 
     inbox = Inbox()
     return await env.client(tok, inbox.queue), inbox
-
-
-async def recv_json(ws: ClientConnection, wait_s: float = WAIT_S) -> dict[str, Any]:
-    raw = await asyncio.wait_for(ws.recv(), wait_s)
-    obj = json.loads(raw)
-    assert isinstance(obj, dict)
-    return obj
 
 
 async def next_of(ws: ClientConnection, typ: str, wait_s: float = WAIT_S) -> dict[str, Any]:
@@ -110,18 +84,6 @@ async def next_of(ws: ClientConnection, typ: str, wait_s: float = WAIT_S) -> dic
         msg = await recv_json(ws, max(0.1, deadline - time.monotonic()))
         if msg["type"] == typ:
             return msg
-
-
-async def closed_with(ws: ClientConnection, wait_s: float = WAIT_S) -> tuple[int | None, list[dict[str, Any]]]:
-    """Read until the server closes; return its close code and the frames it sent before."""
-    frames: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(wait_s):
-            while True:
-                frames.append(json.loads(await ws.recv()))
-    except websockets.ConnectionClosed as exc:
-        return (exc.rcvd.code if exc.rcvd is not None else None), frames
-    raise AssertionError("unreachable")
 
 
 async def still_serving(witness: SignalingClient) -> None:

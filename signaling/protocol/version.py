@@ -19,8 +19,8 @@ PROTOCOL_VERSION = "1.15"  # 1.1: typed replies; the reply precedes the pushes i
 SUBPROTOCOL = "madoguchi.v1"
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT_S = 5.0
+WELCOME_WAIT_S = 10.0  # the programs' client gives up on an auth's answer after this, and tries again
 # the server answers an auth within this, else error ``internal`` + close 1011 and the client retries: a sign-in the
-# database cannot check in time (stalled, locked, overloaded) never holds a socket or a server's shutdown; below the
-# 10 s the programs' client waits for its welcome
-AUTH_CHECK_TIMEOUT_S = 8.0
+# database cannot check in time (stalled, locked, overloaded) never holds a socket or a server's shutdown
+AUTH_CHECK_TIMEOUT_S = WELCOME_WAIT_S - 2.0
 PING_INTERVAL_S = 10.0
