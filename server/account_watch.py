@@ -22,6 +22,7 @@ from sqlalchemy import select
 from server.context import AppContext
 from server.db.models import Kiosk, Staff
 from signaling.protocol.errors import CloseCode
+from signaling.tasks import stop_if_cancelled
 
 log = logging.getLogger("madoguchi.auth")
 
@@ -66,6 +67,7 @@ async def sweep(ctx: AppContext, version_of: dict[str, int]) -> list[Ended]:
 
 async def run(ctx: AppContext, version_of: dict[str, int]) -> None:
     while True:
+        stop_if_cancelled()
         await asyncio.sleep(ctx.settings.auth_recheck_s)
         try:
             await sweep(ctx, version_of)

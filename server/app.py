@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,14 +58,17 @@ from server.signing_key import check_signing_key
 from server.turn import call_credentials
 from server.web_common import router as web_common_router
 from signaling.hub import Hub
+from signaling.tasks import cancel_and_wait, stop_if_cancelled, within
 
 log = logging.getLogger("madoguchi.server")
 TICK_S = 0.5
+SHUTDOWN_STEP_S = 10.0  # each step of a node's shutdown; past it the step is logged and left behind
 
 
 async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
     """Timers that must hold across nodes live in the database; this loop applies them."""
     while True:
+        stop_if_cancelled()
         await asyncio.sleep(TICK_S)
         try:
             gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
@@ -78,6 +80,7 @@ async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
 async def _retention(schedule: RetentionSchedule) -> None:
     """The daily retention run, on its own task: a long purge never holds up the queue's timers."""
     while True:
+        stop_if_cancelled()
         await asyncio.sleep(TICK_S)
         await schedule.tick()
 
@@ -128,35 +131,35 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
         gc_policy = GcPolicy(freeze_after_connects=settings.gc_freeze_after_connects,
                              refresh_s=settings.gc_refresh_s)
         gc_policy.start()
-        ticker = asyncio.create_task(_tick(ctx, gc_policy))
-        watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of))
+        ticker = asyncio.create_task(_tick(ctx, gc_policy), name="queue-tick")
+        watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of), name="account-watch")
         background = [ticker, watcher]
         app.state.retention = RetentionSchedule(maker, settings.retention_days, settings.retention_run_s, the_clock)
-        background.append(asyncio.create_task(_retention(app.state.retention)))
+        background.append(asyncio.create_task(_retention(app.state.retention), name="retention"))
         outlets = [Outlet(sender, settings) for sender in senders(settings)]
         if outlets:  # webhook and/or e-mail configured: alerts leave the page too (server/monitor/alert_watch.py)
             app.state.alert_watch = AlertWatch(
                 lambda: build_snapshot(ctx), outlets,
                 # one sending node per region; the lease outlives a loaded loop's stall, a dead node's lapses
                 lambda: cluster.hold_lease("alerts", max(3 * settings.alert_check_s, 10.0)))
-            background.append(asyncio.create_task(app.state.alert_watch.run(settings.alert_check_s)))
+            background.append(asyncio.create_task(app.state.alert_watch.run(settings.alert_check_s),
+                                                  name="alert-watch"))
         try:
             yield
-        finally:
+        finally:  # every step bounded: one that hangs is named in the log and the node still stops
             for task in background:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await within(SHUTDOWN_STEP_S, f"stopping {task.get_name()}", cancel_and_wait(task))
             # all at once: one by one, each waiting for its socket's queue to drain, took longer than the
             # shutdown grace on a loaded node
-            await asyncio.gather(*(hub.disconnect(peer, 1001, "server shutting down")
-                                   for peer in list(hub.connections)), return_exceptions=True)
-            await cluster.close()
+            await within(SHUTDOWN_STEP_S, "closing the clients' sockets", asyncio.gather(
+                *(hub.disconnect(peer, 1001, "server shutting down") for peer in list(hub.connections)),
+                return_exceptions=True))
+            await within(SHUTDOWN_STEP_S, "leaving the cluster", cluster.close())
             if read_engine is not db_engine:
-                await read_engine.dispose()
-            await db_engine.dispose()
+                await within(SHUTDOWN_STEP_S, "closing the read database", read_engine.dispose())
+            await within(SHUTDOWN_STEP_S, "closing the database", db_engine.dispose())
             hashing.close()
-            await ctx.limits.close()
+            await within(SHUTDOWN_STEP_S, "closing the attempt limits", ctx.limits.close())
 
     # no /docs or /redoc (Swagger UI and ReDoc load from a CDN) and no public schema: server.edge.ops
     app = FastAPI(title="Madoguchi", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

@@ -40,6 +40,7 @@ from server.cluster.keys import Keys
 from server.cluster.redis_state import RedisSharedState, unavailable
 from server.cluster.replica import PresenceReplica
 from signaling.protocol.errors import CloseCode
+from signaling.tasks import stop_if_cancelled
 
 BATCH = 512  # envelopes per pipelined round trip
 
@@ -164,6 +165,7 @@ class RedisCluster(RedisSharedState, Receiver):
 
     async def _every(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(self.heartbeat_s)
             try:
                 await step()
@@ -291,6 +293,7 @@ class RedisCluster(RedisSharedState, Receiver):
 
     async def _send_loop(self) -> None:
         while True:
+            stop_if_cancelled()
             await self._out_ready.wait()
             self._out_ready.clear()
             while self._out:
@@ -339,6 +342,7 @@ class RedisCluster(RedisSharedState, Receiver):
 
     async def _read_loop(self, pubsub: PubSub) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except (RedisError, OSError) as exc:  # redis-py reconnects and resubscribes on the next read

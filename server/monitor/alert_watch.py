@@ -25,6 +25,7 @@ from typing import Literal
 
 from server.settings import Settings
 from signaling.protocol.monitor import Alert, Snapshot
+from signaling.tasks import stop_if_cancelled
 
 log = logging.getLogger("madoguchi.alerts")
 
@@ -88,12 +89,14 @@ class Outlet:
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()
             event = await self.queue.get()
             delay, failed = self.base_s, False
             while True:
                 try:
                     await self.sender.send(event)
                 except Exception as exc:  # network, HTTP status, SMTP: all retried
+                    stop_if_cancelled()
                     self.failures += 1
                     if not failed:  # once per event, not per attempt
                         log.warning("alert %s %s via %s failed (%s: %s); retrying with backoff up to %.0f s",
@@ -145,6 +148,7 @@ class AlertWatch:
             outlet.start()
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     if await self._lead():
                         await self.evaluate()
