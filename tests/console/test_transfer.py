@@ -78,4 +78,7 @@ async def test_transfer_keeps_the_residents_place(tmp_path: Path) -> None:
         assert sessions[0].id == first_session
         assert {s.ticket_created_at for s in sessions} == {ticket.arrival_at}  # the original arrival, every time
         assert [s.end_reason for s in sessions[:2]] == ["transferred", "transferred"]
-        assert offer.waited_s >= (sessions[2].accepted_at - ticket.arrival_at).total_seconds() - 1
+        # the wait counts from the original arrival: suzuki's offer came after sato's accept and before suzuki's
+        # (ordering only: how long the accept took after the offer is the machine's business, not the rule's)
+        assert ((sessions[1].accepted_at - ticket.arrival_at).total_seconds() <= offer.waited_s
+                <= (sessions[2].accepted_at - ticket.arrival_at).total_seconds())
