@@ -13,7 +13,6 @@ role; after a password reset the refresh is refused and it stops).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from server.context import AppContext
 from server.db.models import Kiosk, Staff
 from signaling.protocol.errors import CloseCode
-from signaling.tasks import stop_if_cancelled
+from signaling.tasks import every
 
 log = logging.getLogger("madoguchi.auth")
 
@@ -66,10 +65,4 @@ async def sweep(ctx: AppContext, version_of: dict[str, int]) -> list[Ended]:
 
 
 async def run(ctx: AppContext, version_of: dict[str, int]) -> None:
-    while True:
-        stop_if_cancelled()
-        await asyncio.sleep(ctx.settings.auth_recheck_s)
-        try:
-            await sweep(ctx, version_of)
-        except Exception:
-            log.exception("account watch failed")
+    await every(ctx.settings.auth_recheck_s, lambda: sweep(ctx, version_of), log, "account watch failed")

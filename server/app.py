@@ -58,7 +58,7 @@ from server.signing_key import check_signing_key
 from server.turn import call_credentials
 from server.web_common import router as web_common_router
 from signaling.hub import Hub
-from signaling.tasks import cancel_and_wait, stop_if_cancelled, within
+from signaling.tasks import cancel_and_wait, every, stop_if_cancelled, within
 
 log = logging.getLogger("madoguchi.server")
 TICK_S = 0.5
@@ -67,14 +67,11 @@ SHUTDOWN_STEP_S = 10.0  # each step of a node's shutdown; past it the step is lo
 
 async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
     """Timers that must hold across nodes live in the database; this loop applies them."""
-    while True:
-        stop_if_cancelled()
-        await asyncio.sleep(TICK_S)
-        try:
-            gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
-            await ctx.engine.tick()
-        except Exception:
-            log.exception("queue tick failed")
+    async def step() -> None:
+        gc_policy.step(ctx.hub.connects_total, len(ctx.hub.rooms))
+        await ctx.engine.tick()
+
+    await every(TICK_S, step, log, "queue tick failed")
 
 
 async def _retention(schedule: RetentionSchedule) -> None:

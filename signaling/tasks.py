@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,19 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def every(period_s: float, step: Callable[[], Awaitable[Any]], logger: logging.Logger, failed: str,
+                *args: object) -> None:
+    """Run ``step`` every ``period_s`` for ever; its errors are logged (``failed`` % ``args``) and the loop goes on.
+    Stops at the head of a turn whose cancel was asked for, even one lost below it (:func:`stop_if_cancelled`)."""
+    while True:
+        stop_if_cancelled()
+        await asyncio.sleep(period_s)
+        try:
+            await step()
+        except Exception:
+            logger.exception(failed, *args)
 
 
 async def within(timeout_s: float, what: str, work: Awaitable[Any]) -> bool:

@@ -40,7 +40,7 @@ from server.cluster.keys import Keys
 from server.cluster.redis_state import RedisSharedState, unavailable
 from server.cluster.replica import PresenceReplica
 from signaling.protocol.errors import CloseCode
-from signaling.tasks import stop_if_cancelled
+from signaling.tasks import every, stop_if_cancelled
 
 BATCH = 512  # envelopes per pipelined round trip
 
@@ -164,13 +164,7 @@ class RedisCluster(RedisSharedState, Receiver):
                 self._purged_at = self.clock()
 
     async def _every(self, step: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            stop_if_cancelled()
-            await asyncio.sleep(self.heartbeat_s)
-            try:
-                await step()
-            except Exception:
-                log.exception("cluster heartbeat step failed on %s", self.instance)
+        await every(self.heartbeat_s, step, log, "cluster heartbeat step failed on %s", self.instance)
 
     async def _begin_life(self) -> None:
         """Take the node id's lease (waiting out a crashed predecessor's), subscribe, report the previous life."""
