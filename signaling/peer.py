@@ -101,10 +101,12 @@ from signaling.protocol.channel import (
 from signaling.protocol.models import CallStats, IceServer, MediaError
 from signaling.transfer import BlobAssembler, blob_chunks
 from signaling.turn_check import TurnProblem, has_turn, probe_turn
+from signaling.udp_batch import install as read_udp_in_batches
 
 __all__ = ["CallConnectTimeout", "CallError", "CallFailed", "CallPeer", "MediaDeviceError", "TurnFailed"]
 
 log = logging.getLogger("madoguchi.peer")
+read_udp_in_batches()  # before any ICE socket exists: asyncio reads one datagram per wake (signaling/udp_batch.py)
 CHANNEL_LABEL = "madoguchi"
 # a blob's chunks are queued while the channel buffers less than this; above, the sender waits for it to drain
 BLOB_HIGH_WATER = 1024 * 1024
