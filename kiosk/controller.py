@@ -506,9 +506,10 @@ class KioskController(Emitter):
                 self.emit("participants", {"participants": list(self.visit.participants), "joined": msg.participant})
             case ParticipantLeft():
                 self.visit.participants = [p for p in self.visit.participants if p.peer != msg.peer]
+                # the screen first: closing the link (SCTP, DTLS, ICE) takes a while on a busy PC
+                self.emit("participants", {"participants": list(self.visit.participants), "left": msg.peer})
                 if self.mesh is not None:
                     await self.mesh.remove_peer(msg.peer)
-                self.emit("participants", {"participants": list(self.visit.participants), "left": msg.peer})
             case SessionEnded():
                 await self._finish_call(msg.session_id, msg.reason, media_error=msg.media_error)
             case BranchCallState():
