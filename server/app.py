@@ -58,7 +58,7 @@ from server.signing_key import check_signing_key
 from server.turn import call_credentials
 from server.web_common import router as web_common_router
 from signaling.hub import Hub
-from signaling.tasks import cancel_and_wait, every, stop_if_cancelled, within
+from signaling.tasks import cancel_and_wait, every, within
 
 log = logging.getLogger("madoguchi.server")
 TICK_S = 0.5
@@ -72,14 +72,6 @@ async def _tick(ctx: AppContext, gc_policy: GcPolicy) -> None:
         await ctx.engine.tick()
 
     await every(TICK_S, step, log, "queue tick failed")
-
-
-async def _retention(schedule: RetentionSchedule) -> None:
-    """The daily retention run, on its own task: a long purge never holds up the queue's timers."""
-    while True:
-        stop_if_cancelled()
-        await asyncio.sleep(TICK_S)
-        await schedule.tick()
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True, clock: Clock | None = None) -> FastAPI:
@@ -132,7 +124,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, clock:
         watcher = asyncio.create_task(account_watch.run(ctx, handler.version_of), name="account-watch")
         background = [ticker, watcher]
         app.state.retention = RetentionSchedule(maker, settings.retention_days, settings.retention_run_s, the_clock)
-        background.append(asyncio.create_task(_retention(app.state.retention), name="retention"))
+        # the daily retention run on its own task: a long purge never holds up the queue's timers
+        background.append(asyncio.create_task(
+            every(TICK_S, app.state.retention.tick, log, "retention tick failed"), name="retention"))
         outlets = [Outlet(sender, settings) for sender in senders(settings)]
         if outlets:  # webhook and/or e-mail configured: alerts leave the page too (server/monitor/alert_watch.py)
             app.state.alert_watch = AlertWatch(

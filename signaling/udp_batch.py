@@ -57,7 +57,7 @@ def installed() -> bool:
 
 def install() -> bool:
     """Make asyncio's datagram transports read in batches (idempotent); False if this Python's asyncio has not
-    the expected shape (then nothing is changed and a warning is logged once)."""
+    the expected shape (then nothing is changed and a warning is logged)."""
     if installed():
         return True
     if _transport is None or not all(hasattr(_transport, name) for name in ("_read_ready", "_fatal_error",

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from server.run import start_uvicorn
-from signaling.tasks import stop_if_cancelled, within
+from signaling.tasks import every, within
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -85,16 +85,14 @@ async def test_an_endless_loop_stops_even_when_its_cancel_was_lost_below_it() ->
     commands: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
     beats = 0
 
-    async def heartbeat() -> None:
+    async def beat() -> None:
         nonlocal beats
-        while True:
-            stop_if_cancelled()
-            answer = asyncio.get_running_loop().create_future()
-            commands.put_nowait(answer)
-            await asyncio.wait_for(answer, 5.0)  # as redis-py's send with socket_timeout
-            beats += 1
+        answer = asyncio.get_running_loop().create_future()
+        commands.put_nowait(answer)
+        await asyncio.wait_for(answer, 5.0)  # as redis-py's send with socket_timeout
+        beats += 1
 
-    task = asyncio.create_task(heartbeat())
+    task = asyncio.create_task(every(0.0, beat, logging.getLogger("test"), "beat failed"))  # the server's loop
     (await commands.get()).set_result(None)
     task.cancel()  # the same turn as the answer
     done, _ = await asyncio.wait([task], timeout=BOUND_S)
