@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from server.db import aiosqlite_stop
+
 
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite+aiosqlite:///"
@@ -26,6 +28,7 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     SQLite its transactions begin deferred and are refused any write (``query_only``): in WAL mode they read a
     snapshot beside the one writer instead of queueing for its lock, as every ``BEGIN IMMEDIATE`` does."""
     if url.startswith("sqlite"):
+        aiosqlite_stop.install()  # a cancelled task's connection must not leave a close that never ends
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
