@@ -295,11 +295,10 @@ class Hub:
         try:
             await self._loop(conn)
         finally:
-            for task in list(conn.unordered):  # telemetry of a socket that is gone is not worth waiting for
-                task.cancel()
-            for task in list(conn.unordered):
-                with contextlib.suppress(BaseException):
-                    await task
+            if conn.unordered:  # telemetry of a socket that is gone is not worth waiting for
+                for task in conn.unordered:
+                    task.cancel()
+                await asyncio.wait(list(conn.unordered))  # raises only if serve() itself is cancelled meanwhile
             if conn.ready is not None:  # on_disconnect never overtakes on_connect
                 with contextlib.suppress(Exception):
                     await conn.ready
