@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -17,8 +18,17 @@ from tests.support import WAIT_S
 async def test_a_stop_during_a_graceful_close_lets_the_close_finish(tmp_path: Path) -> None:
     aiosqlite_stop.install()
     conn = await aiosqlite.connect(tmp_path / "x.db")
+    queued = asyncio.Event()
+    execute = conn._execute
+
+    async def execute_and_tell(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        work = execute(fn, *args, **kwargs)  # queues on the thread as soon as it runs, below, in the same step
+        queued.set()
+        return await work
+
+    conn._execute = execute_and_tell  # type: ignore[method-assign]
     closing = asyncio.ensure_future(conn.close())
-    await asyncio.sleep(0)  # one turn, not a wait: close() has queued its work on the connection's thread
+    await queued.wait()  # close() has queued its work on the connection's thread
     assert not closing.done()
     conn.stop()  # SQLAlchemy's force close of a connection whose task was cancelled
     await asyncio.wait_for(closing, WAIT_S)  # without install(): never returns (its stop request is never read)

@@ -81,12 +81,14 @@ class Handler:
 STATS = {"session_id": 455, "stats": {"fps": 15.0}}
 
 
-async def connected(hub: Hub) -> tuple[Socket, asyncio.Task[None]]:
+async def connected(handler: Handler) -> tuple[Socket, asyncio.Task[None], Hub]:
+    """A hub for ``handler`` and one signed-in socket being served by it."""
+    hub = Hub(handler)  # type: ignore[arg-type]
     sock = Socket()
     sock.ask("a1", "auth", token="t", app_version="test")
     served = asyncio.create_task(hub.serve(sock))
     assert (await sock.reply())["type"] == "welcome"
-    return sock, served
+    return sock, served, hub
 
 
 def ref_of(frame: dict[str, Any]) -> tuple[str, str]:
@@ -95,8 +97,7 @@ def ref_of(frame: dict[str, Any]) -> tuple[str, str]:
 
 async def test_a_leave_is_answered_while_the_stats_report_before_it_waits() -> None:
     handler = Handler()
-    hub = Hub(handler)  # type: ignore[arg-type]
-    sock, served = await connected(hub)
+    sock, served, _hub = await connected(handler)
     sock.ask("s1", "call.stats", **STATS)
     sock.ask("l1", "session.leave", session_id=455)
     sock.ask("p1", "ping")
@@ -112,8 +113,7 @@ async def test_a_leave_is_answered_while_the_stats_report_before_it_waits() -> N
 
 async def test_past_the_limit_a_stats_report_waits_in_line() -> None:
     handler = Handler()
-    hub = Hub(handler)  # type: ignore[arg-type]
-    sock, served = await connected(hub)
+    sock, served, _hub = await connected(handler)
     for i in range(MAX_UNORDERED + 1):
         sock.ask(f"s{i}", "call.stats", **STATS)
     sock.ask("l1", "session.leave", session_id=455)
@@ -132,8 +132,7 @@ async def test_past_the_limit_a_stats_report_waits_in_line() -> None:
 
 async def test_a_closed_socket_leaves_no_stats_report_running() -> None:
     handler = Handler()
-    hub = Hub(handler)  # type: ignore[arg-type]
-    sock, served = await connected(hub)
+    sock, served, hub = await connected(handler)
     sock.ask("s1", "call.stats", **STATS)
     sock.ask("s2", "call.stats", **STATS)
     await handler.until_waiting(2)
