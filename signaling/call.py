@@ -56,7 +56,6 @@ heal replaced are carried over, so they never restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -80,6 +79,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import IceServer, MediaError
 from signaling.protocol.replies import MediaRecorded, Reply
+from signaling.tasks import cancel_all
 
 log = logging.getLogger("madoguchi.call")
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -328,11 +328,7 @@ class CallMesh:
         if self.closed:
             return
         self.closed = True
-        for task in list(self._tasks) + ([self._stats_task] if self._stats_task else []):
-            task.cancel()
-        for task in list(self._tasks) + ([self._stats_task] if self._stats_task else []):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all([*self._tasks, *([self._stats_task] if self._stats_task else [])])
         for peer, link in list(self.links.items()):
             self._carry_frames(peer, link.call)
             await link.call.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,24 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel every one of ``tasks`` still running (never the caller's own task) and wait until all have stopped.
+
+    A program part's ``stop()``/``close()`` calls this so that, when it returns, nothing of the part runs on: a
+    task only cancelled goes on until the loop next runs it, and one the loop never runs again (the program or
+    test ends there) is destroyed half-way, with whatever it had begun (an HTTP connect's own tasks) unfinished.
+    A cancel of the caller while it waits is not swallowed. What a task raised on its way out is logged."""
+    me = asyncio.current_task()
+    waiting = [t for t in tasks if t is not me and not t.done()]
+    for task in waiting:
+        task.cancel()
+    if waiting:
+        await asyncio.wait(waiting)
+    for task in waiting:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("task %r failed while stopping: %r", task, exc)
 
 
 def stop_if_cancelled() -> None:

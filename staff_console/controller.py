@@ -74,6 +74,7 @@ from signaling.protocol.messages import (
 )
 from signaling.protocol.models import CallStats, GuestRole, Participant, QueueItem, ServiceInfo, StaffState
 from signaling.protocol.replies import Reply
+from signaling.tasks import cancel_all
 from signaling.tls import client_context
 from staff_console import __version__
 from staff_console.appointments import AppointmentDesk
@@ -276,11 +277,13 @@ class StaffController(Emitter):
             raise
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        """Stop everything this console runs: when it returns, no task of it is left (a reconnect's token
+        renewal, a history fetch) to run on after the program or its loop has ended."""
+        await cancel_all(self._tasks)
         await self._end_call_media()
         if self.client is not None:
             await self.client.close()
+        await cancel_all(self._tasks)  # what the ending call or the closing socket started meanwhile
 
     async def _request(self, msg: Any) -> Reply | None:
         if self.client is None:

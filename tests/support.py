@@ -120,7 +120,14 @@ class Env:
     settings: Settings
     app: Any
     clients: list[SignalingClient] = field(default_factory=list)
+    parts: list[Any] = field(default_factory=list)  # kiosk and console controllers: stopped before the server
     tls: ssl.SSLContext | None = None  # verifies the server when it serves HTTPS (tests/integration/test_call_tls.py)
+
+    def track(self, part: Any) -> None:
+        """A program part (anything with ``async stop()``) that the end of the server stops first: one left
+        running would go on reconnecting to the stopped server, and the test's loop would end in the middle of
+        one of its connects."""
+        self.parts.append(part)
 
     @property
     def ctx(self) -> AppContext:
@@ -241,9 +248,13 @@ async def server_env(settings: Settings, seed: bool = True, tls: ssl.SSLContext 
     try:
         yield env
     finally:
-        for c in env.clients:
-            await c.close()
-        await srv.stop()
+        try:
+            for part in env.parts:
+                await part.stop()
+            for c in env.clients:
+                await c.close()
+        finally:
+            await srv.stop()
 
 
 async def finished_session(env: Env, branch_code: str, service_code: str, username: str,

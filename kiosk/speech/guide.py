@@ -29,6 +29,7 @@ from kiosk.speech.cache import SpeechCache
 from kiosk.speech.engines import Engine, SpeechError, engine_for
 from kiosk.speech.texts import SCREEN_PAGES, speech_text
 from signaling.i18n import Catalog
+from signaling.tasks import cancel_all
 
 log = logging.getLogger("madoguchi.kiosk.speech")
 
@@ -253,10 +254,4 @@ class SpeechGuide(QObject):
 
     async def close(self) -> None:
         self.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_all(self._tasks)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from signaling.tasks import cancel_all
 
 log = logging.getLogger("madoguchi.cluster")
 
@@ -135,11 +136,7 @@ class PeerDispatch:
         return True
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
 
 
 def fresh(stamped: dict[str, tuple[float, Any]], now: float, ttl_s: float) -> dict[str, Any]:

@@ -26,6 +26,7 @@ async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", clock: C
     cred = KioskCredential(kid, secret)
     credentials.save(settings.credential_file, cred)
     ctl = KioskController(settings, cred, clock=clock) if clock is not None else KioskController(settings, cred)
+    env.track(ctl)
     await ctl.start()
     await ctl.client.wait_online(WAIT_S)
     return ctl
@@ -33,6 +34,7 @@ async def kiosk_controller(env: Env, tmp: Path, branch: str = "bihoro", clock: C
 
 async def staff_controller(env: Env, username: str, **over: object) -> StaffController:
     ctl = StaffController(ConsoleSettings(server_url=env.url, **{**SMALL, **over}))  # type: ignore[arg-type]
+    env.track(ctl)
     await ctl.login(username, "madoguchi-demo")
     assert ctl.client is not None
     await ctl.client.wait_online(WAIT_S)
