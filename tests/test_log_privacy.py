@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,11 +32,15 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 
 
 class ProcessEnv:
-    """What tests.integration.calls needs of a server: its URL and kiosk enrollment."""
+    """What tests.integration.calls needs of a server: its URL, kiosk enrollment and the parts to stop."""
 
     def __init__(self, srv: ServerProcess, database_url: str) -> None:
         self.url = srv.url
         self.database_url = database_url
+        self.parts: list[Any] = []
+
+    def track(self, part: Any) -> None:
+        self.parts.append(part)
 
     async def enroll_kiosk(self, branch: str = "bihoro") -> tuple[int, str]:
         engine = make_engine(self.database_url)
@@ -55,9 +60,9 @@ async def test_debug_log_carries_no_content_or_secret(tmp_path: Path) -> None:
     with ServerProcess(settings, tmp_path, MADOGUCHI_LOG_LEVEL="DEBUG") as srv:
         await srv.ready()
         env = ProcessEnv(srv, settings.database_url)
-        console = await staff_controller(env, "takahashi")  # type: ignore[arg-type]
-        kiosk = await kiosk_controller(env, tmp_path, "bihoro")  # type: ignore[arg-type]
         try:
+            console = await staff_controller(env, "takahashi")  # type: ignore[arg-type]
+            kiosk = await kiosk_controller(env, tmp_path, "bihoro")  # type: ignore[arg-type]
             assert await console.set_available()
             offer = asyncio.ensure_future(wait_for(console, "offer", WAIT_S))
             kiosk.begin()
@@ -90,8 +95,8 @@ async def test_debug_log_carries_no_content_or_secret(tmp_path: Path) -> None:
                 assert client is not None and client.welcome is not None
                 secrets.append(client.welcome.resume_token)
         finally:
-            await kiosk.stop()
-            await console.stop()
+            for part in reversed(env.parts):  # the kiosk, then the console
+                await part.stop()
         log = srv.log_text()
     assert '"level": "DEBUG"' in log  # it really ran at DEBUG
     assert "sqlalchemy" in log.lower() or "SELECT" in log  # and its SQL logging was on (parameters hidden)
