@@ -99,7 +99,9 @@ class ConsoleApp:
         """End a call in progress properly, stop the controller and the speaker (its timer) and the windows."""
         call = self.ctl.call
         if call is not None and not call.ended and self.ctl.connection == "online":
+            log.info("stopping: ending the call")
             await self.ctl.hang_up()
+        log.info("stopping: the connection and the console's work")
         await self.ctl.stop()
         if self.audio is not None:
             self.audio.close()
@@ -107,6 +109,7 @@ class ConsoleApp:
             if widget is not None:
                 widget.close()
                 widget.deleteLater()
+        log.info("stopping: done")
 
     stop = shutdown
 

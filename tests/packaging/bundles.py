@@ -5,7 +5,9 @@ the session builds both into ``build/test-dist/`` (kept for the next run, rebuil
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -78,7 +80,14 @@ class Running:
         await eventually(shown, timeout=max(WAIT_S, 120.0), step=0.1, what=f"screen shown: {screen}")
 
     async def exit_code(self) -> int:
-        await eventually(lambda: self.proc.poll() is not None, timeout=WAIT_S, step=0.05, what="the app exited")
+        try:
+            await eventually(lambda: self.proc.poll() is not None, timeout=WAIT_S, step=0.05, what="the app exited")
+        except AssertionError:  # say where it hangs: its tasks and threads into its log (signaling.qt.loop)
+            self.proc.send_signal(signal.SIGUSR1)
+            with contextlib.suppress(AssertionError):
+                await eventually(lambda: "most recent call first" in self.output(), timeout=WAIT_S, step=0.1,
+                                 what="the app's state dump")
+            raise AssertionError(f"the app did not exit within {WAIT_S:g} s:\n{self.output()[-8000:]}") from None
         return int(self.proc.returncode)
 
     def kill(self) -> None:
