@@ -47,6 +47,7 @@ from signaling.protocol.messages import (
     Welcome,
 )
 from signaling.protocol.version import AUTH_CHECK_TIMEOUT_S, AUTH_TIMEOUT_S
+from signaling.tasks import cancel_all
 
 log = logging.getLogger("madoguchi.hub")
 SEND_TIMEOUT_S = 5.0
@@ -295,10 +296,7 @@ class Hub:
         try:
             await self._loop(conn)
         finally:
-            if conn.unordered:  # telemetry of a socket that is gone is not worth waiting for
-                for task in conn.unordered:
-                    task.cancel()
-                await asyncio.wait(list(conn.unordered))  # raises only if serve() itself is cancelled meanwhile
+            await cancel_all(conn.unordered)  # telemetry of a socket that is gone is not worth waiting for
             if conn.ready is not None:  # on_disconnect never overtakes on_connect
                 with contextlib.suppress(Exception):
                     await conn.ready
